@@ -1,0 +1,542 @@
+//! The pipeline from packets to paired, decoded commands: link decode → per-connection TCP
+//! reassembly → frame splitting → frame decode → request/response pairing.
+//!
+//! Sans-IO: [`Dissector::handle_packet`] takes a packet (bytes, number, capture time) and
+//! calls back with [`Event`]s; [`Dissector::finish`] flushes every stream at the end. No
+//! clock is read: flow ages use packet time.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::capture::{LinkType, decode_packet};
+use crate::reassembly::{HalfStream, StreamEvent, StreamLimits};
+use crate::remoting::command::{FrameError, FrameLimits, Kind, RemotingCommand, decode_frame};
+use crate::remoting::stream::{FrameSplitter, SplitEvent};
+
+/// Dissector settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub frame: FrameLimits,
+    pub stream: StreamLimits,
+    /// Most bytes held in all reassembly and frame buffers together.
+    pub max_buffered_total: usize,
+    /// Most requests waiting for a response before the oldest are given up.
+    pub max_pending_requests: usize,
+    /// Keep each frame's wire bytes in the record (for verify).
+    pub keep_wire: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            frame: FrameLimits::default(),
+            stream: StreamLimits::default(),
+            max_buffered_total: 256 << 20,
+            max_pending_requests: 1 << 20,
+            keep_wire: false,
+        }
+    }
+}
+
+/// The request a response answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRef {
+    pub packet: u64,
+    pub code: i32,
+    pub ts: i64,
+}
+
+/// One decoded (or undecodable) frame.
+#[derive(Debug)]
+pub struct FrameRecord {
+    /// Packet where the frame starts (1-based) and where it ends.
+    pub packet: u64,
+    pub last_packet: u64,
+    pub ts: i64,
+    /// Connection index, in order of first appearance (like tshark's `tcp.stream`).
+    pub stream: u64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// Stream offset of the frame.
+    pub offset: u64,
+    pub frame_len: usize,
+    pub command: Result<RemotingCommand, FrameError>,
+    /// For a response: its request, when the capture holds it.
+    pub request: Option<RequestRef>,
+    /// The frame as on the wire (when `Options::keep_wire`).
+    pub wire: Option<Vec<u8>>,
+}
+
+impl FrameRecord {
+    /// Latency from request to response in microseconds.
+    pub fn latency_us(&self) -> Option<i64> {
+        self.request.as_ref().map(|r| (self.ts - r.ts) / 1000)
+    }
+}
+
+/// What kind of problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProblemKind {
+    /// A packet that could not be decoded down to TCP.
+    Packet,
+    /// Bytes lost in a TCP stream.
+    Gap,
+    /// A frame that could not be split out or decoded, or bytes skipped to resynchronise.
+    Frame,
+    /// A frame cut off at the end of the capture or before a gap.
+    Truncated,
+    /// A TCP connection that carries something else (TLS, other protocols).
+    NotRemoting,
+    /// A request with no response in the capture.
+    Unanswered,
+    /// A response with no request in the capture.
+    Unmatched,
+    /// A limit was reached and data was dropped.
+    Limit,
+}
+
+impl ProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Packet => "packet",
+            ProblemKind::Gap => "gap",
+            ProblemKind::Frame => "frame",
+            ProblemKind::Truncated => "truncated",
+            ProblemKind::NotRemoting => "not-remoting",
+            ProblemKind::Unanswered => "unanswered",
+            ProblemKind::Unmatched => "unmatched",
+            ProblemKind::Limit => "limit",
+        }
+    }
+}
+
+/// A located problem.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub packet: u64,
+    pub stream: Option<u64>,
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+/// Output of the dissector.
+#[derive(Debug)]
+pub enum Event {
+    Frame(FrameRecord),
+    Problem(Problem),
+}
+
+/// Totals for a run.
+#[derive(Clone, Debug, Default)]
+pub struct Totals {
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub bytes: u64,
+    pub streams: u64,
+    pub frames: u64,
+    pub undecodable: u64,
+    pub requests: u64,
+    pub responses: u64,
+    pub oneways: u64,
+    pub unanswered: u64,
+    pub unmatched_responses: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub retransmitted_bytes: u64,
+    pub skipped_bytes: u64,
+    pub dropped_by_limits: u64,
+    pub first_ts: Option<i64>,
+    pub last_ts: Option<i64>,
+}
+
+struct Dir {
+    half: HalfStream,
+    splitter: Option<FrameSplitter>,
+}
+
+struct Flow {
+    index: u64,
+    /// Endpoint 0 (the client when the SYN was seen, else the first sender).
+    ends: [SocketAddr; 2],
+    dirs: [Dir; 2],
+    last_packet: u64,
+    closed: [bool; 2],
+}
+
+type FlowKey = (SocketAddr, SocketAddr);
+
+fn flow_key(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Pending requests are keyed by (connection, direction of the request, opaque).
+type PendingKey = (u64, u8, i32);
+
+/// Packets to dissected frames. See the module docs.
+pub struct Dissector {
+    opts: Options,
+    flows: HashMap<FlowKey, Flow>,
+    next_stream: u64,
+    pending: HashMap<PendingKey, RequestRef>,
+    pending_order: std::collections::VecDeque<PendingKey>,
+    pub totals: Totals,
+    since_budget_check: u32,
+}
+
+impl Dissector {
+    pub fn new(opts: Options) -> Self {
+        Self {
+            opts,
+            flows: HashMap::new(),
+            next_stream: 0,
+            pending: HashMap::new(),
+            pending_order: std::collections::VecDeque::new(),
+            totals: Totals::default(),
+            since_budget_check: 0,
+        }
+    }
+
+    /// Feeds one captured packet.
+    pub fn handle_packet<F: FnMut(Event)>(&mut self, number: u64, ts: i64, link: LinkType, data: &[u8], out: &mut F) {
+        self.totals.packets += 1;
+        self.totals.bytes += data.len() as u64;
+        self.totals.first_ts.get_or_insert(ts);
+        self.totals.last_ts = Some(ts);
+        let seg = match decode_packet(link, data) {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
+            Err(e) => {
+                out(Event::Problem(Problem {
+                    packet: number,
+                    stream: None,
+                    kind: ProblemKind::Packet,
+                    message: e.0,
+                }));
+                return;
+            }
+        };
+        self.totals.tcp_packets += 1;
+        let key = flow_key(seg.src, seg.dst);
+        let opts = self.opts;
+        let flow = self.flows.entry(key).or_insert_with(|| {
+            let index = self.next_stream;
+            self.next_stream += 1;
+            self.totals.streams += 1;
+            // A lone SYN-ACK means the other side is the client.
+            let client_first = !(seg.syn && seg.ack);
+            let ends = if client_first { [seg.src, seg.dst] } else { [seg.dst, seg.src] };
+            Flow {
+                index,
+                ends,
+                dirs: [Dir::new(opts.stream), Dir::new(opts.stream)],
+                last_packet: number,
+                closed: [false; 2],
+            }
+        });
+        flow.last_packet = number;
+        let d = if seg.src == flow.ends[0] { 0 } else { 1 };
+        let stream = flow.index;
+        let (src, dst) = (seg.src, seg.dst);
+        let mut frames: Vec<FrameTuple> = Vec::new();
+        let mut problems: Vec<Problem> = Vec::new();
+        {
+            let dir = &mut flow.dirs[d];
+            let half = &mut dir.half;
+            let splitter = &mut dir.splitter;
+            // Offset 0 is a frame boundary only when the stream's start (SYN) was seen.
+            let syn_known = half.saw_syn || seg.syn;
+            let mut on_stream = |e: StreamEvent<'_>| {
+                handle_stream_event(e, splitter, syn_known, &opts, stream, &mut frames, &mut problems)
+            };
+            half.handle_segment(seg.seq, seg.syn, seg.fin, seg.rst, seg.payload, number, ts, &mut on_stream);
+            if seg.missing > 0 {
+                half.declare_lost(seg.seq, seg.payload.len(), seg.missing, number, &mut on_stream);
+            }
+        }
+        if seg.missing > 0 {
+            problems.push(Problem {
+                packet: number,
+                stream: Some(stream),
+                kind: ProblemKind::Packet,
+                message: format!("packet cut short by the capture's snap length: {} TCP payload bytes missing", seg.missing),
+            });
+        }
+        if seg.fin || seg.rst {
+            flow.closed[d] = true;
+            if seg.rst {
+                flow.closed = [true, true];
+            }
+        }
+        let done = flow.closed[0] && flow.closed[1];
+        for (res, packet, last_packet, fts, offset, len, wire) in frames {
+            self.emit_frame(stream, src, dst, res, packet, last_packet, fts, offset, len, wire, out);
+        }
+        for p in problems {
+            self.note_problem(&p);
+            out(Event::Problem(p));
+        }
+        if done {
+            if let Some(mut flow) = self.flows.remove(&key) {
+                self.flush_flow(&mut flow, out);
+            }
+        }
+        self.since_budget_check += 1;
+        if self.since_budget_check >= 1024 {
+            self.since_budget_check = 0;
+            self.enforce_budget(number, out);
+        }
+    }
+
+    fn note_problem(&mut self, p: &Problem) {
+        if p.kind == ProblemKind::Gap {
+            self.totals.gaps += 1;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_frame<F: FnMut(Event)>(
+        &mut self,
+        stream: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        res: Result<RemotingCommand, FrameError>,
+        packet: u64,
+        last_packet: u64,
+        ts: i64,
+        offset: u64,
+        frame_len: usize,
+        wire: Option<Vec<u8>>,
+        out: &mut F,
+    ) {
+        self.totals.frames += 1;
+        let mut request = None;
+        let dir = if src <= dst { 0u8 } else { 1u8 };
+        match &res {
+            Ok(cmd) => match cmd.kind() {
+                Kind::Request => {
+                    self.totals.requests += 1;
+                    let key = (stream, dir, cmd.opaque);
+                    if self.pending.len() >= self.opts.max_pending_requests {
+                        while let Some(old) = self.pending_order.pop_front() {
+                            if let Some(r) = self.pending.remove(&old) {
+                                self.totals.dropped_by_limits += 1;
+                                out(Event::Problem(Problem {
+                                    packet: r.packet,
+                                    stream: Some(old.0),
+                                    kind: ProblemKind::Limit,
+                                    message: format!(
+                                        "request opaque {} given up unanswered: more than {} requests pending",
+                                        old.2, self.opts.max_pending_requests
+                                    ),
+                                }));
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(prev) = self.pending.insert(key, RequestRef { packet, code: cmd.code, ts }) {
+                        self.totals.unanswered += 1;
+                        out(Event::Problem(Problem {
+                            packet: prev.packet,
+                            stream: Some(stream),
+                            kind: ProblemKind::Unanswered,
+                            message: format!(
+                                "request {} opaque {} has no response before packet {packet} reused the opaque",
+                                crate::remoting::codes::RequestCode(prev.code),
+                                cmd.opaque
+                            ),
+                        }));
+                    }
+                    self.pending_order.push_back(key);
+                }
+                Kind::Oneway => self.totals.oneways += 1,
+                Kind::Response => {
+                    self.totals.responses += 1;
+                    request = self.pending.remove(&(stream, 1 - dir, cmd.opaque));
+                    if request.is_none() {
+                        self.totals.unmatched_responses += 1;
+                    }
+                }
+            },
+            Err(_) => self.totals.undecodable += 1,
+        }
+        out(Event::Frame(FrameRecord {
+            packet,
+            last_packet,
+            ts,
+            stream,
+            src,
+            dst,
+            offset,
+            frame_len,
+            command: res,
+            request,
+            wire,
+        }));
+    }
+
+    fn flush_flow<F: FnMut(Event)>(&mut self, flow: &mut Flow, out: &mut F) {
+        let opts = self.opts;
+        let stream = flow.index;
+        for d in 0..2 {
+            let (src, dst) = (flow.ends[d], flow.ends[1 - d]);
+            let mut frames = Vec::new();
+            let mut problems = Vec::new();
+            {
+                let dir = &mut flow.dirs[d];
+                let half = &mut dir.half;
+                let splitter = &mut dir.splitter;
+                let mut on_stream = |e: StreamEvent<'_>| {
+                    handle_stream_event(e, splitter, false, &opts, stream, &mut frames, &mut problems)
+                };
+                half.flush(&mut on_stream);
+                self.totals.retransmitted_bytes += half.stats.retransmitted_bytes;
+                self.totals.gap_bytes += half.stats.gap_bytes;
+                if let Some(sp) = splitter.as_mut() {
+                    sp.finish(&mut |e| collect_split(e, &opts, stream, &mut frames, &mut problems));
+                    self.totals.skipped_bytes += sp.skipped;
+                }
+            }
+            for (res, packet, last_packet, fts, offset, len, wire) in frames {
+                self.emit_frame(stream, src, dst, res, packet, last_packet, fts, offset, len, wire, out);
+            }
+            for p in problems {
+                self.note_problem(&p);
+                out(Event::Problem(p));
+            }
+        }
+    }
+
+    /// Keeps the total of buffered bytes under `max_buffered_total` by giving up the holes
+    /// of the flows holding the most.
+    fn enforce_budget<F: FnMut(Event)>(&mut self, packet: u64, out: &mut F) {
+        let total: usize = self
+            .flows
+            .values()
+            .map(|f| f.dirs.iter().map(|d| d.buffered()).sum::<usize>())
+            .sum();
+        if total <= self.opts.max_buffered_total {
+            return;
+        }
+        let mut sizes: Vec<(usize, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.dirs.iter().map(|d| d.buffered()).sum(), *k))
+            .collect();
+        sizes.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut excess = total - self.opts.max_buffered_total;
+        for (size, key) in sizes {
+            if excess == 0 {
+                break;
+            }
+            if let Some(mut flow) = self.flows.remove(&key) {
+                self.totals.dropped_by_limits += 1;
+                out(Event::Problem(Problem {
+                    packet,
+                    stream: Some(flow.index),
+                    kind: ProblemKind::Limit,
+                    message: format!(
+                        "buffers over the {}-byte total limit: flushed connection holding {size} bytes",
+                        self.opts.max_buffered_total
+                    ),
+                }));
+                self.flush_flow(&mut flow, out);
+                excess = excess.saturating_sub(size);
+            }
+        }
+    }
+
+    /// End of capture: flush every stream and report requests that were never answered.
+    pub fn finish<F: FnMut(Event)>(&mut self, out: &mut F) {
+        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        flows.sort_by_key(|f| f.index);
+        for mut f in flows {
+            self.flush_flow(&mut f, out);
+        }
+        let mut left: Vec<(PendingKey, RequestRef)> = self.pending.drain().collect();
+        left.sort_by_key(|(_, r)| r.packet);
+        for ((stream, _, opaque), r) in left {
+            self.totals.unanswered += 1;
+            out(Event::Problem(Problem {
+                packet: r.packet,
+                stream: Some(stream),
+                kind: ProblemKind::Unanswered,
+                message: format!(
+                    "request {} opaque {opaque} has no response in the capture",
+                    crate::remoting::codes::RequestCode(r.code)
+                ),
+            }));
+        }
+        self.pending_order.clear();
+    }
+}
+
+impl Dir {
+    fn new(l: StreamLimits) -> Self {
+        Self {
+            half: HalfStream::new(l),
+            splitter: None,
+        }
+    }
+    fn buffered(&self) -> usize {
+        self.half.pending_bytes() + self.splitter.as_ref().map(|s| s.buffered()).unwrap_or(0)
+    }
+}
+
+type FrameTuple = (Result<RemotingCommand, FrameError>, u64, u64, i64, u64, usize, Option<Vec<u8>>);
+
+fn handle_stream_event(
+    e: StreamEvent<'_>,
+    splitter: &mut Option<FrameSplitter>,
+    syn_known: bool,
+    opts: &Options,
+    stream: u64,
+    frames: &mut Vec<FrameTuple>,
+    problems: &mut Vec<Problem>,
+) {
+    match e {
+        StreamEvent::Data { offset, bytes, packet, ts } => {
+            let sp = splitter.get_or_insert_with(|| FrameSplitter::new(opts.frame, offset == 0 && syn_known));
+            sp.push(offset, bytes, packet, ts, &mut |se| collect_split(se, opts, stream, frames, problems));
+        }
+        StreamEvent::Gap { offset, len, packet } => {
+            problems.push(Problem {
+                packet,
+                stream: Some(stream),
+                kind: ProblemKind::Gap,
+                message: format!("{len} bytes missing from the stream at offset {offset} (lost before packet {packet})"),
+            });
+            if let Some(sp) = splitter.as_mut() {
+                sp.gap(offset, len, &mut |se| collect_split(se, opts, stream, frames, problems));
+            }
+        }
+    }
+}
+
+fn collect_split(e: SplitEvent<'_>, opts: &Options, stream: u64, frames: &mut Vec<FrameTuple>, problems: &mut Vec<Problem>) {
+    match e {
+        SplitEvent::Frame(f) => {
+            let res = decode_frame(f.bytes, &opts.frame);
+            let wire = opts.keep_wire.then(|| f.bytes.to_vec());
+            frames.push((res, f.packet, f.last_packet, f.ts, f.offset, f.bytes.len(), wire));
+        }
+        SplitEvent::Problem(p) => {
+            let kind = if p.reason.starts_with("truncated") || p.reason.starts_with("incomplete") {
+                ProblemKind::Truncated
+            } else {
+                ProblemKind::Frame
+            };
+            problems.push(Problem {
+                packet: p.packet,
+                stream: Some(stream),
+                kind,
+                message: format!("{} (stream offset {})", p.reason, p.offset),
+            });
+        }
+        SplitEvent::NotRemoting(p) => problems.push(Problem {
+            packet: p.packet,
+            stream: Some(stream),
+            kind: ProblemKind::NotRemoting,
+            message: p.reason,
+        }),
+    }
+}

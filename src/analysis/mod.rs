@@ -1,0 +1,5 @@
+//! Analysis of decoded traffic: the packet-to-command pipeline and request/response pairing.
+
+pub mod dissect;
+
+pub use dissect::{Dissector, Event, FrameRecord, Options, Problem, ProblemKind, RequestRef, Totals};

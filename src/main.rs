@@ -1,0 +1,327 @@
+//! The `rmqdump` command line: argument parsing, wiring and exit codes only.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use rmqdump::analysis::{Event, FrameRecord, Options};
+use rmqdump::capture::{self, CaptureError};
+use rmqdump::output::{self, OutputOptions};
+use rmqdump::protocol::Decoded;
+use rmqdump::remoting::codes::{RequestCode, ResponseCode};
+use rmqdump::remoting::command::{self, HeaderLayout, Kind};
+use rmqdump::remoting::SerializeType;
+
+/// Dissector and traffic analyzer for the Apache RocketMQ remoting protocol.
+///
+/// Reads Wireshark captures (pcap, pcapng, optionally gzip-compressed, or `-` for stdin),
+/// reassembles TCP, rebuilds every RemotingCommand and decodes it.
+#[derive(Parser)]
+#[command(name = "rmqdump", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print every RemotingCommand of a capture: one line per frame, a tree (-V) or JSON Lines.
+    Read(ReadArgs),
+    /// Re-encode every decoded frame and compare it with the bytes on the wire.
+    Verify(CommonArgs),
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Capture file (pcap or pcapng, optionally .gz); `-` reads standard input.
+    file: String,
+    /// Largest accepted frame `length` field (Java default 16777212).
+    #[arg(long, default_value_t = 16_777_212)]
+    max_frame: u32,
+    /// Most bytes held in reassembly and frame buffers together.
+    #[arg(long, default_value_t = 256 << 20)]
+    max_buffered: usize,
+}
+
+#[derive(Args)]
+struct ReadArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Full tree per frame: header fields, properties, decoded ids, body summary.
+    #[arg(short = 'V', long)]
+    verbose: bool,
+    /// JSON Lines, one object per frame (schema: docs/json-lines.md).
+    #[arg(long, conflicts_with = "verbose")]
+    json: bool,
+    /// Only frames with this request code (name or number); a response matches by its request's code. Repeatable.
+    #[arg(long)]
+    code: Vec<String>,
+    /// Only frames about this topic.
+    #[arg(long)]
+    topic: Option<String>,
+    /// Only frames carrying this key: a KEYS entry, a UNIQ_KEY or a msgId.
+    #[arg(long)]
+    key: Option<String>,
+    /// Only this TCP stream (connection index, as in tshark's tcp.stream).
+    #[arg(long)]
+    stream: Option<u64>,
+    /// Exit 1 when any problem was found (undecodable frame, gap, truncation...).
+    #[arg(long)]
+    strict: bool,
+    /// Show AccessKey, Signature and SecurityToken values instead of <redacted>.
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Read(a) => read(a),
+        Cmd::Verify(a) => verify(a),
+    };
+    match r {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rmqdump: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn options(c: &CommonArgs, keep_wire: bool) -> Options {
+    let mut o = Options::default();
+    o.frame.max_frame_length = c.max_frame;
+    o.max_buffered_total = c.max_buffered;
+    o.keep_wire = keep_wire;
+    o
+}
+
+fn open(file: &str) -> io::Result<Box<dyn io::Read + Send>> {
+    capture::open_input(file).map_err(|e| io::Error::new(e.kind(), format!("{file}: {e}")))
+}
+
+/// Maps a capture error: "not a capture" is a usage/I/O error (exit 2), a truncated or
+/// corrupt file is a problem found after decoding everything before it.
+fn capture_error(file: &str, e: CaptureError) -> Result<bool, io::Error> {
+    match e {
+        CaptureError::NotACapture | CaptureError::Io(_) => Err(io::Error::other(format!("{file}: {e}"))),
+        other => {
+            eprintln!("rmqdump: {file}: {other}");
+            Ok(true)
+        }
+    }
+}
+
+struct Filter {
+    codes: Vec<i32>,
+    topic: Option<String>,
+    key: Option<String>,
+    stream: Option<u64>,
+}
+
+impl Filter {
+    fn active(&self) -> bool {
+        !self.codes.is_empty() || self.topic.is_some() || self.key.is_some() || self.stream.is_some()
+    }
+
+    fn matches(&self, r: &FrameRecord, d: Option<&Decoded>) -> bool {
+        if let Some(s) = self.stream {
+            if r.stream != s {
+                return false;
+            }
+        }
+        let cmd = r.command.as_ref().ok();
+        if !self.codes.is_empty() {
+            let code = cmd.and_then(|c| match c.kind() {
+                Kind::Response => r.request.as_ref().map(|q| q.code),
+                _ => Some(c.code),
+            });
+            if !code.is_some_and(|c| self.codes.contains(&c)) {
+                return false;
+            }
+        }
+        if let Some(t) = &self.topic {
+            let hit = d.is_some_and(|d| d.topic() == Some(t.as_str()) || d.messages.iter().any(|m| &m.topic == t));
+            if !hit {
+                return false;
+            }
+        }
+        if let Some(k) = &self.key {
+            let hit = d.is_some_and(|d| {
+                d.messages.iter().any(|m| {
+                    m.keys().is_some_and(|ks| ks.split(' ').any(|x| x == k))
+                        || m.uniq_key() == Some(k.as_str())
+                        || m.stored.as_ref().is_some_and(|s| &s.offset_msg_id() == k)
+                }) || d
+                    .header
+                    .as_ref()
+                    .and_then(|h| h.get("msgId"))
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|id| id.split(',').any(|x| x == k))
+            });
+            if !hit {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn read(a: ReadArgs) -> io::Result<u8> {
+    let mut codes = Vec::new();
+    for c in &a.code {
+        match RequestCode::parse(c) {
+            Some(rc) => codes.push(rc.0),
+            None => {
+                eprintln!("rmqdump: --code {c}: not a request code name or number");
+                return Ok(2);
+            }
+        }
+    }
+    let filter = Filter {
+        codes,
+        topic: a.topic.clone(),
+        key: a.key.clone(),
+        stream: a.stream,
+    };
+    let oo = OutputOptions {
+        show_secrets: a.show_secrets,
+        ..Default::default()
+    };
+    let input = open(&a.common.file)?;
+    let stdout = io::stdout();
+    let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut err: Option<io::Error> = None;
+    let mut problems = 0u64;
+    let (totals, cap_err) = rmqdump::dissect(input, options(&a.common, false), |ev| {
+        if err.is_some() {
+            return;
+        }
+        let res = match ev {
+            Event::Frame(r) => {
+                let d = output::decode_record(&r, &oo);
+                if let Some(d) = &d {
+                    if !d.errors.is_empty() {
+                        problems += 1;
+                    }
+                }
+                if filter.active() && !filter.matches(&r, d.as_ref()) {
+                    return;
+                }
+                if a.json {
+                    let v = output::frame_json(&r, d.as_ref(), &oo);
+                    serde_json::to_writer(&mut w, &v).map_err(io::Error::from).and_then(|_| w.write_all(b"\n"))
+                } else if a.verbose {
+                    w.write_all(output::frame_tree(&r, d.as_ref(), &oo).as_bytes())
+                } else {
+                    output::write_line(&mut w, &output::frame_line(&r, d.as_ref(), &oo))
+                }
+            }
+            Event::Problem(p) => {
+                problems += 1;
+                if filter.stream.is_some_and(|s| p.stream != Some(s)) {
+                    return;
+                }
+                eprintln!("{}", output::problem_line(&p));
+                Ok(())
+            }
+        };
+        if let Err(e) = res {
+            err = Some(e);
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    w.flush()?;
+    let mut bad = false;
+    if let Some(e) = cap_err {
+        bad |= capture_error(&a.common.file, e)?;
+    }
+    if totals.packets == 0 && !bad {
+        eprintln!("rmqdump: {}: capture holds no packets", a.common.file);
+    }
+    bad |= problems > 0 || totals.undecodable > 0;
+    Ok(if a.strict && bad { 1 } else { 0 })
+}
+
+fn verify(a: CommonArgs) -> io::Result<u8> {
+    let input = open(&a.file)?;
+    let mut frames = 0u64;
+    let mut identical = 0u64;
+    let mut canonical = 0u64;
+    let mut json_frames = 0u64;
+    let mut mismatches = 0u64;
+    let mut undecodable = 0u64;
+    let stdout = io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    let mut err = None;
+    let (totals, cap_err) = rmqdump::dissect(input, options(&a, true), |ev| {
+        let Event::Frame(r) = ev else { return };
+        frames += 1;
+        let wire = r.wire.as_deref().unwrap_or(&[]);
+        let line = match &r.command {
+            Err(e) => {
+                undecodable += 1;
+                Some(format!("packet {}: undecodable frame ({} bytes): {e}", r.packet, wire.len()))
+            }
+            Ok(cmd) => {
+                let again = command::encode_frame(cmd);
+                if cmd.serialize == SerializeType::Json {
+                    json_frames += 1;
+                    let mut c = cmd.clone();
+                    c.layout = HeaderLayout::Canonical;
+                    if command::encode_frame(&c) == wire {
+                        canonical += 1;
+                    }
+                }
+                if again == wire {
+                    identical += 1;
+                    None
+                } else {
+                    mismatches += 1;
+                    let at = again.iter().zip(wire).position(|(x, y)| x != y).unwrap_or(again.len().min(wire.len()));
+                    let show = |b: &[u8]| {
+                        let end = (at + 16).min(b.len());
+                        b[at.min(end)..end].iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+                    };
+                    let name = match cmd.kind() {
+                        Kind::Response => ResponseCode(cmd.code).to_string(),
+                        _ => RequestCode(cmd.code).to_string(),
+                    };
+                    Some(format!(
+                        "packet {}: {name} re-encodes differently at frame byte {at} (wire {} bytes, encoded {}): wire [{}] encoded [{}]",
+                        r.packet,
+                        wire.len(),
+                        again.len(),
+                        show(wire),
+                        show(&again)
+                    ))
+                }
+            }
+        };
+        if let Some(l) = line {
+            if err.is_none() {
+                if let Err(e) = output::write_line(&mut w, &l) {
+                    err = Some(e);
+                }
+            }
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let mut bad = false;
+    if let Some(e) = cap_err {
+        bad |= capture_error(&a.file, e)?;
+    }
+    writeln!(
+        w,
+        "{}: {frames} frames, {identical} re-encoded byte-exact, {mismatches} mismatches, {undecodable} undecodable; \
+         {canonical} of {json_frames} JSON headers are exactly fastjson's canonical form; {} packets, {} TCP streams",
+        a.file, totals.packets, totals.streams
+    )?;
+    w.flush()?;
+    Ok(if bad || mismatches > 0 || undecodable > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,255 @@
+//! Typed custom headers: which extFields keys a request or response code carries, with
+//! their Java field names and types.
+//!
+//! Sources: apache/rocketmq `remoting/.../protocol/header/*.java` (4.x:
+//! `common/.../protocol/header/`), e.g. `SendMessageRequestHeader.java`,
+//! `SendMessageRequestHeaderV2.java` (single-letter keys), `SendMessageResponseHeader.java`,
+//! `PullMessageRequestHeader.java`, `PullMessageResponseHeader.java`,
+//! `namesrv/GetRouteInfoRequestHeader.java`; protocol.md section 6. Values are converted as
+//! `RemotingCommand.decodeCommandCustomHeader` does: `Integer.parseInt`, `Long.parseLong`,
+//! `Boolean.parseBoolean` (case-insensitive "true", anything else false).
+
+use serde_json::{Map, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    Str,
+    Int,
+    Long,
+    Bool,
+}
+
+/// One header field: the key on the wire, the Java field name, the type.
+pub type Field = (&'static str, &'static str, Ty);
+
+use Ty::*;
+
+/// Keys inherited from `RpcRequestHeader` / `TopicRequestHeader` (4.9.5+, 5.x).
+const RPC: &[Field] = &[
+    ("bname", "bname", Str),
+    ("ns", "ns", Str),
+    ("nsd", "nsd", Bool),
+    ("oway", "oway", Bool),
+    ("lo", "lo", Bool),
+];
+
+const SEND_V1: &[Field] = &[
+    ("producerGroup", "producerGroup", Str),
+    ("topic", "topic", Str),
+    ("defaultTopic", "defaultTopic", Str),
+    ("defaultTopicQueueNums", "defaultTopicQueueNums", Int),
+    ("queueId", "queueId", Int),
+    ("sysFlag", "sysFlag", Int),
+    ("bornTimestamp", "bornTimestamp", Long),
+    ("flag", "flag", Int),
+    ("properties", "properties", Str),
+    ("reconsumeTimes", "reconsumeTimes", Int),
+    ("unitMode", "unitMode", Bool),
+    ("batch", "batch", Bool),
+    ("maxReconsumeTimes", "maxReconsumeTimes", Int),
+];
+
+/// `SendMessageRequestHeaderV2`: the letters and the V1 names they stand for.
+pub const SEND_V2: &[Field] = &[
+    ("a", "producerGroup", Str),
+    ("b", "topic", Str),
+    ("c", "defaultTopic", Str),
+    ("d", "defaultTopicQueueNums", Int),
+    ("e", "queueId", Int),
+    ("f", "sysFlag", Int),
+    ("g", "bornTimestamp", Long),
+    ("h", "flag", Int),
+    ("i", "properties", Str),
+    ("j", "reconsumeTimes", Int),
+    ("k", "unitMode", Bool),
+    ("l", "maxReconsumeTimes", Int),
+    ("m", "batch", Bool),
+    ("n", "brokerName", Str),
+];
+
+const SEND_RESPONSE: &[Field] = &[
+    ("msgId", "msgId", Str),
+    ("queueId", "queueId", Int),
+    ("queueOffset", "queueOffset", Long),
+    ("transactionId", "transactionId", Str),
+    ("batchUniqId", "batchUniqId", Str),
+    ("recallHandle", "recallHandle", Str),
+    ("MSG_REGION", "MSG_REGION", Str),
+    ("TRACE_ON", "TRACE_ON", Bool),
+];
+
+const ROUTE: &[Field] = &[("topic", "topic", Str), ("acceptStandardJsonOnly", "acceptStandardJsonOnly", Bool)];
+
+const UNREGISTER: &[Field] = &[
+    ("clientID", "clientID", Str),
+    ("producerGroup", "producerGroup", Str),
+    ("consumerGroup", "consumerGroup", Str),
+];
+
+const PULL: &[Field] = &[
+    ("consumerGroup", "consumerGroup", Str),
+    ("topic", "topic", Str),
+    ("queueId", "queueId", Int),
+    ("queueOffset", "queueOffset", Long),
+    ("maxMsgNums", "maxMsgNums", Int),
+    ("sysFlag", "sysFlag", Int),
+    ("commitOffset", "commitOffset", Long),
+    ("suspendTimeoutMillis", "suspendTimeoutMillis", Long),
+    ("subscription", "subscription", Str),
+    ("subVersion", "subVersion", Long),
+    ("expressionType", "expressionType", Str),
+    ("maxMsgBytes", "maxMsgBytes", Int),
+    ("requestSource", "requestSource", Int),
+    ("proxyFrowardClientId", "proxyFrowardClientId", Str),
+];
+
+const PULL_RESPONSE: &[Field] = &[
+    ("suggestWhichBrokerId", "suggestWhichBrokerId", Long),
+    ("nextBeginOffset", "nextBeginOffset", Long),
+    ("minOffset", "minOffset", Long),
+    ("maxOffset", "maxOffset", Long),
+    ("offsetDelta", "offsetDelta", Long),
+    ("topicSysFlag", "topicSysFlag", Int),
+    ("groupSysFlag", "groupSysFlag", Int),
+    ("forbiddenType", "forbiddenType", Int),
+];
+
+const QUERY_OFFSET: &[Field] = &[
+    ("consumerGroup", "consumerGroup", Str),
+    ("topic", "topic", Str),
+    ("queueId", "queueId", Int),
+    ("setZeroIfNotFound", "setZeroIfNotFound", Bool),
+];
+
+const OFFSET_RESPONSE: &[Field] = &[("offset", "offset", Long)];
+
+const UPDATE_OFFSET: &[Field] = &[
+    ("consumerGroup", "consumerGroup", Str),
+    ("topic", "topic", Str),
+    ("queueId", "queueId", Int),
+    ("commitOffset", "commitOffset", Long),
+];
+
+const CONSUMER_GROUP: &[Field] = &[("consumerGroup", "consumerGroup", Str)];
+
+const SEND_BACK: &[Field] = &[
+    ("offset", "offset", Long),
+    ("group", "group", Str),
+    ("delayLevel", "delayLevel", Int),
+    ("originMsgId", "originMsgId", Str),
+    ("originTopic", "originTopic", Str),
+    ("unitMode", "unitMode", Bool),
+    ("maxReconsumeTimes", "maxReconsumeTimes", Int),
+];
+
+const END_TX: &[Field] = &[
+    ("topic", "topic", Str),
+    ("producerGroup", "producerGroup", Str),
+    ("tranStateTableOffset", "tranStateTableOffset", Long),
+    ("commitLogOffset", "commitLogOffset", Long),
+    ("commitOrRollback", "commitOrRollback", Int),
+    ("fromTransactionCheck", "fromTransactionCheck", Bool),
+    ("msgId", "msgId", Str),
+    ("transactionId", "transactionId", Str),
+];
+
+const CHECK_TX: &[Field] = &[
+    ("tranStateTableOffset", "tranStateTableOffset", Long),
+    ("commitLogOffset", "commitLogOffset", Long),
+    ("msgId", "msgId", Str),
+    ("transactionId", "transactionId", Str),
+    ("offsetMsgId", "offsetMsgId", Str),
+    ("topic", "topic", Str),
+];
+
+const MAX_OFFSET: &[Field] = &[("topic", "topic", Str), ("queueId", "queueId", Int), ("committed", "committed", Bool)];
+
+const REGISTER_BROKER: &[Field] = &[
+    ("brokerName", "brokerName", Str),
+    ("brokerAddr", "brokerAddr", Str),
+    ("clusterName", "clusterName", Str),
+    ("haServerAddr", "haServerAddr", Str),
+    ("brokerId", "brokerId", Long),
+    ("heartbeatTimeoutMillis", "heartbeatTimeoutMillis", Long),
+    ("enableActingMaster", "enableActingMaster", Bool),
+    ("compressed", "compressed", Bool),
+    ("bodyCrc32", "bodyCrc32", Int),
+];
+
+const EMPTY: &[Field] = &[];
+
+/// The header fields of a request code, if this build has its header class.
+pub fn request_fields(code: i32) -> Option<&'static [Field]> {
+    Some(match code {
+        10 | 324 => SEND_V1,
+        310 | 320 | 325 => SEND_V2,
+        105 => ROUTE,
+        34 => EMPTY,
+        35 => UNREGISTER,
+        11 | 361 => PULL,
+        14 => QUERY_OFFSET,
+        15 => UPDATE_OFFSET,
+        38 | 40 => CONSUMER_GROUP,
+        36 => SEND_BACK,
+        37 => END_TX,
+        39 => CHECK_TX,
+        30 | 31 => MAX_OFFSET,
+        103 => REGISTER_BROKER,
+        _ => return None,
+    })
+}
+
+/// The response header fields for the request code a response answers.
+pub fn response_fields(request_code: i32) -> Option<&'static [Field]> {
+    Some(match request_code {
+        10 | 310 | 320 | 324 | 325 => SEND_RESPONSE,
+        11 | 361 => PULL_RESPONSE,
+        14 | 30 | 31 => OFFSET_RESPONSE,
+        103 => &[("haServerAddr", "haServerAddr", Str), ("masterAddr", "masterAddr", Str)],
+        105 | 34 | 35 | 15 | 38 | 36 | 37 => EMPTY,
+        _ => return None,
+    })
+}
+
+/// Converts a value like Java's header decoding; `Err` keeps the text when it does not parse.
+pub fn convert(ty: Ty, v: &str) -> Result<Value, String> {
+    match ty {
+        Str => Ok(Value::String(v.to_string())),
+        Int => v
+            .trim()
+            .parse::<i32>()
+            .map(Value::from)
+            .map_err(|_| format!("{v:?} is not an Integer")),
+        Long => v
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("{v:?} is not a Long")),
+        Bool => Ok(Value::Bool(v.eq_ignore_ascii_case("true"))),
+    }
+}
+
+/// The typed header: Java field names, numbers as numbers, booleans as booleans. Keys the
+/// class does not declare are kept under their own names as strings. Conversion problems
+/// are appended to `errors`.
+pub fn typed(fields: &[Field], ext: &[(String, String)], errors: &mut Vec<String>) -> Map<String, Value> {
+    let mut m = Map::new();
+    for (k, v) in ext {
+        let def = fields.iter().chain(RPC).find(|f| f.0 == k);
+        match def {
+            Some(&(_, name, ty)) => match convert(ty, v) {
+                Ok(val) => {
+                    m.insert(name.to_string(), val);
+                }
+                Err(e) => {
+                    errors.push(format!("header field {name} ({k}): {e}"));
+                    m.insert(name.to_string(), Value::String(v.clone()));
+                }
+            },
+            None => {
+                m.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
+    m
+}

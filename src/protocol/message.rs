@@ -1,0 +1,571 @@
+//! Messages: the properties string, sysFlag, body compression, batch bodies, stored
+//! messages (pull responses) and the two kinds of message id.
+//!
+//! Sources (apache/rocketmq): `common/.../message/MessageDecoder.java` (`decode`,
+//! `decodesBatch`, `decodeMessages`, `string2messageProperties`, `createMessageId`),
+//! `MessageClientIDSetter.java`, `sysflag/MessageSysFlag.java`,
+//! `compression/CompressionType.java`; protocol.md sections 7–11.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// `MessageSysFlag` bits.
+pub mod sysflag {
+    pub const COMPRESSED: i32 = 0x1;
+    pub const MULTI_TAGS: i32 = 0x2;
+    pub const TRANSACTION_MASK: i32 = 0xC;
+    pub const TRANSACTION_PREPARED: i32 = 0x4;
+    pub const TRANSACTION_COMMIT: i32 = 0x8;
+    pub const TRANSACTION_ROLLBACK: i32 = 0xC;
+    pub const BORNHOST_V6: i32 = 0x10;
+    pub const STOREHOST_V6: i32 = 0x20;
+    pub const NEED_UNWRAP: i32 = 0x40;
+    pub const INNER_BATCH: i32 = 0x80;
+    pub const COMPRESSION_TYPE_MASK: i32 = 0x700;
+}
+
+/// Names of the set sysFlag bits, e.g. `["COMPRESSED", "ZLIB"]`.
+pub fn sysflag_names(flag: i32) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if flag & sysflag::COMPRESSED != 0 {
+        v.push("COMPRESSED");
+    }
+    if flag & sysflag::MULTI_TAGS != 0 {
+        v.push("MULTI_TAGS");
+    }
+    match flag & sysflag::TRANSACTION_MASK {
+        sysflag::TRANSACTION_PREPARED => v.push("TRANSACTION_PREPARED"),
+        sysflag::TRANSACTION_COMMIT => v.push("TRANSACTION_COMMIT"),
+        sysflag::TRANSACTION_ROLLBACK => v.push("TRANSACTION_ROLLBACK"),
+        _ => {}
+    }
+    if flag & sysflag::BORNHOST_V6 != 0 {
+        v.push("BORNHOST_V6");
+    }
+    if flag & sysflag::STOREHOST_V6 != 0 {
+        v.push("STOREHOST_V6");
+    }
+    if flag & sysflag::NEED_UNWRAP != 0 {
+        v.push("NEED_UNWRAP");
+    }
+    if flag & sysflag::INNER_BATCH != 0 {
+        v.push("INNER_BATCH");
+    }
+    match (flag & sysflag::COMPRESSION_TYPE_MASK) >> 8 {
+        1 => v.push("LZ4"),
+        2 => v.push("ZSTD"),
+        3 => v.push("ZLIB"),
+        0 => {}
+        _ => v.push("UNKNOWN_COMPRESSION_TYPE"),
+    }
+    v
+}
+
+/// Parses a properties string (`name \x01 value \x02` …) like Java 4.9.4+
+/// `string2messageProperties`: entries split at 0x02, the first 0x01 splits name from
+/// value, entries with an empty name or value are dropped. Order is kept.
+pub fn parse_properties(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in s.split('\u{2}') {
+        if let Some((k, v)) = entry.split_once('\u{1}') {
+            if !k.is_empty() && !v.is_empty() {
+                out.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Writes properties as Java's `messageProperties2String` does.
+pub fn encode_properties(props: &[(String, String)]) -> String {
+    let mut s = String::new();
+    for (k, v) in props {
+        s.push_str(k);
+        s.push('\u{1}');
+        s.push_str(v);
+        s.push('\u{2}');
+    }
+    s
+}
+
+/// Decompresses a body per the sysFlag compression type (0 or 3 zlib, 1 LZ4 frame,
+/// 2 zstd), reading at most `max_out` bytes.
+pub fn decompress(sys_flag: i32, data: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+    let kind = (sys_flag & sysflag::COMPRESSION_TYPE_MASK) >> 8;
+    let limit = max_out as u64 + 1;
+    let mut out = Vec::new();
+    let r = match kind {
+        0 | 3 => flate2::read::ZlibDecoder::new(data).take(limit).read_to_end(&mut out),
+        1 => lz4_flex::frame::FrameDecoder::new(data).take(limit).read_to_end(&mut out),
+        2 => match ruzstd::decoding::StreamingDecoder::new(data) {
+            Ok(d) => d.take(limit).read_to_end(&mut out),
+            Err(e) => return Err(format!("zstd: {e}")),
+        },
+        k => return Err(format!("unknown compression type {k} in sysFlag")),
+    };
+    let name = match kind {
+        1 => "LZ4",
+        2 => "zstd",
+        _ => "zlib",
+    };
+    r.map_err(|e| format!("{name} inflate failed: {e}"))?;
+    if out.len() > max_out {
+        return Err(format!("{name} body inflates past the {max_out}-byte limit"));
+    }
+    Ok(out)
+}
+
+/// One message as it appears in a send request, batch or pull response.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Message {
+    pub topic: String,
+    pub queue_id: Option<i32>,
+    pub flag: i32,
+    pub sys_flag: i32,
+    pub properties: Vec<(String, String)>,
+    /// Body after decompression (as sent when not compressed).
+    pub body: Vec<u8>,
+    /// Body length on the wire.
+    pub wire_body_len: usize,
+    pub compressed: bool,
+    /// Stored-message fields (pull responses).
+    pub stored: Option<StoredInfo>,
+    /// Problem decoding this message (body kept as on the wire).
+    pub error: Option<String>,
+}
+
+impl Message {
+    pub fn property(&self, k: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn tags(&self) -> Option<&str> {
+        self.property("TAGS")
+    }
+    pub fn keys(&self) -> Option<&str> {
+        self.property("KEYS")
+    }
+    pub fn uniq_key(&self) -> Option<&str> {
+        self.property("UNIQ_KEY")
+    }
+
+    /// Builds a message from a body and its sysFlag, inflating when compressed.
+    pub fn with_body(topic: &str, sys_flag: i32, props: &str, wire: &[u8], max_body: usize) -> Self {
+        let mut m = Message {
+            topic: topic.to_string(),
+            sys_flag,
+            properties: parse_properties(props),
+            wire_body_len: wire.len(),
+            compressed: sys_flag & sysflag::COMPRESSED != 0,
+            ..Default::default()
+        };
+        if m.compressed {
+            match decompress(sys_flag, wire, max_body) {
+                Ok(b) => m.body = b,
+                Err(e) => {
+                    m.error = Some(e);
+                    m.body = wire.to_vec();
+                }
+            }
+        } else {
+            m.body = wire.to_vec();
+        }
+        m
+    }
+}
+
+/// Fields only a stored message has (`MessageExt`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredInfo {
+    pub magic: u32,
+    pub body_crc: i32,
+    pub queue_offset: i64,
+    pub commit_log_offset: i64,
+    pub born_timestamp: i64,
+    pub born_host: SocketAddr,
+    pub store_timestamp: i64,
+    pub store_host: SocketAddr,
+    pub reconsume_times: i32,
+    pub prepared_transaction_offset: i64,
+    pub store_size: i32,
+}
+
+impl StoredInfo {
+    /// The offset message id (`MessageDecoder.createMessageId`).
+    pub fn offset_msg_id(&self) -> String {
+        create_offset_msg_id(self.store_host, self.commit_log_offset)
+    }
+}
+
+/// Uppercase hex.
+pub fn hex_upper(b: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789ABCDEF";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(H[(x >> 4) as usize] as char);
+        s.push(H[(x & 15) as usize] as char);
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// `storeHost ip + port (i32) + commit-log offset (i64)` as uppercase hex.
+pub fn create_offset_msg_id(store: SocketAddr, offset: i64) -> String {
+    let mut b = Vec::with_capacity(28);
+    match store.ip() {
+        IpAddr::V4(a) => b.extend_from_slice(&a.octets()),
+        IpAddr::V6(a) => b.extend_from_slice(&a.octets()),
+    }
+    b.extend_from_slice(&(store.port() as i32).to_be_bytes());
+    b.extend_from_slice(&offset.to_be_bytes());
+    hex_upper(&b)
+}
+
+/// A decoded offset message id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetMsgId {
+    pub store_host: SocketAddr,
+    pub commit_log_offset: i64,
+}
+
+/// Splits an offset msgId (32 hex chars IPv4, 56 IPv6) like `MessageDecoder.decodeMessageId`.
+pub fn decode_offset_msg_id(id: &str) -> Option<OffsetMsgId> {
+    let b = unhex(id)?;
+    let (ip, rest): (IpAddr, &[u8]) = match b.len() {
+        16 => (Ipv4Addr::new(b[0], b[1], b[2], b[3]).into(), &b[4..]),
+        28 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&b[..16]);
+            (Ipv6Addr::from(a).into(), &b[16..])
+        }
+        _ => return None,
+    };
+    let port = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
+    let off = i64::from_be_bytes(rest[4..12].try_into().ok()?);
+    Some(OffsetMsgId {
+        store_host: SocketAddr::new(ip, u16::try_from(port).ok()?),
+        commit_log_offset: off,
+    })
+}
+
+/// A decoded client message id (`UNIQ_KEY`, `MessageClientIDSetter`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UniqKey {
+    pub ip: IpAddr,
+    pub pid: u16,
+    /// Class-loader hash (Java), random (C++), 0 (Go).
+    pub class_loader: u32,
+    /// Milliseconds since the start of the producer's month (local time).
+    pub month_offset_ms: u32,
+    pub counter: u16,
+    /// `born_timestamp - month_offset_ms` when the born time is known: the producer's
+    /// local month start as a UTC instant, from which its time zone follows.
+    pub month_start_ms: Option<i64>,
+}
+
+/// Decodes a UNIQ_KEY (32 hex chars for IPv4, 56 for IPv6).
+pub fn decode_uniq_key(id: &str, born_timestamp: Option<i64>) -> Option<UniqKey> {
+    let b = unhex(id)?;
+    let iplen = match b.len() {
+        16 => 4,
+        28 => 16,
+        _ => return None,
+    };
+    let ip: IpAddr = if iplen == 4 {
+        Ipv4Addr::new(b[0], b[1], b[2], b[3]).into()
+    } else {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&b[..16]);
+        Ipv6Addr::from(a).into()
+    };
+    let r = &b[iplen..];
+    let month_offset_ms = u32::from_be_bytes([r[6], r[7], r[8], r[9]]);
+    Some(UniqKey {
+        ip,
+        pid: u16::from_be_bytes([r[0], r[1]]),
+        class_loader: u32::from_be_bytes([r[2], r[3], r[4], r[5]]),
+        month_offset_ms,
+        counter: u16::from_be_bytes([r[10], r[11]]),
+        month_start_ms: born_timestamp.map(|t| t - month_offset_ms as i64),
+    })
+}
+
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cur<'a> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
+        let end = self
+            .i
+            .checked_add(n)
+            .filter(|&e| e <= self.b.len())
+            .ok_or_else(|| format!("{what}: needs {n} bytes at offset {}, {} left", self.i, self.b.len() - self.i))?;
+        let s = &self.b[self.i..end];
+        self.i = end;
+        Ok(s)
+    }
+    fn i16(&mut self, w: &str) -> Result<i16, String> {
+        let s = self.take(2, w)?;
+        Ok(i16::from_be_bytes([s[0], s[1]]))
+    }
+    fn i32(&mut self, w: &str) -> Result<i32, String> {
+        let s = self.take(4, w)?;
+        Ok(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn i64(&mut self, w: &str) -> Result<i64, String> {
+        let s = self.take(8, w)?;
+        Ok(i64::from_be_bytes(s.try_into().unwrap_or([0; 8])))
+    }
+    fn len(&mut self, v: i64, w: &str) -> Result<usize, String> {
+        if v < 0 {
+            return Err(format!("{w}: negative length {v} at offset {}", self.i));
+        }
+        Ok(v as usize)
+    }
+    fn host(&mut self, v6: bool, w: &str) -> Result<SocketAddr, String> {
+        let ip: IpAddr = if v6 {
+            let s = self.take(16, w)?;
+            let mut a = [0u8; 16];
+            a.copy_from_slice(s);
+            Ipv6Addr::from(a).into()
+        } else {
+            let s = self.take(4, w)?;
+            Ipv4Addr::new(s[0], s[1], s[2], s[3]).into()
+        };
+        let port = self.i32(w)?;
+        Ok(SocketAddr::new(ip, port as u16))
+    }
+}
+
+/// Splits a batch body (SEND_BATCH_MESSAGE, or V2 with `m=true`) into its messages
+/// (`MessageDecoder.decodeMessages`). Items: totalSize, magic, bodyCRC, flag, bodyLen,
+/// body, i16 propertiesLen, properties. Problems stop the split and are returned with
+/// the messages decoded so far.
+pub fn decode_batch(body: &[u8], topic: &str, queue_id: Option<i32>) -> (Vec<Message>, Option<String>) {
+    let mut out = Vec::new();
+    let mut c = Cur { b: body, i: 0 };
+    while c.i < body.len() {
+        let start = c.i;
+        let r: Result<Message, String> = (|| {
+            let total = c.i32("batch item totalSize")?;
+            let _magic = c.i32("batch item magic")?;
+            let _crc = c.i32("batch item bodyCRC")?;
+            let flag = c.i32("batch item flag")?;
+            let bl = c.i32("batch item bodyLen")?;
+            let bl = c.len(bl as i64, "batch item bodyLen")?;
+            let b = c.take(bl, "batch item body")?;
+            let pl = c.i16("batch item propertiesLen")?;
+            let pl = c.len(pl as i64, "batch item propertiesLen")?;
+            let p = c.take(pl, "batch item properties")?;
+            if total as i64 != (c.i - start) as i64 {
+                return Err(format!("batch item totalSize {total} but the item is {} bytes", c.i - start));
+            }
+            let mut m = Message::with_body(topic, 0, &String::from_utf8_lossy(p), b, 0);
+            m.flag = flag;
+            m.queue_id = queue_id;
+            Ok(m)
+        })();
+        match r {
+            Ok(m) => out.push(m),
+            Err(e) => {
+                let n = out.len();
+                return (out, Some(format!("batch item {n} at body offset {start}: {e}")));
+            }
+        }
+    }
+    (out, None)
+}
+
+/// Magic codes of stored messages.
+pub const MAGIC_V1: u32 = 0xDAA3_20A7;
+pub const MAGIC_V2: u32 = 0xDAA3_20AB;
+
+/// Splits a PULL_MESSAGE (or VIEW/QUERY, CHECK_TRANSACTION_STATE) body into stored
+/// messages (`MessageDecoder.decodesBatch`), inflating compressed bodies up to `max_body`.
+pub fn decode_stored_messages(body: &[u8], max_body: usize) -> (Vec<Message>, Option<String>) {
+    let mut out = Vec::new();
+    let mut c = Cur { b: body, i: 0 };
+    while c.i < body.len() {
+        let start = c.i;
+        match decode_stored(&mut c, max_body) {
+            Ok(m) => out.push(m),
+            Err(e) => {
+                let n = out.len();
+                return (out, Some(format!("stored message {n} at body offset {start}: {e}")));
+            }
+        }
+    }
+    (out, None)
+}
+
+fn decode_stored(c: &mut Cur<'_>, max_body: usize) -> Result<Message, String> {
+    let start = c.i;
+    let total = c.i32("totalSize")?;
+    let magic = c.i32("magicCode")? as u32;
+    if magic != MAGIC_V1 && magic != MAGIC_V2 {
+        return Err(format!("unknown magic code {magic:#010X}"));
+    }
+    let body_crc = c.i32("bodyCRC")?;
+    let queue_id = c.i32("queueId")?;
+    let flag = c.i32("flag")?;
+    let queue_offset = c.i64("queueOffset")?;
+    let commit_log_offset = c.i64("physicalOffset")?;
+    let sys_flag = c.i32("sysFlag")?;
+    let born_timestamp = c.i64("bornTimestamp")?;
+    let born_host = c.host(sys_flag & sysflag::BORNHOST_V6 != 0, "bornHost")?;
+    let store_timestamp = c.i64("storeTimestamp")?;
+    let store_host = c.host(sys_flag & sysflag::STOREHOST_V6 != 0, "storeHost")?;
+    let reconsume_times = c.i32("reconsumeTimes")?;
+    let prepared = c.i64("preparedTransactionOffset")?;
+    let bl = c.i32("bodyLen")?;
+    let bl = c.len(bl as i64, "bodyLen")?;
+    let body = c.take(bl, "body")?;
+    let tl = if magic == MAGIC_V2 {
+        c.i16("topicLen")? as u16 as usize
+    } else {
+        c.take(1, "topicLen")?[0] as usize
+    };
+    let topic = c.take(tl, "topic")?;
+    let pl = c.i16("propertiesLen")?;
+    let pl = c.len(pl as i64, "propertiesLen")?;
+    let props = c.take(pl, "properties")?;
+    let size = c.i - start;
+    if total as i64 != size as i64 {
+        return Err(format!("totalSize {total} but the record is {size} bytes"));
+    }
+    let mut m = Message::with_body(
+        &String::from_utf8_lossy(topic),
+        sys_flag,
+        &String::from_utf8_lossy(props),
+        body,
+        max_body,
+    );
+    m.queue_id = Some(queue_id);
+    m.flag = flag;
+    m.stored = Some(StoredInfo {
+        magic,
+        body_crc,
+        queue_offset,
+        commit_log_offset,
+        born_timestamp,
+        born_host,
+        store_timestamp,
+        store_host,
+        reconsume_times,
+        prepared_transaction_offset: prepared,
+        store_size: total,
+    });
+    Ok(m)
+}
+
+/// Properties as a JSON object (later duplicates win).
+pub fn properties_json(props: &[(String, String)]) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for (k, v) in props {
+        m.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    m
+}
+
+/// User properties: everything that is not a well-known system key.
+pub fn user_properties(props: &[(String, String)]) -> BTreeMap<String, String> {
+    props
+        .iter()
+        .filter(|(k, _)| !is_system_property(k))
+        .cloned()
+        .collect()
+}
+
+/// Keys from `MessageConst` (and the trace agents' keys).
+pub fn is_system_property(k: &str) -> bool {
+    const SYS: &[&str] = &[
+        "KEYS", "TAGS", "WAIT", "DELAY", "RETRY_TOPIC", "REAL_TOPIC", "REAL_QID", "TRAN_MSG", "PGROUP",
+        "MIN_OFFSET", "MAX_OFFSET", "BUYER_ID", "ORIGIN_MESSAGE_ID", "TRANSFER_FLAG", "CORRECTION_FLAG",
+        "MQ2_FLAG", "RECONSUME_TIME", "MSG_REGION", "TRACE_ON", "UNIQ_KEY", "EXTEND_UNIQ_INFO",
+        "MAX_RECONSUME_TIMES", "CONSUME_START_TIME", "INNER_NUM", "INNER_BASE", "DUP_INFO",
+        "CHECK_IMMUNITY_TIME_IN_SECONDS", "TRAN_PREPARED_QUEUE_OFFSET", "__transactionId__",
+        "TRANSACTION_CHECK_TIMES", "INSTANCE_ID", "CORRELATION_ID", "REPLY_TO_CLIENT", "TTL",
+        "ARRIVE_TIME", "PUSH_REPLY_TIME", "MSG_TYPE", "CLUSTER", "POP_CK", "POP_CK_OFFSET",
+        "1ST_POP_TIME", "__SHARDINGKEY", "TRACE_CONTEXT", "__BORNHOST", "BORN_TIMESTAMP",
+        "DLQ_ORIGIN_TOPIC", "DLQ_ORIGIN_MESSAGE_ID", "__STARTDELIVERTIME", "traceparent", "sw8",
+        "TIMER_DELAY_SEC", "TIMER_DELIVER_MS", "TIMER_DELAY_MS", "TIMER_DELAY_LEVEL", "TIMER_ENQUEUE_MS",
+        "TIMER_DEQUEUE_MS", "TIMER_ROLL_TIMES", "TIMER_OUT_MS", "TIMER_DEL_UNIQKEY",
+    ];
+    SYS.contains(&k) || k.starts_with("__RMQ.TRANSIENT.") || k.starts_with("__CRC32#")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniq_key_worked_example() {
+        // protocol.md 11.1: Java 4.8.0 producer, born 1624246456683.
+        let k = decode_uniq_key("7F00000154A00D716361697AD16B0000", Some(1624246456683)).unwrap();
+        assert_eq!(k.ip, "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(k.pid, 21664);
+        assert_eq!(k.class_loader, 0x0D716361);
+        assert_eq!(k.month_offset_ms, 1769656683);
+        assert_eq!(k.counter, 0);
+        assert_eq!(k.month_start_ms, Some(1622476800000));
+    }
+
+    #[test]
+    fn offset_msg_id_round_trip() {
+        let id = decode_offset_msg_id("0A8C18BD00002A9F00000000000C6228").unwrap();
+        assert_eq!(id.store_host, "10.140.24.189:10911".parse().unwrap());
+        assert_eq!(id.commit_log_offset, 811560);
+        assert_eq!(create_offset_msg_id(id.store_host, id.commit_log_offset), "0A8C18BD00002A9F00000000000C6228");
+    }
+
+    #[test]
+    fn properties_like_java() {
+        let p = parse_properties("UNIQ_KEY\u{1}ABC\u{2}WAIT\u{1}true\u{2}\u{1}x\u{2}k\u{1}\u{2}v\u{1}a\u{1}b\u{2}");
+        assert_eq!(
+            p,
+            vec![
+                ("UNIQ_KEY".into(), "ABC".into()),
+                ("WAIT".into(), "true".into()),
+                ("v".into(), "a\u{1}b".into())
+            ]
+        );
+        assert_eq!(encode_properties(&p[..2]), "UNIQ_KEY\u{1}ABC\u{2}WAIT\u{1}true\u{2}");
+    }
+
+    #[test]
+    fn hostile_lengths_do_not_allocate() {
+        let mut b = vec![0u8; 100];
+        b[4..8].copy_from_slice(&MAGIC_V1.to_be_bytes());
+        b[84..88].copy_from_slice(&i32::MAX.to_be_bytes());
+        let (m, e) = decode_stored_messages(&b, 1 << 20);
+        assert!(m.is_empty());
+        assert!(e.unwrap().contains("body"));
+        let (m, e) = decode_batch(&[0, 0, 0, 10, 1, 2], "t", None);
+        assert!(m.is_empty() && e.is_some());
+    }
+
+    #[test]
+    fn zlib_bomb_is_capped() {
+        use std::io::Write;
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let z = enc.finish().unwrap();
+        assert!(decompress(1, &z, 1000).is_err());
+        assert_eq!(decompress(1, &z, 1 << 20).unwrap().len(), 1 << 20);
+    }
+}

@@ -1,0 +1,136 @@
+//! Meaning of a command: typed headers, messages (send requests, batches, pulled stored
+//! messages), message ids and JSON bodies. A response is interpreted with the code of the
+//! request it answers (`NettyRemotingAbstract.processResponseCommand` matches by opaque;
+//! only the requester knows what the response body means).
+
+pub mod headers;
+pub mod message;
+
+use serde_json::{Map, Value};
+
+use crate::remoting::command::{Kind, RemotingCommand};
+use crate::remoting::json;
+
+pub use message::Message;
+
+/// Limits for body decoding.
+#[derive(Clone, Copy, Debug)]
+pub struct DecodeOptions {
+    /// Largest body a compressed message may inflate to.
+    pub max_inflated: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self {
+            max_inflated: 64 << 20,
+        }
+    }
+}
+
+/// What a command means.
+#[derive(Clone, Debug, Default)]
+pub struct Decoded {
+    /// Typed header with Java field names, when the header class is known.
+    pub header: Option<Map<String, Value>>,
+    /// Messages carried: send request (one, or the batch's items) or pull response.
+    pub messages: Vec<Message>,
+    /// The body as JSON when it is a JSON document (route data, heartbeat…).
+    pub body_json: Option<Value>,
+    /// Whether the send request was a batch.
+    pub batch: bool,
+    pub errors: Vec<String>,
+}
+
+impl Decoded {
+    /// The topic the command is about (header topic, else first message's).
+    pub fn topic(&self) -> Option<&str> {
+        self.header
+            .as_ref()
+            .and_then(|h| h.get("topic"))
+            .and_then(|v| v.as_str())
+            .or_else(|| self.messages.first().map(|m| m.topic.as_str()))
+    }
+}
+
+/// The code a response's header and body must be read with.
+pub fn effective_code(cmd: &RemotingCommand, request_code: Option<i32>) -> Option<i32> {
+    match cmd.kind() {
+        Kind::Response => request_code,
+        _ => Some(cmd.code),
+    }
+}
+
+/// Decodes the header and body of `cmd`. `request_code` is the paired request's code for a
+/// response (None if unpaired: then only raw extFields and a JSON body are given).
+pub fn decode(cmd: &RemotingCommand, request_code: Option<i32>, opts: &DecodeOptions) -> Decoded {
+    let mut d = Decoded::default();
+    let is_response = cmd.kind() == Kind::Response;
+    let code = effective_code(cmd, request_code);
+    let fields = match (is_response, code) {
+        (false, Some(c)) => headers::request_fields(c),
+        (true, Some(c)) => headers::response_fields(c),
+        _ => None,
+    };
+    if let Some(f) = fields {
+        let ext = cmd.ext_fields.as_deref().unwrap_or(&[]);
+        d.header = Some(headers::typed(f, ext, &mut d.errors));
+    }
+    let hdr = |k: &str| d.header.as_ref().and_then(|h| h.get(k));
+    let body = &cmd.body;
+    match (is_response, code) {
+        (false, Some(10 | 310 | 320 | 324 | 325)) => {
+            let topic = hdr("topic").and_then(Value::as_str).unwrap_or("").to_string();
+            let queue_id = hdr("queueId").and_then(Value::as_i64).map(|q| q as i32);
+            let sys_flag = hdr("sysFlag").and_then(Value::as_i64).unwrap_or(0) as i32;
+            let flag = hdr("flag").and_then(Value::as_i64).unwrap_or(0) as i32;
+            let props = hdr("properties").and_then(Value::as_str).unwrap_or("").to_string();
+            let batch = code == Some(320) || hdr("batch").and_then(Value::as_bool).unwrap_or(false);
+            d.batch = batch;
+            if batch {
+                let (msgs, err) = message::decode_batch(body, &topic, queue_id);
+                d.messages = msgs;
+                d.errors.extend(err);
+            } else {
+                let mut m = Message::with_body(&topic, sys_flag, &props, body, opts.max_inflated);
+                m.queue_id = queue_id;
+                m.flag = flag;
+                if let Some(e) = &m.error {
+                    d.errors.push(format!("message body: {e}"));
+                }
+                d.messages.push(m);
+            }
+        }
+        (true, Some(11 | 361 | 33)) | (false, Some(39 | 309)) if !body.is_empty() => {
+            if !is_response || cmd.code == 0 {
+                let (msgs, err) = message::decode_stored_messages(body, opts.max_inflated);
+                for m in &msgs {
+                    if let Some(e) = &m.error {
+                        d.errors.push(format!("stored message body: {e}"));
+                    }
+                }
+                d.messages = msgs;
+                d.errors.extend(err);
+            }
+        }
+        _ => {
+            if let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace()) {
+                if matches!(first, b'{' | b'[') {
+                    match json::parse(body) {
+                        Ok(v) => d.body_json = Some(v.to_serde()),
+                        Err(e) => d.errors.push(format!("JSON body: {e}")),
+                    }
+                }
+            }
+        }
+    }
+    d
+}
+
+/// extFields keys that carry credentials (`AclClientRPCHook`, `SessionCredentials`).
+pub const SECRET_KEYS: &[&str] = &["AccessKey", "Signature", "SecurityToken"];
+
+/// True for keys whose values are redacted unless `--show-secrets`.
+pub fn is_secret(key: &str) -> bool {
+    SECRET_KEYS.contains(&key)
+}

@@ -1,0 +1,307 @@
+//! TCP reassembly, one direction at a time. Knows nothing of RocketMQ: it turns segments
+//! (sequence number, payload, packet number) into in-order stream bytes and gaps.
+//!
+//! Sequence numbers are compared with wrapping arithmetic relative to the next expected
+//! byte, so streams longer than 4 GiB and wrapped ISNs work. Retransmitted and overlapping
+//! bytes are delivered once (the first copy wins, as in most stacks). Out-of-order segments
+//! wait in a bounded buffer; when it is full, or at the end, the hole is declared a gap and
+//! delivery goes on past it.
+
+use std::collections::BTreeMap;
+
+/// A capture timestamp in nanoseconds since the Unix epoch.
+pub type Ts = i64;
+
+/// Limits for one direction.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamLimits {
+    /// Most out-of-order bytes held before the hole is given up as a gap.
+    pub max_out_of_order: usize,
+    /// Segments further ahead than this are treated as garbage, not buffered.
+    pub max_window: u64,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            max_out_of_order: 4 << 20,
+            max_window: 1 << 30,
+        }
+    }
+}
+
+/// What one segment (or a flush) produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamEvent<'a> {
+    /// In-order bytes at this stream offset, from this packet.
+    Data {
+        offset: u64,
+        bytes: &'a [u8],
+        packet: u64,
+        ts: Ts,
+    },
+    /// Bytes `offset .. offset+len` were never seen; `packet` is the one after the hole.
+    Gap { offset: u64, len: u64, packet: u64 },
+}
+
+/// Counters for one direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    pub segments: u64,
+    pub bytes: u64,
+    pub retransmitted_bytes: u64,
+    pub out_of_order_segments: u64,
+    pub gap_bytes: u64,
+    pub gaps: u64,
+    /// Segments dropped because they lay beyond `max_window`.
+    pub dropped_segments: u64,
+}
+
+#[derive(Debug)]
+struct Pending {
+    data: Vec<u8>,
+    packet: u64,
+    ts: Ts,
+}
+
+/// One direction of a TCP connection.
+#[derive(Debug, Default)]
+pub struct HalfStream {
+    started: bool,
+    /// The SYN was seen, so offset 0 is the first byte the sender wrote.
+    pub saw_syn: bool,
+    next_seq: u32,
+    delivered: u64,
+    pending: BTreeMap<u64, Pending>,
+    pending_bytes: usize,
+    pub fin: bool,
+    pub rst: bool,
+    pub stats: StreamStats,
+    limits: StreamLimits,
+}
+
+impl HalfStream {
+    pub fn new(limits: StreamLimits) -> Self {
+        Self {
+            limits,
+            ..Default::default()
+        }
+    }
+
+    /// Stream offset of the next byte to deliver.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Bytes waiting out of order.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Feeds one segment; `out` receives data and gaps in order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle_segment<F: FnMut(StreamEvent<'_>)>(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        fin: bool,
+        rst: bool,
+        payload: &[u8],
+        packet: u64,
+        ts: Ts,
+        out: &mut F,
+    ) {
+        self.rst |= rst;
+        if syn {
+            if !self.started || (!self.saw_syn && self.delivered == 0) {
+                self.started = true;
+                self.saw_syn = true;
+                self.next_seq = seq.wrapping_add(1);
+                self.delivered = 0;
+            }
+            // Data on a SYN (TFO) starts at seq+1.
+            if payload.is_empty() {
+                return;
+            }
+            return self.handle_segment(seq.wrapping_add(1), false, fin, rst, payload, packet, ts, out);
+        }
+        if payload.is_empty() {
+            if fin {
+                self.fin = true;
+            }
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            self.next_seq = seq;
+        }
+        self.stats.segments += 1;
+        let diff = seq.wrapping_sub(self.next_seq) as i32 as i64;
+        let start = self.delivered as i64 + diff;
+        let end = start + payload.len() as i64;
+        if end <= self.delivered as i64 {
+            self.stats.retransmitted_bytes += payload.len() as u64;
+            return;
+        }
+        if start <= self.delivered as i64 {
+            let skip = (self.delivered as i64 - start) as usize;
+            self.stats.retransmitted_bytes += skip as u64;
+            self.deliver(&payload[skip..], packet, ts, out);
+            self.drain(out);
+        } else {
+            let ahead = (start - self.delivered as i64) as u64;
+            if ahead > self.limits.max_window {
+                self.stats.dropped_segments += 1;
+                return;
+            }
+            self.stats.out_of_order_segments += 1;
+            let key = start as u64;
+            let keep = match self.pending.get(&key) {
+                Some(p) => p.data.len() < payload.len(),
+                None => true,
+            };
+            if keep {
+                if let Some(old) = self.pending.insert(
+                    key,
+                    Pending {
+                        data: payload.to_vec(),
+                        packet,
+                        ts,
+                    },
+                ) {
+                    self.pending_bytes -= old.data.len();
+                }
+                self.pending_bytes += payload.len();
+            } else {
+                self.stats.retransmitted_bytes += payload.len() as u64;
+            }
+            if self.pending_bytes > self.limits.max_out_of_order {
+                self.skip_gap(out);
+            }
+        }
+        if fin {
+            self.fin = true;
+        }
+    }
+
+    fn deliver<F: FnMut(StreamEvent<'_>)>(&mut self, bytes: &[u8], packet: u64, ts: Ts, out: &mut F) {
+        out(StreamEvent::Data {
+            offset: self.delivered,
+            bytes,
+            packet,
+            ts,
+        });
+        self.delivered += bytes.len() as u64;
+        self.next_seq = self.next_seq.wrapping_add(bytes.len() as u32);
+        self.stats.bytes += bytes.len() as u64;
+    }
+
+    /// Delivers pending segments that have become in-order.
+    fn drain<F: FnMut(StreamEvent<'_>)>(&mut self, out: &mut F) {
+        while let Some((&key, _)) = self.pending.first_key_value() {
+            if key > self.delivered {
+                break;
+            }
+            let Some((_, p)) = self.pending.pop_first() else {
+                break;
+            };
+            self.pending_bytes -= p.data.len();
+            let end = key + p.data.len() as u64;
+            if end <= self.delivered {
+                self.stats.retransmitted_bytes += p.data.len() as u64;
+                continue;
+            }
+            let skip = (self.delivered - key) as usize;
+            self.stats.retransmitted_bytes += skip as u64;
+            self.deliver(&p.data[skip..], p.packet, p.ts, out);
+        }
+    }
+
+    /// Gives up on the first hole: reports it and delivers what follows.
+    fn skip_gap<F: FnMut(StreamEvent<'_>)>(&mut self, out: &mut F) {
+        if let Some((&key, p)) = self.pending.first_key_value() {
+            let len = key - self.delivered;
+            out(StreamEvent::Gap {
+                offset: self.delivered,
+                len,
+                packet: p.packet,
+            });
+            self.stats.gaps += 1;
+            self.stats.gap_bytes += len;
+            self.delivered = key;
+            self.next_seq = self.next_seq.wrapping_add(len as u32);
+            self.drain(out);
+        }
+    }
+
+    /// The capture promised `missing` more bytes after the `present` bytes of the segment
+    /// at `seq` but does not hold them (snap length): when they are the next bytes to
+    /// deliver, declare them a gap right away.
+    pub fn declare_lost<F: FnMut(StreamEvent<'_>)>(&mut self, seq: u32, present: usize, missing: u32, packet: u64, out: &mut F) {
+        if missing == 0 || seq.wrapping_add(present as u32) != self.next_seq {
+            return;
+        }
+        out(StreamEvent::Gap {
+            offset: self.delivered,
+            len: missing as u64,
+            packet,
+        });
+        self.stats.gaps += 1;
+        self.stats.gap_bytes += missing as u64;
+        self.delivered += missing as u64;
+        self.next_seq = self.next_seq.wrapping_add(missing);
+        self.drain(out);
+    }
+
+    /// End of the capture or of the connection: every remaining hole becomes a gap.
+    pub fn flush<F: FnMut(StreamEvent<'_>)>(&mut self, out: &mut F) {
+        while !self.pending.is_empty() {
+            self.skip_gap(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(h: &mut HalfStream, segs: &[(u32, &[u8])]) -> (Vec<u8>, Vec<(u64, u64)>) {
+        let mut data = Vec::new();
+        let mut gaps = Vec::new();
+        let mut f = |e: StreamEvent<'_>| match e {
+            StreamEvent::Data { offset, bytes, .. } => {
+                assert_eq!(offset as usize, data.len() + gaps.iter().map(|g: &(u64, u64)| g.1 as usize).sum::<usize>());
+                data.extend_from_slice(bytes)
+            }
+            StreamEvent::Gap { offset, len, .. } => gaps.push((offset, len)),
+        };
+        for (i, (seq, p)) in segs.iter().enumerate() {
+            h.handle_segment(*seq, false, false, false, p, i as u64 + 1, 0, &mut f);
+        }
+        h.flush(&mut f);
+        (data, gaps)
+    }
+
+    #[test]
+    fn reorder_retransmit_overlap() {
+        let mut h = HalfStream::new(StreamLimits::default());
+        let (d, g) = run(&mut h, &[(100, b"abc"), (106, b"ghi"), (103, b"def"), (101, b"bcdefg"), (109, b"j")]);
+        assert_eq!(d, b"abcdefghij");
+        assert!(g.is_empty());
+    }
+
+    #[test]
+    fn wraparound() {
+        let mut h = HalfStream::new(StreamLimits::default());
+        let (d, _) = run(&mut h, &[(u32::MAX - 1, b"ab"), (0, b"cd")]);
+        assert_eq!(d, b"abcd");
+    }
+
+    #[test]
+    fn gap_reported_at_flush() {
+        let mut h = HalfStream::new(StreamLimits::default());
+        let (d, g) = run(&mut h, &[(1, b"ab"), (10, b"xy")]);
+        assert_eq!(d, b"abxy");
+        assert_eq!(g, vec![(2, 7)]);
+    }
+}

@@ -1,0 +1,880 @@
+//! `RemotingCommand`: the owned frame, its two header serializations, and the frame codec.
+//!
+//! ```text
+//! 0        4        5            8
+//! +--------+--------+------------+----------------+------------------+
+//! | length | type   | headerLen  | header         | body             |
+//! | u32 BE | u8     | u24 BE     | JSON or        | length - 4 -     |
+//! |        | 0 JSON | 1 ROCKETMQ |                | headerLen bytes  |
+//! +--------+--------+------------+----------------+------------------+
+//! ```
+//! `length` counts everything after itself. Follows `RemotingCommand.java` (`encode`,
+//! `fastEncodeHeader`, `decode`, `headerDecode`, `markProtocolType`) and
+//! `RocketMQSerializable.java` (`rocketMQProtocolEncode`, `rocketMQProtocolDecode`) of
+//! apache/rocketmq; the rules are summarised in shared/docs/protocol.md sections 1–4.
+//!
+//! The same owned type is what the dissector decodes into and what the producer encodes
+//! from. A decoded JSON header keeps a [`JsonLayout`] (key order, value kinds, escape text
+//! that fastjson would not write) so that re-encoding gives the wire bytes back; a command
+//! built by hand has no layout and is written exactly as Java's fastjson writes it.
+
+use std::fmt;
+
+use super::codes::{LanguageCode, SerializeType};
+use super::json::{self, JStr, JValue, Quote};
+
+/// Limits applied to lengths taken from the wire.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameLimits {
+    /// Largest accepted `length` field. Java: `com.rocketmq.remoting.frameMaxLength`
+    /// (16 MiB) minus the 4 bytes of the length field itself = 16,777,212.
+    pub max_frame_length: u32,
+}
+
+impl Default for FrameLimits {
+    fn default() -> Self {
+        Self {
+            max_frame_length: 16_777_212,
+        }
+    }
+}
+
+/// The `flag` bits (`RemotingCommand.RPC_TYPE`, `RPC_ONEWAY`).
+pub mod flag {
+    /// Bit 0: this is a response.
+    pub const RESPONSE: i32 = 0x1;
+    /// Bit 1: one-way request, no response expected.
+    pub const ONEWAY: i32 = 0x2;
+}
+
+/// Request, response or one-way request, from the flag bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Request,
+    Response,
+    Oneway,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Response => "response",
+            Kind::Oneway => "oneway",
+        }
+    }
+}
+
+/// An extFields value as it was written in a JSON header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtForm {
+    pub key: JStr,
+    pub value: JValue,
+}
+
+/// A member of a JSON header in wire order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsonMember {
+    Code(JStr, JValue),
+    ExtFields(JStr, Option<Vec<ExtForm>>),
+    Flag(JStr, JValue),
+    Language(JStr, JValue),
+    Opaque(JStr, JValue),
+    Remark(JStr, JValue),
+    SerializeType(JStr, JValue),
+    Version(JStr, JValue),
+    /// An unknown key, or an earlier duplicate of a known one (the last one wins, as in
+    /// fastjson), kept as written.
+    Other(JValue, JValue),
+}
+
+/// How a JSON header was written, where that is not derivable from the fields.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct JsonLayout {
+    pub members: Vec<JsonMember>,
+    /// Bytes after the closing brace inside the header (the C++ client's `\n`).
+    pub trailing: Vec<u8>,
+}
+
+/// How a ROCKETMQ binary header was written, where that is not derivable from the fields.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct BinaryLayout {
+    /// Bytes after the extFields map inside `headerLen` (Java ignores them).
+    pub trailing: Vec<u8>,
+}
+
+/// Header layout: none (write as Java would), or what a decoded header looked like.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum HeaderLayout {
+    #[default]
+    Canonical,
+    Json(Box<JsonLayout>),
+    Binary(Box<BinaryLayout>),
+}
+
+/// One remoting command, request or response.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemotingCommand {
+    /// Request code for requests, response code for responses.
+    pub code: i32,
+    pub language: LanguageCode,
+    /// The JSON `language` name when it is not one [`LanguageCode`] knows.
+    pub language_name: Option<String>,
+    pub version: i32,
+    pub opaque: i32,
+    pub flag: i32,
+    pub remark: Option<String>,
+    /// extFields in wire order (duplicates kept; `None` when absent or `null`).
+    pub ext_fields: Option<Vec<(String, String)>>,
+    pub serialize: SerializeType,
+    pub body: Vec<u8>,
+    pub layout: HeaderLayout,
+}
+
+impl Default for RemotingCommand {
+    fn default() -> Self {
+        Self {
+            code: 0,
+            language: LanguageCode::JAVA,
+            language_name: None,
+            version: 0,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: None,
+            serialize: SerializeType::Json,
+            body: Vec::new(),
+            layout: HeaderLayout::Canonical,
+        }
+    }
+}
+
+impl RemotingCommand {
+    pub fn kind(&self) -> Kind {
+        if self.flag & flag::RESPONSE != 0 {
+            Kind::Response
+        } else if self.flag & flag::ONEWAY != 0 {
+            Kind::Oneway
+        } else {
+            Kind::Request
+        }
+    }
+
+    /// The last value of an extFields key (Java's map keeps the last duplicate).
+    pub fn ext(&self, key: &str) -> Option<&str> {
+        self.ext_fields
+            .as_ref()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The language as shown: the enum name, or the JSON name as written.
+    pub fn language_str(&self) -> String {
+        match (&self.language_name, self.language.name()) {
+            (Some(n), _) => n.clone(),
+            (None, Some(n)) => n.to_string(),
+            (None, None) => self.language.0.to_string(),
+        }
+    }
+}
+
+/// Where and why a frame could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameError {
+    /// Byte offset inside the frame (0 = the length field).
+    pub offset: usize,
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at frame byte {}: {}",
+            self.field, self.offset, self.reason
+        )
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+fn ferr(offset: usize, field: &'static str, reason: impl Into<String>) -> FrameError {
+    FrameError {
+        offset,
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Outcome of looking for a frame at the start of a byte stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameCheck {
+    /// A whole frame of this many bytes (length field included) is available.
+    Complete(usize),
+    /// The frame header looks valid; this many bytes in total are needed.
+    NeedMore(usize),
+    /// These bytes cannot start a frame.
+    Invalid(FrameError),
+}
+
+/// Checks the 8-byte prefix of a frame against the limits (sans-IO, no allocation).
+pub fn check_frame(buf: &[u8], limits: &FrameLimits) -> FrameCheck {
+    if buf.len() < 4 {
+        return FrameCheck::NeedMore(8);
+    }
+    let length = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    if length < 4 {
+        return FrameCheck::Invalid(ferr(0, "length", format!("{length} is below the 4-byte minimum")));
+    }
+    if length > limits.max_frame_length {
+        return FrameCheck::Invalid(ferr(
+            0,
+            "length",
+            format!(
+                "{length} exceeds the maximum frame length {}",
+                limits.max_frame_length
+            ),
+        ));
+    }
+    if buf.len() < 8 {
+        return FrameCheck::NeedMore(8);
+    }
+    if SerializeType::from_byte(buf[4]).is_none() {
+        return FrameCheck::Invalid(ferr(4, "serialize type", format!("unknown value {}", buf[4])));
+    }
+    let header_len = u32::from_be_bytes([0, buf[5], buf[6], buf[7]]);
+    if header_len > length - 4 {
+        return FrameCheck::Invalid(ferr(
+            5,
+            "header length",
+            format!("{header_len} exceeds the frame length {length} - 4"),
+        ));
+    }
+    let total = length as usize + 4;
+    if buf.len() >= total {
+        FrameCheck::Complete(total)
+    } else {
+        FrameCheck::NeedMore(total)
+    }
+}
+
+/// Decodes one whole frame (`frame` starts with the length field and holds exactly the frame).
+pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<RemotingCommand, FrameError> {
+    match check_frame(frame, limits) {
+        FrameCheck::Complete(n) if n == frame.len() => {}
+        FrameCheck::Complete(n) => {
+            return Err(ferr(0, "length", format!("frame is {n} bytes but {} were given", frame.len())));
+        }
+        FrameCheck::NeedMore(n) => {
+            return Err(ferr(frame.len(), "frame", format!("truncated: {} of {n} bytes", frame.len())));
+        }
+        FrameCheck::Invalid(e) => return Err(e),
+    }
+    let st = SerializeType::from_byte(frame[4]).unwrap_or(SerializeType::Json);
+    let header_len = u32::from_be_bytes([0, frame[5], frame[6], frame[7]]) as usize;
+    let header = &frame[8..8 + header_len];
+    let body = &frame[8 + header_len..];
+    let mut cmd = match st {
+        SerializeType::Json => decode_json_header(header).map_err(|mut e| {
+            e.offset += 8;
+            e
+        })?,
+        SerializeType::RocketMq => decode_binary_header(header).map_err(|mut e| {
+            e.offset += 8;
+            e
+        })?,
+    };
+    cmd.body = body.to_vec();
+    Ok(cmd)
+}
+
+/// Encodes a command into a whole frame.
+pub fn encode_frame(cmd: &RemotingCommand) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + cmd.body.len());
+    encode_frame_into(cmd, &mut out);
+    out
+}
+
+/// Appends the encoded frame to `out`.
+pub fn encode_frame_into(cmd: &RemotingCommand, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 8]);
+    match cmd.serialize {
+        SerializeType::Json => encode_json_header(cmd, out),
+        SerializeType::RocketMq => encode_binary_header(cmd, out),
+    }
+    let header_len = out.len() - start - 8;
+    out.extend_from_slice(&cmd.body);
+    let length = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&length.to_be_bytes());
+    let word = ((cmd.serialize.byte() as u32) << 24) | (header_len as u32 & 0x00FF_FFFF);
+    out[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON header
+
+fn int_of(v: &JValue) -> Option<i32> {
+    let t = v.as_text()?;
+    let t = t.trim();
+    t.parse::<i32>()
+        .ok()
+        .or_else(|| t.parse::<i64>().ok().map(|x| x as i32))
+}
+
+/// Decodes a JSON header, tolerating what real clients write (protocol.md section 2.3).
+pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
+    let (v, end) = json::parse_prefix(h).map_err(|e| ferr(e.offset, "JSON header", e.reason))?;
+    let trailing = &h[end..];
+    if !trailing
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        return Err(ferr(end, "JSON header", "unexpected bytes after the header object"));
+    }
+    let JValue::Obj(members) = v else {
+        return Err(ferr(0, "JSON header", "the header is not a JSON object"));
+    };
+    let mut cmd = RemotingCommand::default();
+    let mut layout = JsonLayout {
+        members: Vec::with_capacity(members.len()),
+        trailing: trailing.to_vec(),
+    };
+    // Which member index holds the last occurrence of each known key.
+    let last_of = |name: &str| {
+        members
+            .iter()
+            .rposition(|(k, _)| matches!(k, JValue::Str(s) if s.value == name))
+    };
+    let known = [
+        "code",
+        "extFields",
+        "flag",
+        "language",
+        "opaque",
+        "remark",
+        "serializeTypeCurrentRPC",
+        "version",
+    ];
+    let lasts: Vec<Option<usize>> = known.iter().map(|k| last_of(k)).collect();
+    for (i, (k, v)) in members.into_iter().enumerate() {
+        let key = match &k {
+            JValue::Str(s) => s.clone(),
+            _ => {
+                layout.members.push(JsonMember::Other(k, v));
+                continue;
+            }
+        };
+        let which = known.iter().position(|n| *n == key.value);
+        let Some(which) = which.filter(|&w| lasts[w] == Some(i)) else {
+            layout.members.push(JsonMember::Other(k, v));
+            continue;
+        };
+        let bad = |what: &'static str| ferr(0, what, format!("unexpected value {v:?}"));
+        let m = match which {
+            0 => {
+                cmd.code = int_of(&v).ok_or_else(|| bad("code"))?;
+                JsonMember::Code(key, v)
+            }
+            1 => match v {
+                JValue::Null => JsonMember::ExtFields(key, None),
+                JValue::Obj(entries) => {
+                    let mut ext = Vec::with_capacity(entries.len());
+                    let mut forms = Vec::with_capacity(entries.len());
+                    for (ek, ev) in entries {
+                        let ekey = match ek {
+                            JValue::Str(s) => s,
+                            other => {
+                                let mut b = Vec::new();
+                                json::write_value(&other, &mut b);
+                                JStr {
+                                    value: String::from_utf8_lossy(&b).into_owned(),
+                                    quote: Quote::Bare,
+                                    raw: None,
+                                }
+                            }
+                        };
+                        let text = match &ev {
+                            JValue::Null => String::new(),
+                            JValue::Arr(_) | JValue::Obj(_) => {
+                                let mut b = Vec::new();
+                                json::write_value(&ev, &mut b);
+                                String::from_utf8_lossy(&b).into_owned()
+                            }
+                            other => other.as_text().unwrap_or_default(),
+                        };
+                        ext.push((ekey.value.clone(), text));
+                        forms.push(ExtForm {
+                            key: ekey,
+                            value: ev,
+                        });
+                    }
+                    cmd.ext_fields = Some(ext);
+                    JsonMember::ExtFields(key, Some(forms))
+                }
+                _ => return Err(ferr(0, "extFields", "extFields is neither an object nor null")),
+            },
+            2 => {
+                cmd.flag = int_of(&v).ok_or_else(|| bad("flag"))?;
+                JsonMember::Flag(key, v)
+            }
+            3 => {
+                let name = v.as_text().unwrap_or_default();
+                match LanguageCode::from_name(&name) {
+                    Some(l) => cmd.language = l,
+                    None => {
+                        cmd.language = LanguageCode(u8::MAX);
+                        cmd.language_name = Some(name);
+                    }
+                }
+                JsonMember::Language(key, v)
+            }
+            4 => {
+                cmd.opaque = int_of(&v).ok_or_else(|| bad("opaque"))?;
+                JsonMember::Opaque(key, v)
+            }
+            5 => {
+                cmd.remark = match &v {
+                    JValue::Null => None,
+                    other => Some(other.as_text().unwrap_or_default()),
+                };
+                JsonMember::Remark(key, v)
+            }
+            6 => JsonMember::SerializeType(key, v),
+            _ => {
+                cmd.version = int_of(&v).ok_or_else(|| bad("version"))?;
+                JsonMember::Version(key, v)
+            }
+        };
+        layout.members.push(m);
+    }
+    cmd.serialize = SerializeType::Json;
+    cmd.layout = HeaderLayout::Json(Box::new(layout));
+    Ok(cmd)
+}
+
+fn push_key(out: &mut Vec<u8>, key: &str) {
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    let mut t = String::with_capacity(s.len() + 2);
+    t.push('"');
+    json::escape_fastjson_into(s, &mut t);
+    t.push('"');
+    out.extend_from_slice(t.as_bytes());
+}
+
+fn push_int(out: &mut Vec<u8>, n: i64) {
+    out.extend_from_slice(n.to_string().as_bytes());
+}
+
+/// Writes a scalar field: the original form when it still says the same, else canonical.
+fn push_scalar<F: Fn(&mut Vec<u8>)>(out: &mut Vec<u8>, orig: &JValue, same: bool, canon: F) {
+    if same {
+        json::write_value(orig, out);
+    } else {
+        canon(out);
+    }
+}
+
+fn ext_canonical(out: &mut Vec<u8>, ext: &[(String, String)]) {
+    out.push(b'{');
+    for (i, (k, v)) in ext.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, k);
+        out.push(b':');
+        push_str(out, v);
+    }
+    out.push(b'}');
+}
+
+/// Writes the JSON header: fastjson's canonical form (sorted keys, nulls omitted, strings
+/// escaped as fastjson does) or, for a decoded header, its recorded layout.
+pub fn encode_json_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
+    let layout = match &cmd.layout {
+        HeaderLayout::Json(l) => l,
+        _ => {
+            encode_json_canonical(cmd, out);
+            return;
+        }
+    };
+    out.push(b'{');
+    for (i, m) in layout.members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let k = match m {
+            JsonMember::Other(k, v) => {
+                json::write_value(k, out);
+                out.push(b':');
+                json::write_value(v, out);
+                continue;
+            }
+            JsonMember::Code(k, _)
+            | JsonMember::ExtFields(k, _)
+            | JsonMember::Flag(k, _)
+            | JsonMember::Language(k, _)
+            | JsonMember::Opaque(k, _)
+            | JsonMember::Remark(k, _)
+            | JsonMember::SerializeType(k, _)
+            | JsonMember::Version(k, _) => k,
+        };
+        json::write_jstr(k, out);
+        out.push(b':');
+        match m {
+            JsonMember::Code(_, v) => {
+                push_scalar(out, v, int_of(v) == Some(cmd.code), |o| push_int(o, cmd.code.into()))
+            }
+            JsonMember::Flag(_, v) => {
+                push_scalar(out, v, int_of(v) == Some(cmd.flag), |o| push_int(o, cmd.flag.into()))
+            }
+            JsonMember::Opaque(_, v) => push_scalar(out, v, int_of(v) == Some(cmd.opaque), |o| {
+                push_int(o, cmd.opaque.into())
+            }),
+            JsonMember::Version(_, v) => push_scalar(out, v, int_of(v) == Some(cmd.version), |o| {
+                push_int(o, cmd.version.into())
+            }),
+            JsonMember::Language(_, v) => {
+                let name = cmd.language_str();
+                push_scalar(out, v, v.as_text().as_deref() == Some(&name), |o| {
+                    push_str(o, &name)
+                })
+            }
+            JsonMember::SerializeType(_, v) => {
+                push_scalar(out, v, true, |_| {});
+            }
+            JsonMember::Remark(_, v) => {
+                let same = match (v, &cmd.remark) {
+                    (JValue::Null, None) => true,
+                    (JValue::Null, Some(_)) | (_, None) => false,
+                    (v, Some(r)) => v.as_text().as_deref() == Some(r.as_str()),
+                };
+                push_scalar(out, v, same, |o| match &cmd.remark {
+                    Some(r) => push_str(o, r),
+                    None => o.extend_from_slice(b"null"),
+                })
+            }
+            JsonMember::ExtFields(_, forms) => match (&cmd.ext_fields, forms) {
+                (None, _) => out.extend_from_slice(b"null"),
+                (Some(ext), Some(forms)) if forms.len() == ext.len() => {
+                    out.push(b'{');
+                    for (i, ((k, v), f)) in ext.iter().zip(forms).enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        if f.key.value == *k {
+                            json::write_jstr(&f.key, out);
+                        } else {
+                            push_str(out, k);
+                        }
+                        out.push(b':');
+                        let same = match &f.value {
+                            JValue::Null => v.is_empty(),
+                            JValue::Arr(_) | JValue::Obj(_) => {
+                                let mut b = Vec::new();
+                                json::write_value(&f.value, &mut b);
+                                b == v.as_bytes()
+                            }
+                            fv => fv.as_text().as_deref() == Some(v.as_str()),
+                        };
+                        push_scalar(out, &f.value, same, |o| push_str(o, v));
+                    }
+                    out.push(b'}');
+                }
+                (Some(ext), _) => ext_canonical(out, ext),
+            },
+            JsonMember::Other(..) => unreachable!("handled above"),
+        }
+    }
+    out.push(b'}');
+    out.extend_from_slice(&layout.trailing);
+}
+
+/// fastjson's output for a `RemotingCommand`: keys sorted, `extFields`/`remark` omitted
+/// when null, `serializeTypeCurrentRPC` always `"JSON"`.
+fn encode_json_canonical(cmd: &RemotingCommand, out: &mut Vec<u8>) {
+    out.push(b'{');
+    push_key(out, "code");
+    push_int(out, cmd.code.into());
+    if let Some(ext) = &cmd.ext_fields {
+        out.push(b',');
+        push_key(out, "extFields");
+        ext_canonical(out, ext);
+    }
+    out.push(b',');
+    push_key(out, "flag");
+    push_int(out, cmd.flag.into());
+    out.push(b',');
+    push_key(out, "language");
+    push_str(out, &cmd.language_str());
+    out.push(b',');
+    push_key(out, "opaque");
+    push_int(out, cmd.opaque.into());
+    if let Some(r) = &cmd.remark {
+        out.push(b',');
+        push_key(out, "remark");
+        push_str(out, r);
+    }
+    out.push(b',');
+    push_key(out, "serializeTypeCurrentRPC");
+    push_str(out, "JSON");
+    out.push(b',');
+    push_key(out, "version");
+    push_int(out, cmd.version.into());
+    out.push(b'}');
+}
+
+/// The JSON header exactly as fastjson would write it, ignoring any recorded layout.
+pub fn encode_json_header_canonical(cmd: &RemotingCommand) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_json_canonical(cmd, &mut out);
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// ROCKETMQ binary header (RocketMQSerializable)
+
+struct Rd<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Rd<'a> {
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], FrameError> {
+        let end = self.i.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| {
+            ferr(
+                self.i,
+                field,
+                format!("needs {n} bytes but only {} remain in the header", self.b.len() - self.i),
+            )
+        })?;
+        let s = &self.b[self.i..end];
+        self.i = end;
+        Ok(s)
+    }
+    fn u8(&mut self, f: &'static str) -> Result<u8, FrameError> {
+        Ok(self.take(1, f)?[0])
+    }
+    fn i16(&mut self, f: &'static str) -> Result<i16, FrameError> {
+        let s = self.take(2, f)?;
+        Ok(i16::from_be_bytes([s[0], s[1]]))
+    }
+    fn i32(&mut self, f: &'static str) -> Result<i32, FrameError> {
+        let s = self.take(4, f)?;
+        Ok(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    }
+}
+
+fn utf8(b: &[u8], at: usize, field: &'static str) -> Result<String, FrameError> {
+    String::from_utf8(b.to_vec()).map_err(|_| ferr(at, field, "not valid UTF-8"))
+}
+
+/// Decodes a ROCKETMQ binary header (protocol.md section 3).
+pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
+    let mut r = Rd { b: h, i: 0 };
+    let code = r.i16("code")? as i32;
+    let language = LanguageCode(r.u8("language")?);
+    let version = r.i16("version")? as i32;
+    let opaque = r.i32("opaque")?;
+    let flag = r.i32("flag")?;
+    let at = r.i;
+    let remark_len = r.i32("remark length")?;
+    if remark_len < 0 {
+        return Err(ferr(at, "remark length", format!("negative length {remark_len}")));
+    }
+    let at = r.i;
+    let remark = if remark_len == 0 {
+        None
+    } else {
+        Some(utf8(r.take(remark_len as usize, "remark")?, at, "remark")?)
+    };
+    let at = r.i;
+    let ext_len = r.i32("extFields length")?;
+    if ext_len < 0 {
+        return Err(ferr(at, "extFields length", format!("negative length {ext_len}")));
+    }
+    let map = r.take(ext_len as usize, "extFields")?;
+    let map_start = r.i - map.len();
+    let mut ext = Vec::new();
+    let mut m = Rd { b: map, i: 0 };
+    while m.i < map.len() {
+        let at = map_start + m.i;
+        let kl = m.i16("extFields key length").map_err(|mut e| {
+            e.offset += map_start;
+            e
+        })? as u16 as usize;
+        let k = m.take(kl, "extFields key").map_err(|mut e| {
+            e.offset += map_start;
+            e
+        })?;
+        let vl_at = map_start + m.i;
+        let vl = m.i32("extFields value length").map_err(|mut e| {
+            e.offset += map_start;
+            e
+        })?;
+        if vl < 0 {
+            return Err(ferr(vl_at, "extFields value length", format!("negative length {vl}")));
+        }
+        let v = m.take(vl as usize, "extFields value").map_err(|mut e| {
+            e.offset += map_start;
+            e
+        })?;
+        ext.push((utf8(k, at, "extFields key")?, utf8(v, vl_at, "extFields value")?));
+    }
+    let trailing = h[r.i..].to_vec();
+    let layout = if trailing.is_empty() {
+        HeaderLayout::Canonical
+    } else {
+HeaderLayout::Binary(Box::new(BinaryLayout { trailing }))
+    };
+    Ok(RemotingCommand {
+        code,
+        language,
+        language_name: None,
+        version,
+        opaque,
+        flag,
+        remark,
+        ext_fields: if ext_len == 0 { None } else { Some(ext) },
+        serialize: SerializeType::RocketMq,
+        body: Vec::new(),
+        layout,
+    })
+}
+
+/// Writes a ROCKETMQ binary header: i16 code (truncated like Java's `(short)`), u8
+/// language, i16 version, i32 opaque, i32 flag, i32+remark, i32+map of
+/// (u16 key length, key, i32 value length, value) entries.
+pub fn encode_binary_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(cmd.code as i16).to_be_bytes());
+    out.push(cmd.language.0);
+    out.extend_from_slice(&(cmd.version as i16).to_be_bytes());
+    out.extend_from_slice(&cmd.opaque.to_be_bytes());
+    out.extend_from_slice(&cmd.flag.to_be_bytes());
+    let remark = cmd.remark.as_deref().unwrap_or("");
+    out.extend_from_slice(&(remark.len() as i32).to_be_bytes());
+    out.extend_from_slice(remark.as_bytes());
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    if let Some(ext) = &cmd.ext_fields {
+        for (k, v) in ext {
+            out.extend_from_slice(&(k.len() as u16).to_be_bytes());
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(&(v.len() as i32).to_be_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+    }
+    let ext_len = (out.len() - len_at - 4) as i32;
+    out[len_at..len_at + 4].copy_from_slice(&ext_len.to_be_bytes());
+    if let HeaderLayout::Binary(l) = &cmd.layout {
+        out.extend_from_slice(&l.trailing);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// protocol.md section 1, from the Java 4.8.0 producer capture: GET_ROUTEINFO_BY_TOPIC.
+    #[test]
+    fn json_vector_java_route_request() {
+        let header = br#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":373}"#;
+        let mut frame = hex("00 00 00 87 00 00 00 83");
+        frame.extend_from_slice(header);
+        let cmd = decode_frame(&frame, &FrameLimits::default()).unwrap();
+        assert_eq!(cmd.code, 105);
+        assert_eq!(cmd.version, 373);
+        assert_eq!(cmd.ext("topic"), Some("TopicTest"));
+        assert_eq!(cmd.kind(), Kind::Request);
+        assert_eq!(encode_frame(&cmd), frame);
+        let mut canonical = cmd.clone();
+        canonical.layout = HeaderLayout::Canonical;
+        assert_eq!(encode_frame(&canonical), frame, "fastjson canonical form");
+    }
+
+    /// protocol.md section 3, from NewLife rmq_4.9.7.pcap: a binary SEND_MESSAGE_V2 reply.
+    #[test]
+    fn binary_vector_send_response() {
+        let mut frame = hex("00 00 00 99 01 00 00 95 0000 00 0175 00000628 00000001 00000000 00000080");
+        for (k, v) in [
+            ("queueId", "6"),
+            ("TRACE_ON", "true"),
+            ("MSG_REGION", "DefaultRegion"),
+            ("msgId", "0A090F2800002A9F0000229E897CF382"),
+            ("queueOffset", "6379881"),
+        ] {
+            frame.extend_from_slice(&(k.len() as u16).to_be_bytes());
+            frame.extend_from_slice(k.as_bytes());
+            frame.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            frame.extend_from_slice(v.as_bytes());
+        }
+        let cmd = decode_frame(&frame, &FrameLimits::default()).unwrap();
+        assert_eq!(cmd.serialize, SerializeType::RocketMq);
+        assert_eq!((cmd.code, cmd.version, cmd.opaque, cmd.flag), (0, 373, 1576, 1));
+        assert_eq!(cmd.kind(), Kind::Response);
+        assert_eq!(cmd.ext("queueOffset"), Some("6379881"));
+        assert_eq!(encode_frame(&cmd), frame);
+    }
+
+    #[test]
+    fn tolerant_json_headers_round_trip() {
+        for h in [
+            // C++: numbers in extFields, empty remark, trailing newline
+            &b"{\"code\":310,\"extFields\":{\"d\":4,\"e\":0,\"k\":false},\"flag\":0,\"language\":\"CPP\",\"opaque\":3,\"remark\":\"\",\"version\":333}\n"[..],
+            // rocketmq-rust: nulls written, serde order
+            br#"{"code":0,"language":"RUST","version":474,"opaque":1,"flag":1,"remark":null,"extFields":null,"serializeTypeCurrentRPC":"JSON"}"#,
+            // .NET: raw control characters, no flag
+            b"{\"code\":310,\"extFields\":{\"i\":\"TAGS\x01T\x02\"},\"language\":\"DOTNET\",\"opaque\":1,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":373,\"remark\":\"SEND_MESSAGE_V2\"}",
+            // duplicates, unknown keys and languages
+            br#"{"code":1,"code":2,"x":[1,{"y":null}],"language":"KOTLIN","opaque":-5}"#,
+        ] {
+            let mut frame = ((h.len() + 4) as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(&(h.len() as u32).to_be_bytes());
+            frame.extend_from_slice(h);
+            let cmd = decode_frame(&frame, &FrameLimits::default()).unwrap();
+            assert_eq!(encode_frame(&cmd), frame, "{}", String::from_utf8_lossy(h));
+        }
+    }
+
+    #[test]
+    fn changed_fields_are_written_canonically() {
+        let h = br#"{"code":"310","extFields":{"d":4},"language":"CPP","opaque":3}"#;
+        let mut cmd = decode_json_header(h).unwrap();
+        assert_eq!(cmd.code, 310);
+        assert_eq!(cmd.ext("d"), Some("4"));
+        cmd.code = 11;
+        cmd.ext_fields = Some(vec![("d".into(), "5".into())]);
+        let mut out = Vec::new();
+        encode_json_header(&cmd, &mut out);
+        assert_eq!(out, br#"{"code":11,"extFields":{"d":"5"},"language":"CPP","opaque":3}"#);
+    }
+
+    #[test]
+    fn frame_checks() {
+        let l = FrameLimits::default();
+        assert!(matches!(check_frame(&[0, 0, 0, 2], &l), FrameCheck::Invalid(_)));
+        assert!(matches!(check_frame(&[1, 0, 0, 0, 0, 0, 0, 0], &l), FrameCheck::Invalid(_)));
+        assert!(matches!(check_frame(&[0, 0, 0, 8, 2, 0, 0, 0], &l), FrameCheck::Invalid(_)));
+        assert!(matches!(check_frame(&[0, 0, 0, 8, 0, 0, 0, 5], &l), FrameCheck::Invalid(_)));
+        assert_eq!(check_frame(&[0, 0, 0, 8, 0, 0, 0, 4], &l), FrameCheck::NeedMore(12));
+        // Java's limit is inclusive: 16,777,212 passes, one more fails.
+        assert!(matches!(check_frame(&[0, 0xFF, 0xFF, 0xFC, 0, 0, 0, 0], &l), FrameCheck::NeedMore(_)));
+        assert!(matches!(check_frame(&[0, 0xFF, 0xFF, 0xFD, 0, 0, 0, 0], &l), FrameCheck::Invalid(_)));
+    }
+}

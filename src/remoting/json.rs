@@ -1,0 +1,538 @@
+//! A tolerant JSON reader for what RocketMQ peers really write, and fastjson's writer rules.
+//!
+//! serde_json rejects several things that fastjson (the Java broker's parser) accepts and
+//! that real clients send: raw control characters inside strings (.NET client), bare integer
+//! map keys (`{0:"ip:port"}` in TopicRouteData), object-valued map keys (ConsumeStats),
+//! single-quoted strings and unquoted field names, extra commas, `NaN`, and trailing
+//! whitespace (the C++ client's `\n`). This reader accepts all of them and keeps enough of
+//! the source text (quote style, the exact escape text when it differs from fastjson's,
+//! number literals) for a byte-exact re-encoding.
+//!
+//! Writer rules follow fastjson 1.2.69 `SerializeWriter.writeStringWithDoubleQuote`
+//! (see shared/docs/protocol.md section 2.2).
+
+use std::fmt;
+
+/// Deepest nesting accepted; hostile input cannot overflow the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// How a string or key was quoted in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quote {
+    Double,
+    Single,
+    /// An unquoted field name (fastjson `AllowUnQuotedFieldNames`).
+    Bare,
+}
+
+/// A string as read: its value and, when fastjson would write it differently, the exact
+/// source bytes between the quotes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JStr {
+    pub value: String,
+    pub quote: Quote,
+    /// The source text between the quotes when it is not what [`escape_fastjson`] gives
+    /// for `value` (or when it was not valid UTF-8).
+    pub raw: Option<Vec<u8>>,
+}
+
+impl JStr {
+    pub fn plain(value: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            quote: Quote::Double,
+            raw: None,
+        }
+    }
+}
+
+/// A JSON value with the source details a byte-exact writer needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JValue {
+    Null,
+    Bool(bool),
+    /// A number (or `NaN`/`Infinity`) with its literal text.
+    Num(String),
+    Str(JStr),
+    Arr(Vec<JValue>),
+    /// Members in source order. Keys are usually strings, but fastjson writes non-string
+    /// map keys in their own JSON form (numbers, objects).
+    Obj(Vec<(JValue, JValue)>),
+}
+
+/// Why a JSON text could not be read, with the byte offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    pub offset: usize,
+    pub reason: &'static str,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.reason, self.offset)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// Parses one JSON value from the start of `input`; returns it and the offset just past it
+/// (trailing bytes are the caller's business).
+pub fn parse_prefix(input: &[u8]) -> Result<(JValue, usize), JsonError> {
+    let mut p = Parser { s: input, i: 0 };
+    p.ws();
+    let v = p.value(0)?;
+    Ok((v, p.i))
+}
+
+/// Parses a whole JSON document; only whitespace may follow the value.
+pub fn parse(input: &[u8]) -> Result<JValue, JsonError> {
+    let (v, end) = parse_prefix(input)?;
+    let mut p = Parser { s: input, i: end };
+    p.ws();
+    if p.i != input.len() {
+        return Err(JsonError {
+            offset: p.i,
+            reason: "unexpected bytes after the JSON value",
+        });
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, reason: &'static str) -> JsonError {
+        JsonError {
+            offset: self.i,
+            reason,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c) = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<JValue, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("JSON nested too deeply"));
+        }
+        match self.peek() {
+            None => Err(self.err("unexpected end of JSON")),
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(q @ (b'"' | b'\'')) => Ok(JValue::Str(self.string(q)?)),
+            Some(b'-' | b'+' | b'0'..=b'9' | b'.') => Ok(JValue::Num(self.number()?)),
+            Some(_) => {
+                let word = self.word();
+                match word {
+                    "null" => Ok(JValue::Null),
+                    "true" => Ok(JValue::Bool(true)),
+                    "false" => Ok(JValue::Bool(false)),
+                    "NaN" | "Infinity" => Ok(JValue::Num(word.to_string())),
+                    _ => Err(self.err("unexpected character in JSON")),
+                }
+            }
+        }
+    }
+
+    fn word(&mut self) -> &str {
+        let start = self.i;
+        while let Some(b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'$') = self.peek() {
+            self.i += 1;
+        }
+        // Only ASCII was consumed.
+        std::str::from_utf8(&self.s[start..self.i]).unwrap_or("")
+    }
+
+    fn number(&mut self) -> Result<String, JsonError> {
+        let start = self.i;
+        if let Some(b'-' | b'+') = self.peek() {
+            self.i += 1;
+        }
+        if self.peek() == Some(b'I') {
+            let w = self.word();
+            if w != "Infinity" {
+                return Err(self.err("bad number"));
+            }
+        } else {
+            let mut digits = 0;
+            while let Some(b'0'..=b'9' | b'.' | b'e' | b'E') = self.peek() {
+                let b = self.s[self.i];
+                self.i += 1;
+                if b.is_ascii_digit() {
+                    digits += 1;
+                }
+                if matches!(b, b'e' | b'E') {
+                    if let Some(b'-' | b'+') = self.peek() {
+                        self.i += 1;
+                    }
+                }
+            }
+            if digits == 0 {
+                return Err(self.err("bad number"));
+            }
+        }
+        Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
+    }
+
+    fn string(&mut self, q: u8) -> Result<JStr, JsonError> {
+        self.i += 1;
+        let start = self.i;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let Some(b) = self.peek() else {
+                return Err(self.err("unterminated string"));
+            };
+            if b == q {
+                break;
+            }
+            if b == b'\\' {
+                self.i += 1;
+                let Some(e) = self.peek() else {
+                    return Err(self.err("unterminated escape"));
+                };
+                self.i += 1;
+                match e {
+                    b'"' | b'\'' | b'\\' | b'/' => out.push(e),
+                    b'b' => out.push(8),
+                    b'f' => out.push(12),
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'x' => {
+                        let v = self.hex(2)?;
+                        push_char(&mut out, v);
+                    }
+                    b'u' => {
+                        let hi = self.hex(4)?;
+                        if (0xD800..0xDC00).contains(&hi)
+                            && self.s.get(self.i) == Some(&b'\\')
+                            && self.s.get(self.i + 1) == Some(&b'u')
+                        {
+                            let save = self.i;
+                            self.i += 2;
+                            let lo = self.hex(4)?;
+                            if (0xDC00..0xE000).contains(&lo) {
+                                let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                                push_char(&mut out, c);
+                            } else {
+                                push_char(&mut out, hi);
+                                self.i = save;
+                            }
+                        } else {
+                            push_char(&mut out, hi);
+                        }
+                    }
+                    _ => return Err(self.err("bad escape in string")),
+                }
+            } else {
+                out.push(b);
+                self.i += 1;
+            }
+        }
+        let raw = &self.s[start..self.i];
+        self.i += 1; // closing quote
+        let (value, valid) = match String::from_utf8(out) {
+            Ok(s) => (s, true),
+            Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+        };
+        let quote = if q == b'"' { Quote::Double } else { Quote::Single };
+        let needs_raw = !valid || escape_fastjson(&value).as_bytes() != raw;
+        Ok(JStr {
+            raw: needs_raw.then(|| raw.to_vec()),
+            value,
+            quote,
+        })
+    }
+
+    fn hex(&mut self, n: usize) -> Result<u32, JsonError> {
+        let Some(h) = self.s.get(self.i..self.i + n) else {
+            return Err(self.err("short hex escape"));
+        };
+        let mut v = 0u32;
+        for &c in h {
+            let d = (c as char)
+                .to_digit(16)
+                .ok_or_else(|| self.err("bad hex escape"))?;
+            v = v * 16 + d;
+        }
+        self.i += n;
+        Ok(v)
+    }
+
+    fn key(&mut self, depth: usize) -> Result<JValue, JsonError> {
+        match self.peek() {
+            Some(q @ (b'"' | b'\'')) => Ok(JValue::Str(self.string(q)?)),
+            Some(b'{' | b'[') => self.value(depth + 1),
+            Some(b'-' | b'0'..=b'9') => Ok(JValue::Num(self.number()?)),
+            Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$') => {
+                let w = self.word().to_string();
+                Ok(JValue::Str(JStr {
+                    value: w,
+                    quote: Quote::Bare,
+                    raw: None,
+                }))
+            }
+            _ => Err(self.err("expected an object key")),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<JValue, JsonError> {
+        self.i += 1;
+        let mut members = Vec::new();
+        loop {
+            self.ws();
+            match self.peek() {
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(JValue::Obj(members));
+                }
+                Some(b',') => {
+                    // fastjson AllowArbitraryCommas
+                    self.i += 1;
+                    continue;
+                }
+                None => return Err(self.err("unterminated object")),
+                _ => {}
+            }
+            let k = self.key(depth)?;
+            self.ws();
+            if self.peek() != Some(b':') {
+                return Err(self.err("expected ':' after object key"));
+            }
+            self.i += 1;
+            self.ws();
+            let v = self.value(depth + 1)?;
+            members.push((k, v));
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {}
+                _ => return Err(self.err("expected ',' or '}' in object")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<JValue, JsonError> {
+        self.i += 1;
+        let mut items = Vec::new();
+        loop {
+            self.ws();
+            match self.peek() {
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(JValue::Arr(items));
+                }
+                Some(b',') => {
+                    self.i += 1;
+                    continue;
+                }
+                None => return Err(self.err("unterminated array")),
+                _ => {}
+            }
+            items.push(self.value(depth + 1)?);
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {}
+                _ => return Err(self.err("expected ',' or ']' in array")),
+            }
+        }
+    }
+}
+
+fn push_char(out: &mut Vec<u8>, c: u32) {
+    let ch = char::from_u32(c).unwrap_or('\u{FFFD}');
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+}
+
+/// Escapes `s` as fastjson's default writer does (without the quotes): `"` and `\`
+/// backslashed, `\b \t \n \f \r` short escapes, other U+0000–U+001F, U+007F–U+009F and
+/// U+2028/U+2029 as `\uXXXX` (uppercase hex); `/` and other non-ASCII unchanged.
+pub fn escape_fastjson(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    escape_fastjson_into(s, &mut out);
+    out
+}
+
+/// [`escape_fastjson`] appending to `out`.
+pub fn escape_fastjson_into(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Writes a string with its original quoting and escape text when it had any, else as
+/// fastjson would.
+pub fn write_jstr(s: &JStr, out: &mut Vec<u8>) {
+    let q: &[u8] = match s.quote {
+        Quote::Double => b"\"",
+        Quote::Single => b"'",
+        Quote::Bare => b"",
+    };
+    out.extend_from_slice(q);
+    match &s.raw {
+        Some(raw) => out.extend_from_slice(raw),
+        None => {
+            let mut t = String::new();
+            escape_fastjson_into(&s.value, &mut t);
+            out.extend_from_slice(t.as_bytes());
+        }
+    }
+    out.extend_from_slice(q);
+}
+
+/// Writes a value compactly, with each string in its source form.
+pub fn write_value(v: &JValue, out: &mut Vec<u8>) {
+    match v {
+        JValue::Null => out.extend_from_slice(b"null"),
+        JValue::Bool(true) => out.extend_from_slice(b"true"),
+        JValue::Bool(false) => out.extend_from_slice(b"false"),
+        JValue::Num(n) => out.extend_from_slice(n.as_bytes()),
+        JValue::Str(s) => write_jstr(s, out),
+        JValue::Arr(items) => {
+            out.push(b'[');
+            for (i, it) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(it, out);
+            }
+            out.push(b']');
+        }
+        JValue::Obj(members) => {
+            out.push(b'{');
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(k, out);
+                out.push(b':');
+                write_value(v, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+impl JValue {
+    /// The member `key` of an object (the last one, as fastjson into a map keeps).
+    pub fn get(&self, key: &str) -> Option<&JValue> {
+        match self {
+            JValue::Obj(m) => m
+                .iter()
+                .rev()
+                .find(|(k, _)| matches!(k, JValue::Str(s) if s.value == key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Text of a scalar as Java would coerce it into a `String` field.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            JValue::Str(s) => Some(s.value.clone()),
+            JValue::Num(n) => Some(n.clone()),
+            JValue::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Converts to a serde_json value for output. Non-string keys become their compact JSON
+    /// text (`0` → `"0"`); numbers that do not fit serde_json become strings.
+    pub fn to_serde(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            JValue::Null => Value::Null,
+            JValue::Bool(b) => Value::Bool(*b),
+            JValue::Num(n) => n
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .unwrap_or_else(|_| Value::String(n.clone())),
+            JValue::Str(s) => Value::String(s.value.clone()),
+            JValue::Arr(a) => Value::Array(a.iter().map(|v| v.to_serde()).collect()),
+            JValue::Obj(m) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in m {
+                    let key = match k {
+                        JValue::Str(s) => s.value.clone(),
+                        other => {
+                            let mut b = Vec::new();
+                            write_value(other, &mut b);
+                            String::from_utf8_lossy(&b).into_owned()
+                        }
+                    };
+                    map.insert(key, v.to_serde());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(s: &[u8]) {
+        let v = parse(s).unwrap();
+        let mut out = Vec::new();
+        write_value(&v, &mut out);
+        assert_eq!(out, s, "{}", String::from_utf8_lossy(s));
+    }
+
+    #[test]
+    fn fastjson_forms_round_trip() {
+        rt(br#"{"brokerAddrs":{0:"10.140.24.189:10911"},"brokerName":"N"}"#);
+        rt(br#"{"i":"UNIQ_KEY\u00017F000001\u0002WAIT\u0001true\u0002"}"#);
+        rt(b"{\"i\":\"TAGS\x01T0200\x02\"}");
+        rt(br#"{{"brokerName":"b","queueId":0,"topic":"t"}:{"brokerOffset":1}}"#);
+        rt(br#"{"a":-12,"b":1.5e3,"c":null,"d":[true,false],"e":"\u4E2D"}"#);
+        rt(br#"{'a':'b',c:1}"#);
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(escape_fastjson("a\u{1}\u{7f}/\"\\\n"), "a\\u0001\\u007F/\\\"\\\\\\n");
+        let v = parse(br#""\u0041\ud83d\ude00""#).unwrap();
+        assert_eq!(v, JValue::Str(JStr { value: "A😀".into(), quote: Quote::Double, raw: Some(br"\u0041\ud83d\ude00".to_vec()) }));
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_panic() {
+        for s in [&b"{"[..], b"[1,", b"\"abc", b"{\"a\" 1}", b"\\", b"-", b"{\"a\":\"\\u12\"}"] {
+            assert!(parse(s).is_err(), "{:?}", s);
+        }
+        let deep = vec![b'['; 10_000];
+        assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn bare_keys_to_serde() {
+        let v = parse(br#"{"brokerAddrs":{0:"a",1:"b"}}"#).unwrap();
+        assert_eq!(v.to_serde()["brokerAddrs"]["1"], "b");
+    }
+}

@@ -1,0 +1,468 @@
+//! Splitting one direction of a reassembled TCP stream into frames.
+//!
+//! Sans-IO: [`FrameSplitter::push`] takes in-order stream bytes tagged with the packet
+//! number and capture time they came from, and calls back with whole frames (borrowed, no
+//! copy when a frame lies inside one chunk) and with problems. A gap resets the splitter to
+//! hunting mode: it looks for the next offset where a plausible frame starts (a valid
+//! length word and a header that decodes), like the Java decoder would have if it had
+//! started there, and reports the bytes it skipped.
+
+use std::collections::VecDeque;
+
+use super::command::{FrameCheck, FrameLimits, check_frame, decode_binary_header, decode_json_header};
+
+/// A capture timestamp in nanoseconds since the Unix epoch.
+pub type Ts = i64;
+
+/// A whole frame and where it came from.
+#[derive(Debug)]
+pub struct FrameRef<'a> {
+    pub bytes: &'a [u8],
+    /// Stream offset of the first byte.
+    pub offset: u64,
+    /// Packet number (1-based) and time of the packet holding the first byte.
+    pub packet: u64,
+    pub ts: Ts,
+    /// Packet holding the last byte.
+    pub last_packet: u64,
+}
+
+/// Something that went wrong while splitting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitProblem {
+    pub packet: u64,
+    pub offset: u64,
+    pub reason: String,
+}
+
+/// Events from [`FrameSplitter`].
+#[derive(Debug)]
+pub enum SplitEvent<'a> {
+    Frame(FrameRef<'a>),
+    Problem(SplitProblem),
+    /// The splitter decided this direction is not RocketMQ remoting traffic.
+    NotRemoting(SplitProblem),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// At a known frame boundary.
+    Synced,
+    /// Looking for a plausible frame start.
+    Hunting,
+    /// Not remoting traffic; bytes are ignored.
+    Ignored,
+}
+
+/// How many bytes a splitter scans for a first frame before it gives up on a stream.
+pub const HUNT_WINDOW: usize = 64 * 1024;
+
+/// Splits one direction of a TCP stream into RemotingCommand frames.
+#[derive(Debug)]
+pub struct FrameSplitter {
+    limits: FrameLimits,
+    mode: Mode,
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    buf_offset: u64,
+    /// (stream offset, packet, ts) of each chunk that contributed to `buf`.
+    chunks: VecDeque<(u64, u64, Ts)>,
+    /// Next stream offset expected.
+    next: u64,
+    /// Bytes scanned in hunting mode without a frame since the last frame.
+    hunted: usize,
+    /// Frames seen so far.
+    pub frames: u64,
+    /// Bytes skipped while hunting.
+    pub skipped: u64,
+}
+
+impl FrameSplitter {
+    /// A splitter for a stream whose first byte is a frame boundary (the SYN was seen).
+    pub fn new(limits: FrameLimits, at_boundary: bool) -> Self {
+        Self {
+            limits,
+            mode: if at_boundary { Mode::Synced } else { Mode::Hunting },
+            buf: Vec::new(),
+            buf_offset: 0,
+            chunks: VecDeque::new(),
+            next: 0,
+            hunted: 0,
+            frames: 0,
+            skipped: 0,
+        }
+    }
+
+    pub fn is_ignored(&self) -> bool {
+        self.mode == Mode::Ignored
+    }
+
+    /// Bytes held waiting for the rest of a frame.
+    pub fn buffered(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Feeds in-order bytes starting at stream offset `offset`.
+    pub fn push<F: FnMut(SplitEvent<'_>)>(&mut self, offset: u64, data: &[u8], packet: u64, ts: Ts, out: &mut F) {
+        if self.mode == Mode::Ignored || data.is_empty() {
+            self.next = offset + data.len() as u64;
+            return;
+        }
+        if offset != self.next && self.buf.is_empty() {
+            self.next = offset;
+        }
+        let mut data = data;
+        let mut offset = offset;
+        if self.buf.is_empty() {
+            // Fast path: frames straight from the caller's slice.
+            let used = self.scan(data, offset, packet, ts, packet, out);
+            data = &data[used..];
+            offset += used as u64;
+            if data.is_empty() || self.mode == Mode::Ignored {
+                self.next = offset + data.len() as u64;
+                return;
+            }
+            self.buf_offset = offset;
+        }
+        self.chunks.push_back((offset, packet, ts));
+        self.buf.extend_from_slice(data);
+        self.next = offset + data.len() as u64;
+        let buf = std::mem::take(&mut self.buf);
+        let (first_packet, first_ts) = self.packet_at(self.buf_offset);
+        let used = self.scan_buffered(&buf, first_packet, first_ts, packet, out);
+        self.buf = buf;
+        self.buf.drain(..used);
+        self.buf_offset += used as u64;
+        while self.chunks.len() > 1 && self.chunks[1].0 <= self.buf_offset {
+            self.chunks.pop_front();
+        }
+        if self.buf.is_empty() {
+            self.chunks.clear();
+            if self.buf.capacity() > 1 << 20 {
+                self.buf = Vec::new();
+            }
+        }
+    }
+
+    fn packet_at(&self, off: u64) -> (u64, Ts) {
+        let mut r = self.chunks.front().map(|c| (c.1, c.2)).unwrap_or((0, 0));
+        for c in &self.chunks {
+            if c.0 <= off {
+                r = (c.1, c.2);
+            } else {
+                break;
+            }
+        }
+        r
+    }
+
+    fn scan_buffered<F: FnMut(SplitEvent<'_>)>(&mut self, buf: &[u8], _p: u64, _t: Ts, last: u64, out: &mut F) -> usize {
+        // Frames inside the buffer may start in different packets: look each one up.
+        let mut used = 0;
+        loop {
+            let off = self.buf_offset + used as u64;
+            let (p, t) = self.packet_at(off);
+            let n = self.scan_one(&buf[used..], off, p, t, last, out);
+            if n == 0 {
+                return used;
+            }
+            used += n;
+            if used == buf.len() || self.mode == Mode::Ignored {
+                return used;
+            }
+        }
+    }
+
+    /// Emits every whole frame at the front of `data`; returns the bytes consumed.
+    fn scan<F: FnMut(SplitEvent<'_>)>(&mut self, data: &[u8], offset: u64, packet: u64, ts: Ts, last: u64, out: &mut F) -> usize {
+        let mut used = 0;
+        while used < data.len() && self.mode != Mode::Ignored {
+            let n = self.scan_one(&data[used..], offset + used as u64, packet, ts, last, out);
+            if n == 0 {
+                break;
+            }
+            used += n;
+        }
+        used
+    }
+
+    /// One step: a frame, a skipped run of bytes, or 0 when more data is needed.
+    fn scan_one<F: FnMut(SplitEvent<'_>)>(&mut self, data: &[u8], offset: u64, packet: u64, ts: Ts, last: u64, out: &mut F) -> usize {
+        match self.mode {
+            Mode::Ignored => data.len(),
+            Mode::Synced => match check_frame(data, &self.limits) {
+                FrameCheck::Complete(n) => {
+                    self.frames += 1;
+                    self.hunted = 0;
+                    out(SplitEvent::Frame(FrameRef {
+                        bytes: &data[..n],
+                        offset,
+                        packet,
+                        ts,
+                        last_packet: last,
+                    }));
+                    n
+                }
+                FrameCheck::NeedMore(_) => 0,
+                FrameCheck::Invalid(e) if self.frames == 0 && offset == 0 => {
+                    // The connection's first bytes are not a frame: not remoting traffic.
+                    let what = prologue(data).map(|p| format!("{p} on this connection, not plaintext remoting"));
+                    out(SplitEvent::NotRemoting(SplitProblem {
+                        packet,
+                        offset,
+                        reason: what.unwrap_or_else(|| format!("first bytes are not a RocketMQ frame ({e})")),
+                    }));
+                    self.mode = Mode::Ignored;
+                    data.len()
+                }
+                FrameCheck::Invalid(e) => {
+                    out(SplitEvent::Problem(SplitProblem {
+                        packet,
+                        offset,
+                        reason: format!("malformed frame: {e}; resynchronising"),
+                    }));
+                    self.mode = Mode::Hunting;
+                    // Skip at least one byte so hunting starts past the bad word.
+                    self.skip(data, offset, packet, 1, out)
+                }
+            },
+            Mode::Hunting => {
+                match find_frame_start(data, &self.limits) {
+                    Hunt::At(0) => {
+                        self.mode = Mode::Synced;
+                        self.scan_one(data, offset, packet, ts, last, out)
+                    }
+                    Hunt::At(i) => self.skip(data, offset, packet, i, out),
+                    Hunt::NeedMoreFrom(i) => {
+                        if i > 0 {
+                            self.skip(data, offset, packet, i, out)
+                        } else {
+                            self.hunted_check(data.len(), offset, packet, out);
+                            0
+                        }
+                    }
+                    Hunt::Nothing => {
+                        let n = data.len();
+                        self.skip(data, offset, packet, n, out)
+                    }
+                }
+            }
+        }
+    }
+
+    fn hunted_check<F: FnMut(SplitEvent<'_>)>(&mut self, pending: usize, offset: u64, packet: u64, out: &mut F) {
+        if self.frames == 0 && self.hunted + pending > HUNT_WINDOW {
+            self.mode = Mode::Ignored;
+            out(SplitEvent::NotRemoting(SplitProblem {
+                packet,
+                offset,
+                reason: format!("no RocketMQ frame in the first {} bytes", self.hunted + pending),
+            }));
+        }
+    }
+
+    fn skip<F: FnMut(SplitEvent<'_>)>(&mut self, data: &[u8], offset: u64, packet: u64, n: usize, out: &mut F) -> usize {
+        if self.frames == 0 && self.hunted == 0 && offset == 0 {
+            if let Some(what) = prologue(data) {
+                out(SplitEvent::NotRemoting(SplitProblem {
+                    packet,
+                    offset,
+                    reason: format!("{what} on this connection, not plaintext remoting"),
+                }));
+                self.mode = Mode::Ignored;
+                return data.len();
+            }
+        }
+        self.hunted += n;
+        self.skipped += n as u64;
+        let ignored_before = self.mode == Mode::Ignored;
+        self.hunted_check(0, offset, packet, out);
+        if !ignored_before && self.mode != Mode::Ignored && self.frames > 0 {
+            out(SplitEvent::Problem(SplitProblem {
+                packet,
+                offset,
+                reason: format!("skipped {n} bytes that do not start a frame"),
+            }));
+        } else if !ignored_before && self.mode != Mode::Ignored && self.frames == 0 {
+            out(SplitEvent::Problem(SplitProblem {
+                packet,
+                offset,
+                reason: format!("skipped {n} bytes before the first frame boundary (capture started mid-connection?)"),
+            }));
+        }
+        n
+    }
+
+    /// A hole in the stream (lost packets): drop the partial frame and hunt again.
+    pub fn gap<F: FnMut(SplitEvent<'_>)>(&mut self, offset: u64, len: u64, out: &mut F) {
+        if self.mode == Mode::Ignored {
+            self.next = offset + len;
+            return;
+        }
+        if !self.buf.is_empty() {
+            out(SplitEvent::Problem(SplitProblem {
+                packet: self.packet_at(self.buf_offset).0,
+                offset: self.buf_offset,
+                reason: format!(
+                    "incomplete frame: {} bytes buffered when {len} stream bytes were lost",
+                    self.buf.len()
+                ),
+            }));
+            self.skipped += self.buf.len() as u64;
+            self.buf.clear();
+            self.chunks.clear();
+        }
+        self.mode = Mode::Hunting;
+        self.hunted = 0;
+        self.next = offset + len;
+    }
+
+    /// End of stream: whatever is buffered is a truncated frame.
+    pub fn finish<F: FnMut(SplitEvent<'_>)>(&mut self, out: &mut F) {
+        if !self.buf.is_empty() && self.mode != Mode::Ignored {
+            let need = match check_frame(&self.buf, &self.limits) {
+                FrameCheck::NeedMore(n) => format!(" of {n}"),
+                _ => String::new(),
+            };
+            out(SplitEvent::Problem(SplitProblem {
+                packet: self.packet_at(self.buf_offset).0,
+                offset: self.buf_offset,
+                reason: format!(
+                    "truncated frame at end of stream: {}{need} bytes",
+                    self.buf.len()
+                ),
+            }));
+        }
+        self.buf = Vec::new();
+        self.chunks.clear();
+    }
+}
+
+/// TLS handshake, HAProxy PROXY protocol or HTTP/2 preface (protocol.md section 13).
+pub fn prologue(data: &[u8]) -> Option<&'static str> {
+    match data {
+        [0x16, 0x03, ..] => Some("TLS"),
+        [b'P', b'R', b'O', b'X', b'Y', b' ', ..] => Some("PROXY protocol v1"),
+        [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, ..] => Some("PROXY protocol v2"),
+        [b'P', b'R', b'I', b' ', ..] => Some("HTTP/2"),
+        _ => None,
+    }
+}
+
+enum Hunt {
+    At(usize),
+    NeedMoreFrom(usize),
+    Nothing,
+}
+
+/// Finds the first offset where a frame plausibly starts: a length word within limits, a
+/// known serialize type, and a header that decodes completely.
+fn find_frame_start(data: &[u8], limits: &FrameLimits) -> Hunt {
+    for i in 0..data.len() {
+        let d = &data[i..];
+        // Every valid frame starts with 0x00 (length < 2^24).
+        if d[0] != 0 {
+            continue;
+        }
+        if d.len() < 8 {
+            return Hunt::NeedMoreFrom(i);
+        }
+        if !matches!(check_frame(d, limits), FrameCheck::Complete(_) | FrameCheck::NeedMore(_)) {
+            continue;
+        }
+        let hl = u32::from_be_bytes([0, d[5], d[6], d[7]]) as usize;
+        let json = d[4] == 0;
+        if json && hl < 2 || !json && hl < 21 {
+            continue;
+        }
+        if json && d.len() > 8 && d[8] != b'{' {
+            continue;
+        }
+        if d.len() < 8 + hl {
+            return Hunt::NeedMoreFrom(i);
+        }
+        let h = &d[8..8 + hl];
+        let ok = if json {
+            decode_json_header(h).is_ok()
+        } else {
+            decode_binary_header(h).is_ok_and(|c| c.language.name().is_some())
+        };
+        if ok {
+            return Hunt::At(i);
+        }
+    }
+    Hunt::Nothing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remoting::command::{RemotingCommand, encode_frame};
+
+    fn frame(opaque: i32, body: usize) -> Vec<u8> {
+        encode_frame(&RemotingCommand {
+            code: 310,
+            opaque,
+            body: vec![7; body],
+            ..Default::default()
+        })
+    }
+
+    fn collect(sp: &mut FrameSplitter, chunks: &[(u64, Vec<u8>, u64)]) -> (Vec<(u64, Vec<u8>)>, Vec<String>) {
+        let mut frames = Vec::new();
+        let mut probs = Vec::new();
+        for (off, d, pkt) in chunks {
+            sp.push(*off, d, *pkt, 0, &mut |e| match e {
+                SplitEvent::Frame(f) => frames.push((f.packet, f.bytes.to_vec())),
+                SplitEvent::Problem(p) | SplitEvent::NotRemoting(p) => probs.push(p.reason),
+            });
+        }
+        (frames, probs)
+    }
+
+    #[test]
+    fn split_across_and_within_chunks() {
+        let mut all = frame(1, 10);
+        all.extend(frame(2, 5000));
+        all.extend(frame(3, 0));
+        let mut sp = FrameSplitter::new(FrameLimits::default(), true);
+        let chunks: Vec<_> = all.chunks(7).enumerate().map(|(i, c)| ((i * 7) as u64, c.to_vec(), i as u64 + 1)).collect();
+        let (frames, probs) = collect(&mut sp, &chunks);
+        assert!(probs.is_empty(), "{probs:?}");
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[0].0, 1);
+        assert_eq!(frames.iter().flat_map(|f| f.1.clone()).collect::<Vec<_>>(), all);
+    }
+
+    #[test]
+    fn mid_stream_start_resyncs() {
+        let f1 = frame(1, 100);
+        let f2 = frame(2, 3);
+        let mut data = f1[37..].to_vec();
+        let start = data.len();
+        data.extend(&f2);
+        let mut sp = FrameSplitter::new(FrameLimits::default(), false);
+        let (frames, probs) = collect(&mut sp, &[(0, data, 1)]);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].1, f2);
+        assert_eq!(sp.skipped, start as u64);
+        assert_eq!(probs.len(), 1);
+    }
+
+    #[test]
+    fn non_remoting_is_ignored_after_window() {
+        let mut sp = FrameSplitter::new(FrameLimits::default(), false);
+        let junk = vec![b'x'; HUNT_WINDOW + 10];
+        let (frames, probs) = collect(&mut sp, &[(0, junk, 1)]);
+        assert!(frames.is_empty());
+        assert!(sp.is_ignored());
+        assert!(probs.iter().any(|p| p.contains("no RocketMQ frame")));
+    }
+
+    #[test]
+    fn tls_is_recognised() {
+        let mut sp = FrameSplitter::new(FrameLimits::default(), true);
+        let (_, probs) = collect(&mut sp, &[(0, vec![0x16, 3, 1, 0, 5, 1, 2, 3, 4], 1)]);
+        assert!(probs[0].contains("TLS"));
+    }
+}
