@@ -161,6 +161,8 @@ struct Flow {
     dirs: [Dir; 2],
     last_packet: u64,
     closed: [bool; 2],
+    /// Both sides closed and flushed; later packets (final ACKs) are ignored.
+    finished: bool,
 }
 
 type FlowKey = (SocketAddr, SocketAddr);
@@ -181,7 +183,11 @@ pub struct Dissector {
     pending_order: std::collections::VecDeque<PendingKey>,
     pub totals: Totals,
     since_budget_check: u32,
+    finished_flows: usize,
 }
+
+/// Closed connections remembered (so their last ACKs are not taken for new ones).
+const MAX_FINISHED_FLOWS: usize = 65_536;
 
 impl Dissector {
     pub fn new(opts: Options) -> Self {
@@ -193,6 +199,7 @@ impl Dissector {
             pending_order: std::collections::VecDeque::new(),
             totals: Totals::default(),
             since_budget_check: 0,
+            finished_flows: 0,
         }
     }
 
@@ -231,8 +238,27 @@ impl Dissector {
                 dirs: [Dir::new(opts.stream), Dir::new(opts.stream)],
                 last_packet: number,
                 closed: [false; 2],
+                finished: false,
             }
         });
+        if flow.finished {
+            if seg.syn && !seg.ack {
+                // Port reuse: a new connection on the same 4-tuple.
+                let index = self.next_stream;
+                self.next_stream += 1;
+                self.totals.streams += 1;
+                *flow = Flow {
+                    index,
+                    ends: [seg.src, seg.dst],
+                    dirs: [Dir::new(opts.stream), Dir::new(opts.stream)],
+                    last_packet: number,
+                    closed: [false; 2],
+                    finished: false,
+                };
+            } else {
+                return;
+            }
+        }
         flow.last_packet = number;
         let d = if seg.src == flow.ends[0] { 0 } else { 1 };
         let stream = flow.index;
@@ -278,6 +304,14 @@ impl Dissector {
         if done {
             if let Some(mut flow) = self.flows.remove(&key) {
                 self.flush_flow(&mut flow, out);
+                flow.finished = true;
+                flow.dirs = [Dir::new(opts.stream), Dir::new(opts.stream)];
+                self.flows.insert(key, flow);
+                self.finished_flows += 1;
+                if self.finished_flows > MAX_FINISHED_FLOWS {
+                    self.flows.retain(|_, f| !f.finished);
+                    self.finished_flows = 0;
+                }
             }
         }
         self.since_budget_check += 1;
@@ -447,7 +481,7 @@ impl Dissector {
 
     /// End of capture: flush every stream and report requests that were never answered.
     pub fn finish<F: FnMut(Event)>(&mut self, out: &mut F) {
-        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).filter(|f| !f.finished).collect();
         flows.sort_by_key(|f| f.index);
         for mut f in flows {
             self.flush_flow(&mut f, out);

@@ -7,7 +7,8 @@
 //! `PullMessageRequestHeader.java`, `PullMessageResponseHeader.java`,
 //! `namesrv/GetRouteInfoRequestHeader.java`; protocol.md section 6. Values are converted as
 //! `RemotingCommand.decodeCommandCustomHeader` does: `Integer.parseInt`, `Long.parseLong`,
-//! `Boolean.parseBoolean` (case-insensitive "true", anything else false).
+//! `Boolean.parseBoolean` (case-insensitive "true", anything else false) — except that "1"
+//! reads as true, as the C++ 2.x client that writes it means.
 
 use serde_json::{Map, Value};
 
@@ -225,7 +226,9 @@ pub fn convert(ty: Ty, v: &str) -> Result<Value, String> {
             .parse::<i64>()
             .map(Value::from)
             .map_err(|_| format!("{v:?} is not a Long")),
-        Bool => Ok(Value::Bool(v.eq_ignore_ascii_case("true"))),
+        // Java's Boolean.parseBoolean, plus the C++ 2.x client's "1" (it writes booleans
+        // as "0"/"1"; its batches are code 10 with batch "1" and only make sense as true).
+        Bool => Ok(Value::Bool(v.eq_ignore_ascii_case("true") || v == "1")),
     }
 }
 
