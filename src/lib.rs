@@ -30,9 +30,15 @@ use capture::CaptureError;
 /// Runs the whole pipeline over a capture, calling `f` for every event. On a capture error
 /// (truncated or corrupt file) everything read before it is still dissected and flushed;
 /// the error is returned beside the totals.
-pub fn dissect<R: Read + Send, F: FnMut(Event)>(input: R, opts: Options, mut f: F) -> (Totals, Option<CaptureError>) {
+pub fn dissect<R: Read + Send, F: FnMut(Event)>(
+    input: R,
+    opts: Options,
+    mut f: F,
+) -> (Totals, Option<CaptureError>) {
     let mut d = Dissector::new(opts);
-    let res = capture::for_each_packet(input, |p| d.handle_packet(p.number, p.ts, p.link, p.data, &mut f));
+    let res = capture::for_each_packet(input, |p| {
+        d.handle_packet(p.number, p.ts, p.link, p.data, &mut f)
+    });
     d.finish(&mut f);
     (d.totals.clone(), res.err())
 }

@@ -8,9 +8,9 @@ use rmqdump::analysis::{Event, FrameRecord, Options};
 use rmqdump::capture::{self, CaptureError};
 use rmqdump::output::{self, OutputOptions};
 use rmqdump::protocol::Decoded;
+use rmqdump::remoting::SerializeType;
 use rmqdump::remoting::codes::{RequestCode, ResponseCode};
 use rmqdump::remoting::command::{self, HeaderLayout, Kind};
-use rmqdump::remoting::SerializeType;
 
 /// Dissector and traffic analyzer for the Apache RocketMQ remoting protocol.
 ///
@@ -105,7 +105,9 @@ fn open(file: &str) -> io::Result<Box<dyn io::Read + Send>> {
 /// corrupt file is a problem found after decoding everything before it.
 fn capture_error(file: &str, e: CaptureError) -> Result<bool, io::Error> {
     match e {
-        CaptureError::NotACapture | CaptureError::Io(_) => Err(io::Error::other(format!("{file}: {e}"))),
+        CaptureError::NotACapture | CaptureError::Io(_) => {
+            Err(io::Error::other(format!("{file}: {e}")))
+        }
         other => {
             eprintln!("rmqdump: {file}: {other}");
             Ok(true)
@@ -122,14 +124,17 @@ struct Filter {
 
 impl Filter {
     fn active(&self) -> bool {
-        !self.codes.is_empty() || self.topic.is_some() || self.key.is_some() || self.stream.is_some()
+        !self.codes.is_empty()
+            || self.topic.is_some()
+            || self.key.is_some()
+            || self.stream.is_some()
     }
 
     fn matches(&self, r: &FrameRecord, d: Option<&Decoded>) -> bool {
-        if let Some(s) = self.stream {
-            if r.stream != s {
-                return false;
-            }
+        if let Some(s) = self.stream
+            && r.stream != s
+        {
+            return false;
         }
         let cmd = r.command.as_ref().ok();
         if !self.codes.is_empty() {
@@ -142,7 +147,9 @@ impl Filter {
             }
         }
         if let Some(t) = &self.topic {
-            let hit = d.is_some_and(|d| d.topic() == Some(t.as_str()) || d.messages.iter().any(|m| &m.topic == t));
+            let hit = d.is_some_and(|d| {
+                d.topic() == Some(t.as_str()) || d.messages.iter().any(|m| &m.topic == t)
+            });
             if !hit {
                 return false;
             }
@@ -201,17 +208,19 @@ fn read(a: ReadArgs) -> io::Result<u8> {
         let res = match ev {
             Event::Frame(r) => {
                 let d = output::decode_record(&r, &oo);
-                if let Some(d) = &d {
-                    if !d.errors.is_empty() {
-                        problems += 1;
-                    }
+                if let Some(d) = &d
+                    && !d.errors.is_empty()
+                {
+                    problems += 1;
                 }
                 if filter.active() && !filter.matches(&r, d.as_ref()) {
                     return;
                 }
                 if a.json {
                     let v = output::frame_json(&r, d.as_ref(), &oo);
-                    serde_json::to_writer(&mut w, &v).map_err(io::Error::from).and_then(|_| w.write_all(b"\n"))
+                    serde_json::to_writer(&mut w, &v)
+                        .map_err(io::Error::from)
+                        .and_then(|_| w.write_all(b"\n"))
                 } else if a.verbose {
                     w.write_all(output::frame_tree(&r, d.as_ref(), &oo).as_bytes())
                 } else {
@@ -264,7 +273,11 @@ fn verify(a: CommonArgs) -> io::Result<u8> {
         let line = match &r.command {
             Err(e) => {
                 undecodable += 1;
-                Some(format!("packet {}: undecodable frame ({} bytes): {e}", r.packet, wire.len()))
+                Some(format!(
+                    "packet {}: undecodable frame ({} bytes): {e}",
+                    r.packet,
+                    wire.len()
+                ))
             }
             Ok(cmd) => {
                 let again = command::encode_frame(cmd);
@@ -281,10 +294,18 @@ fn verify(a: CommonArgs) -> io::Result<u8> {
                     None
                 } else {
                     mismatches += 1;
-                    let at = again.iter().zip(wire).position(|(x, y)| x != y).unwrap_or(again.len().min(wire.len()));
+                    let at = again
+                        .iter()
+                        .zip(wire)
+                        .position(|(x, y)| x != y)
+                        .unwrap_or(again.len().min(wire.len()));
                     let show = |b: &[u8]| {
                         let end = (at + 16).min(b.len());
-                        b[at.min(end)..end].iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+                        b[at.min(end)..end]
+                            .iter()
+                            .map(|x| format!("{x:02x}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     };
                     let name = match cmd.kind() {
                         Kind::Response => ResponseCode(cmd.code).to_string(),
@@ -301,12 +322,11 @@ fn verify(a: CommonArgs) -> io::Result<u8> {
                 }
             }
         };
-        if let Some(l) = line {
-            if err.is_none() {
-                if let Err(e) = output::write_line(&mut w, &l) {
-                    err = Some(e);
-                }
-            }
+        if let Some(l) = line
+            && err.is_none()
+            && let Err(e) = output::write_line(&mut w, &l)
+        {
+            err = Some(e);
         }
     });
     if let Some(e) = err {
@@ -323,5 +343,9 @@ fn verify(a: CommonArgs) -> io::Result<u8> {
         a.file, totals.packets, totals.streams
     )?;
     w.flush()?;
-    Ok(if bad || mismatches > 0 || undecodable > 0 { 1 } else { 0 })
+    Ok(if bad || mismatches > 0 || undecodable > 0 {
+        1
+    } else {
+        0
+    })
 }

@@ -30,11 +30,16 @@ pub fn frames(capture: &str) -> Vec<Value> {
 }
 
 fn sha256_hex(b: &[u8]) -> String {
-    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).expect("base64")
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
 }
 
 struct Sent {
@@ -79,7 +84,11 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
     let capture = format!("{root}/captures/{dir}/{name}.{pcap_ext}");
     let frames = frames(&capture);
     let check = &manifest["capture_check"];
-    assert_eq!(frames.len() as u64, check["remoting_frames"].as_u64().unwrap(), "frame count vs tshark-based check");
+    assert_eq!(
+        frames.len() as u64,
+        check["remoting_frames"].as_u64().unwrap(),
+        "frame count vs tshark-based check"
+    );
     // Request code counts agree with the independent check (tshark reassembly + own splitter).
     let mut req_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut resp_counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -90,13 +99,20 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
         } else {
             *req_counts.entry(c).or_default() += 1;
         }
-        assert!(f["errors"].as_array().unwrap().iter().all(|e| e
-            .as_str()
-            .unwrap()
-            .starts_with("no request with this opaque")), "unexplained error in {f}");
+        assert!(
+            f["errors"].as_array().unwrap().iter().all(|e| e
+                .as_str()
+                .unwrap()
+                .starts_with("no request with this opaque")),
+            "unexplained error in {f}"
+        );
     }
     let expect = |v: &Value| -> BTreeMap<String, u64> {
-        v.as_object().unwrap().iter().map(|(k, n)| (k.clone(), n.as_u64().unwrap())).collect()
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+            .collect()
     };
     assert_eq!(req_counts, expect(&check["requests_by_code"]));
     assert_eq!(resp_counts, expect(&check["responses_by_code"]));
@@ -109,7 +125,9 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
         let id = m["id"].as_str().unwrap();
         if m["on_wire"] != true {
             assert!(
-                !sent.iter().any(|s| s.message["keys"] == m["keys_property"] && !m["keys_property"].is_null() && s.message["tags"] == m["tags"]),
+                !sent.iter().any(|s| s.message["keys"] == m["keys_property"]
+                    && !m["keys_property"].is_null()
+                    && s.message["tags"] == m["tags"]),
                 "{id} was not sent but appears"
             );
             continue;
@@ -123,13 +141,26 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
                         || (m["keys_property"].as_str() == Some("") && s.message["keys"].is_null()))
             })
             .collect();
-        assert_eq!(hits.len(), 1, "{client} {id}: expected one send carrying it, found {}", hits.len());
+        assert_eq!(
+            hits.len(),
+            1,
+            "{client} {id}: expected one send carrying it, found {}",
+            hits.len()
+        );
         let s = hits[0];
         let msg = &s.message;
         assert_eq!(msg["topic"], topic, "{id} topic");
         let body = b64(msg["body"].as_str().unwrap());
-        assert_eq!(body.len() as u64, m["body_len"].as_u64().unwrap(), "{id} body length");
-        assert_eq!(sha256_hex(&body), m["body_sha256"].as_str().unwrap(), "{id} body bytes");
+        assert_eq!(
+            body.len() as u64,
+            m["body_len"].as_u64().unwrap(),
+            "{id} body length"
+        );
+        assert_eq!(
+            sha256_hex(&body),
+            m["body_sha256"].as_str().unwrap(),
+            "{id} body bytes"
+        );
         if let Some(b) = m["body_b64"].as_str() {
             assert_eq!(body, b64(b), "{id} body");
         }
@@ -149,11 +180,17 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
         if r["status"] == "ONEWAY_NO_RESULT" {
             // The C++ client's oneway API sends an ordinary request (flag 0); the broker
             // answers it, but the API reports no result to compare with.
-            assert_eq!(client, "cpp", "{id}: only the C++ client sends oneway as a request");
+            assert_eq!(
+                client, "cpp",
+                "{id}: only the C++ client sends oneway as a request"
+            );
             matched += 1;
             continue;
         }
-        let resp = s.response.as_ref().unwrap_or_else(|| panic!("{id}: no response"));
+        let resp = s
+            .response
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id}: no response"));
         if r["ok"] == false {
             assert_ne!(resp["code"], 0, "{id} failed send has an error response");
             assert_eq!(resp["remark"], r["error"], "{id} error text");
@@ -164,24 +201,41 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
         let h = &resp["header"];
         let uniq_of = |x: &Value| x["uniq_key"].as_str().unwrap_or("").to_string();
         let uniq: Vec<String> = if s.frame["batch"] == true {
-            s.frame["messages"].as_array().unwrap().iter().map(uniq_of).collect()
+            s.frame["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(uniq_of)
+                .collect()
         } else {
             vec![uniq_of(msg)]
         };
         match client {
             "rust" => {
-                assert_eq!(r["msg_id"].as_str().unwrap(), uniq.join(","), "{id} UNIQ_KEY msgId");
+                assert_eq!(
+                    r["msg_id"].as_str().unwrap(),
+                    uniq.join(","),
+                    "{id} UNIQ_KEY msgId"
+                );
                 assert_eq!(h["msgId"], r["offset_msg_id"], "{id} offsetMsgId");
                 assert_eq!(h["queueId"], r["queue_id"], "{id} queueId");
             }
             "cpp" => {
                 if s.frame["batch"] != true {
-                    assert_eq!(r["msg_id"].as_str(), Some(uniq[0].as_str()), "{id} UNIQ_KEY msgId");
+                    assert_eq!(
+                        r["msg_id"].as_str(),
+                        Some(uniq[0].as_str()),
+                        "{id} UNIQ_KEY msgId"
+                    );
                 }
             }
             "node" => {
                 assert_eq!(h["msgId"], r["msg_id"], "{id} offsetMsgId");
-                assert_eq!(h["queueId"].to_string(), r["queue_id"].as_str().unwrap(), "{id} queueId");
+                assert_eq!(
+                    h["queueId"].to_string(),
+                    r["queue_id"].as_str().unwrap(),
+                    "{id} queueId"
+                );
             }
             _ => unreachable!(),
         }
@@ -191,7 +245,15 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
         assert_eq!(dec["store_host"], "127.0.0.1:10911", "{id}");
         matched += 1;
     }
-    assert_eq!(matched, manifest["messages"].as_array().unwrap().iter().filter(|m| m["on_wire"] == true).count());
+    assert_eq!(
+        matched,
+        manifest["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["on_wire"] == true)
+            .count()
+    );
 
     // Every small body the consumer read back is found in a pull response.
     let pulled: Vec<Value> = frames
@@ -204,11 +266,19 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
         if c.is_null() || c["queue_offset"].is_null() {
             continue;
         }
-        let hit = pulled.iter().find(|p| p["queue_offset"] == c["queue_offset"] && p["queue_id"] == c["queue_id"]);
-        let p = hit.unwrap_or_else(|| panic!("{} consumed message not in a pull response", m["id"]));
+        let hit = pulled
+            .iter()
+            .find(|p| p["queue_offset"] == c["queue_offset"] && p["queue_id"] == c["queue_id"]);
+        let p =
+            hit.unwrap_or_else(|| panic!("{} consumed message not in a pull response", m["id"]));
         assert_eq!(p["topic"], topic);
         if let Some(h) = c["body_sha256"].as_str() {
-            assert_eq!(sha256_hex(&b64(p["body"].as_str().unwrap())), h, "{} pulled body", m["id"]);
+            assert_eq!(
+                sha256_hex(&b64(p["body"].as_str().unwrap())),
+                h,
+                "{} pulled body",
+                m["id"]
+            );
         }
         if let Some(off) = c["commit_log_offset"].as_i64() {
             assert_eq!(p["commit_log_offset"].as_i64(), Some(off));

@@ -122,7 +122,7 @@ pub struct Problem {
 /// Output of the dissector.
 #[derive(Debug)]
 pub enum Event {
-    Frame(FrameRecord),
+    Frame(Box<FrameRecord>),
     Problem(Problem),
 }
 
@@ -204,7 +204,14 @@ impl Dissector {
     }
 
     /// Feeds one captured packet.
-    pub fn handle_packet<F: FnMut(Event)>(&mut self, number: u64, ts: i64, link: LinkType, data: &[u8], out: &mut F) {
+    pub fn handle_packet<F: FnMut(Event)>(
+        &mut self,
+        number: u64,
+        ts: i64,
+        link: LinkType,
+        data: &[u8],
+        out: &mut F,
+    ) {
         self.totals.packets += 1;
         self.totals.bytes += data.len() as u64;
         self.totals.first_ts.get_or_insert(ts);
@@ -231,7 +238,11 @@ impl Dissector {
             self.totals.streams += 1;
             // A lone SYN-ACK means the other side is the client.
             let client_first = !(seg.syn && seg.ack);
-            let ends = if client_first { [seg.src, seg.dst] } else { [seg.dst, seg.src] };
+            let ends = if client_first {
+                [seg.src, seg.dst]
+            } else {
+                [seg.dst, seg.src]
+            };
             Flow {
                 index,
                 ends,
@@ -272,11 +283,34 @@ impl Dissector {
             // Offset 0 is a frame boundary only when the stream's start (SYN) was seen.
             let syn_known = half.saw_syn || seg.syn;
             let mut on_stream = |e: StreamEvent<'_>| {
-                handle_stream_event(e, splitter, syn_known, &opts, stream, &mut frames, &mut problems)
+                handle_stream_event(
+                    e,
+                    splitter,
+                    syn_known,
+                    &opts,
+                    stream,
+                    &mut frames,
+                    &mut problems,
+                )
             };
-            half.handle_segment(seg.seq, seg.syn, seg.fin, seg.rst, seg.payload, number, ts, &mut on_stream);
+            half.handle_segment(
+                seg.seq,
+                seg.syn,
+                seg.fin,
+                seg.rst,
+                seg.payload,
+                number,
+                ts,
+                &mut on_stream,
+            );
             if seg.missing > 0 {
-                half.declare_lost(seg.seq, seg.payload.len(), seg.missing, number, &mut on_stream);
+                half.declare_lost(
+                    seg.seq,
+                    seg.payload.len(),
+                    seg.missing,
+                    number,
+                    &mut on_stream,
+                );
             }
         }
         if seg.missing > 0 {
@@ -284,7 +318,10 @@ impl Dissector {
                 packet: number,
                 stream: Some(stream),
                 kind: ProblemKind::Packet,
-                message: format!("packet cut short by the capture's snap length: {} TCP payload bytes missing", seg.missing),
+                message: format!(
+                    "packet cut short by the capture's snap length: {} TCP payload bytes missing",
+                    seg.missing
+                ),
             });
         }
         if seg.fin || seg.rst {
@@ -295,23 +332,33 @@ impl Dissector {
         }
         let done = flow.closed[0] && flow.closed[1];
         for (res, packet, last_packet, fts, offset, len, wire) in frames {
-            self.emit_frame(stream, src, dst, res, packet, last_packet, fts, offset, len, wire, out);
+            self.emit_frame(
+                stream,
+                src,
+                dst,
+                res,
+                packet,
+                last_packet,
+                fts,
+                offset,
+                len,
+                wire,
+                out,
+            );
         }
         for p in problems {
             self.note_problem(&p);
             out(Event::Problem(p));
         }
-        if done {
-            if let Some(mut flow) = self.flows.remove(&key) {
-                self.flush_flow(&mut flow, out);
-                flow.finished = true;
-                flow.dirs = [Dir::new(opts.stream), Dir::new(opts.stream)];
-                self.flows.insert(key, flow);
-                self.finished_flows += 1;
-                if self.finished_flows > MAX_FINISHED_FLOWS {
-                    self.flows.retain(|_, f| !f.finished);
-                    self.finished_flows = 0;
-                }
+        if done && let Some(mut flow) = self.flows.remove(&key) {
+            self.flush_flow(&mut flow, out);
+            flow.finished = true;
+            flow.dirs = [Dir::new(opts.stream), Dir::new(opts.stream)];
+            self.flows.insert(key, flow);
+            self.finished_flows += 1;
+            if self.finished_flows > MAX_FINISHED_FLOWS {
+                self.flows.retain(|_, f| !f.finished);
+                self.finished_flows = 0;
             }
         }
         self.since_budget_check += 1;
@@ -367,7 +414,14 @@ impl Dissector {
                             }
                         }
                     }
-                    if let Some(prev) = self.pending.insert(key, RequestRef { packet, code: cmd.code, ts }) {
+                    if let Some(prev) = self.pending.insert(
+                        key,
+                        RequestRef {
+                            packet,
+                            code: cmd.code,
+                            ts,
+                        },
+                    ) {
                         self.totals.unanswered += 1;
                         out(Event::Problem(Problem {
                             packet: prev.packet,
@@ -393,7 +447,7 @@ impl Dissector {
             },
             Err(_) => self.totals.undecodable += 1,
         }
-        out(Event::Frame(FrameRecord {
+        out(Event::Frame(Box::new(FrameRecord {
             packet,
             last_packet,
             ts,
@@ -405,7 +459,7 @@ impl Dissector {
             command: res,
             request,
             wire,
-        }));
+        })));
     }
 
     fn flush_flow<F: FnMut(Event)>(&mut self, flow: &mut Flow, out: &mut F) {
@@ -420,7 +474,15 @@ impl Dissector {
                 let half = &mut dir.half;
                 let splitter = &mut dir.splitter;
                 let mut on_stream = |e: StreamEvent<'_>| {
-                    handle_stream_event(e, splitter, false, &opts, stream, &mut frames, &mut problems)
+                    handle_stream_event(
+                        e,
+                        splitter,
+                        false,
+                        &opts,
+                        stream,
+                        &mut frames,
+                        &mut problems,
+                    )
                 };
                 half.flush(&mut on_stream);
                 self.totals.retransmitted_bytes += half.stats.retransmitted_bytes;
@@ -431,7 +493,19 @@ impl Dissector {
                 }
             }
             for (res, packet, last_packet, fts, offset, len, wire) in frames {
-                self.emit_frame(stream, src, dst, res, packet, last_packet, fts, offset, len, wire, out);
+                self.emit_frame(
+                    stream,
+                    src,
+                    dst,
+                    res,
+                    packet,
+                    last_packet,
+                    fts,
+                    offset,
+                    len,
+                    wire,
+                    out,
+                );
             }
             for p in problems {
                 self.note_problem(&p);
@@ -456,7 +530,7 @@ impl Dissector {
             .iter()
             .map(|(k, f)| (f.dirs.iter().map(|d| d.buffered()).sum(), *k))
             .collect();
-        sizes.sort_by(|a, b| b.0.cmp(&a.0));
+        sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
         let mut excess = total - self.opts.max_buffered_total;
         for (size, key) in sizes {
             if excess == 0 {
@@ -481,7 +555,12 @@ impl Dissector {
 
     /// End of capture: flush every stream and report requests that were never answered.
     pub fn finish<F: FnMut(Event)>(&mut self, out: &mut F) {
-        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).filter(|f| !f.finished).collect();
+        let mut flows: Vec<Flow> = self
+            .flows
+            .drain()
+            .map(|(_, f)| f)
+            .filter(|f| !f.finished)
+            .collect();
         flows.sort_by_key(|f| f.index);
         for mut f in flows {
             self.flush_flow(&mut f, out);
@@ -516,7 +595,15 @@ impl Dir {
     }
 }
 
-type FrameTuple = (Result<RemotingCommand, FrameError>, u64, u64, i64, u64, usize, Option<Vec<u8>>);
+type FrameTuple = (
+    Result<RemotingCommand, FrameError>,
+    u64,
+    u64,
+    i64,
+    u64,
+    usize,
+    Option<Vec<u8>>,
+);
 
 fn handle_stream_event(
     e: StreamEvent<'_>,
@@ -528,11 +615,23 @@ fn handle_stream_event(
     problems: &mut Vec<Problem>,
 ) {
     match e {
-        StreamEvent::Data { offset, bytes, packet, ts } => {
-            let sp = splitter.get_or_insert_with(|| FrameSplitter::new(opts.frame, offset == 0 && syn_known));
-            sp.push(offset, bytes, packet, ts, &mut |se| collect_split(se, opts, stream, frames, problems));
+        StreamEvent::Data {
+            offset,
+            bytes,
+            packet,
+            ts,
+        } => {
+            let sp = splitter
+                .get_or_insert_with(|| FrameSplitter::new(opts.frame, offset == 0 && syn_known));
+            sp.push(offset, bytes, packet, ts, &mut |se| {
+                collect_split(se, opts, stream, frames, problems)
+            });
         }
-        StreamEvent::Gap { offset, len, packet } => {
+        StreamEvent::Gap {
+            offset,
+            len,
+            packet,
+        } => {
             problems.push(Problem {
                 packet,
                 stream: Some(stream),
@@ -540,18 +639,34 @@ fn handle_stream_event(
                 message: format!("{len} bytes missing from the stream at offset {offset} (lost before packet {packet})"),
             });
             if let Some(sp) = splitter.as_mut() {
-                sp.gap(offset, len, &mut |se| collect_split(se, opts, stream, frames, problems));
+                sp.gap(offset, len, &mut |se| {
+                    collect_split(se, opts, stream, frames, problems)
+                });
             }
         }
     }
 }
 
-fn collect_split(e: SplitEvent<'_>, opts: &Options, stream: u64, frames: &mut Vec<FrameTuple>, problems: &mut Vec<Problem>) {
+fn collect_split(
+    e: SplitEvent<'_>,
+    opts: &Options,
+    stream: u64,
+    frames: &mut Vec<FrameTuple>,
+    problems: &mut Vec<Problem>,
+) {
     match e {
         SplitEvent::Frame(f) => {
             let res = decode_frame(f.bytes, &opts.frame);
             let wire = opts.keep_wire.then(|| f.bytes.to_vec());
-            frames.push((res, f.packet, f.last_packet, f.ts, f.offset, f.bytes.len(), wire));
+            frames.push((
+                res,
+                f.packet,
+                f.last_packet,
+                f.ts,
+                f.offset,
+                f.bytes.len(),
+                wire,
+            ));
         }
         SplitEvent::Problem(p) => {
             let kind = if p.reason.starts_with("truncated") || p.reason.starts_with("incomplete") {

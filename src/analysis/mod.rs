@@ -2,4 +2,6 @@
 
 pub mod dissect;
 
-pub use dissect::{Dissector, Event, FrameRecord, Options, Problem, ProblemKind, RequestRef, Totals};
+pub use dissect::{
+    Dissector, Event, FrameRecord, Options, Problem, ProblemKind, RequestRef, Totals,
+};

@@ -67,8 +67,9 @@ impl fmt::Display for LinkError {
 /// Decodes a packet of link type `link` to its TCP segment, if any.
 pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_>>, LinkError> {
     let sliced = match link {
-        LinkType::ETHERNET => LaxSlicedPacket::from_ethernet(data)
-            .map_err(|e| LinkError(format!("Ethernet: {e}")))?,
+        LinkType::ETHERNET => {
+            LaxSlicedPacket::from_ethernet(data).map_err(|e| LinkError(format!("Ethernet: {e}")))?
+        }
         LinkType::NULL | LinkType::LOOP => {
             if data.len() < 4 {
                 return Err(LinkError("loopback header shorter than 4 bytes".into()));
@@ -84,14 +85,18 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_
         }
         LinkType::LINUX_SLL => {
             if data.len() < 16 {
-                return Err(LinkError("Linux cooked (SLL) header shorter than 16 bytes".into()));
+                return Err(LinkError(
+                    "Linux cooked (SLL) header shorter than 16 bytes".into(),
+                ));
             }
             let proto = u16::from_be_bytes([data[14], data[15]]);
             LaxSlicedPacket::from_ether_type(EtherType(proto), &data[16..])
         }
         LinkType::LINUX_SLL2 => {
             if data.len() < 20 {
-                return Err(LinkError("Linux cooked (SLL2) header shorter than 20 bytes".into()));
+                return Err(LinkError(
+                    "Linux cooked (SLL2) header shorter than 20 bytes".into(),
+                ));
             }
             let proto = u16::from_be_bytes([data[0], data[1]]);
             LaxSlicedPacket::from_ether_type(EtherType(proto), &data[20..])
@@ -99,34 +104,39 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_
         LinkType::RAW | LinkType(12) | LinkType(14) | LinkType::IPV4 | LinkType::IPV6 => ip(data)?,
         other => return Err(LinkError(format!("unsupported link type {other}"))),
     };
-    let (src_ip, dst_ip, fragmented, ip_payload_len, incomplete): (IpAddr, IpAddr, bool, Option<usize>, bool) =
-        match &sliced.net {
-            Some(LaxNetSlice::Ipv4(v4)) => {
-                let h = v4.header();
-                let p = v4.payload();
-                let total = h.total_len() as usize;
-                let ihl = h.ihl() as usize * 4;
-                (
-                    h.source_addr().into(),
-                    h.destination_addr().into(),
-                    v4.is_payload_fragmented(),
-                    total.checked_sub(ihl).filter(|_| total != 0),
-                    p.incomplete,
-                )
-            }
-            Some(LaxNetSlice::Ipv6(v6)) => {
-                let h = v6.header();
-                let p = v6.payload();
-                (
-                    h.source_addr().into(),
-                    h.destination_addr().into(),
-                    v6.is_payload_fragmented(),
-                    None,
-                    p.incomplete,
-                )
-            }
-            _ => return Ok(None),
-        };
+    let (src_ip, dst_ip, fragmented, ip_payload_len, incomplete): (
+        IpAddr,
+        IpAddr,
+        bool,
+        Option<usize>,
+        bool,
+    ) = match &sliced.net {
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            let p = v4.payload();
+            let total = h.total_len() as usize;
+            let ihl = h.ihl() as usize * 4;
+            (
+                h.source_addr().into(),
+                h.destination_addr().into(),
+                v4.is_payload_fragmented(),
+                total.checked_sub(ihl).filter(|_| total != 0),
+                p.incomplete,
+            )
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            let p = v6.payload();
+            (
+                h.source_addr().into(),
+                h.destination_addr().into(),
+                v6.is_payload_fragmented(),
+                None,
+                p.incomplete,
+            )
+        }
+        _ => return Ok(None),
+    };
     if fragmented {
         return Err(LinkError(format!(
             "IP fragment {src_ip} -> {dst_ip}: fragments are not reassembled"
@@ -135,10 +145,12 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_
     let tcp = match sliced.transport {
         Some(TransportSlice::Tcp(t)) => t,
         _ => {
-            if let Some((e, layer)) = &sliced.stop_err {
-                if incomplete {
-                    return Err(LinkError(format!("packet cut short at the {layer} layer: {e}")));
-                }
+            if let Some((e, layer)) = &sliced.stop_err
+                && incomplete
+            {
+                return Err(LinkError(format!(
+                    "packet cut short at the {layer} layer: {e}"
+                )));
             }
             return Ok(None);
         }

@@ -35,21 +35,34 @@ pub enum CaptureError {
     /// The input is neither pcap nor pcapng (nor gzip of either).
     NotACapture,
     /// The file ends inside a block; `packets` were read before.
-    Truncated { packets: u64, offset: u64 },
+    Truncated {
+        packets: u64,
+        offset: u64,
+    },
     /// A block could not be parsed.
-    Corrupt { packets: u64, offset: u64, reason: String },
+    Corrupt {
+        packets: u64,
+        offset: u64,
+        reason: String,
+    },
 }
 
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CaptureError::Io(e) => write!(f, "read error: {e}"),
-            CaptureError::NotACapture => write!(f, "not a pcap or pcapng capture (unrecognised file header)"),
+            CaptureError::NotACapture => {
+                write!(f, "not a pcap or pcapng capture (unrecognised file header)")
+            }
             CaptureError::Truncated { packets, offset } => write!(
                 f,
                 "capture truncated at byte {offset} inside the block after packet {packets}"
             ),
-            CaptureError::Corrupt { packets, offset, reason } => write!(
+            CaptureError::Corrupt {
+                packets,
+                offset,
+                reason,
+            } => write!(
                 f,
                 "corrupt block at byte {offset} after packet {packets}: {reason}"
             ),
@@ -117,7 +130,11 @@ pub fn for_each_packet<R: Read + Send, F: FnMut(Packet<'_>)>(
                     }
                     PcapBlockOwned::Legacy(b) => {
                         number += 1;
-                        let sub = if legacy_nanos { b.ts_usec as i64 } else { b.ts_usec as i64 * 1000 };
+                        let sub = if legacy_nanos {
+                            b.ts_usec as i64
+                        } else {
+                            b.ts_usec as i64 * 1000
+                        };
                         let ts = b.ts_sec as i64 * 1_000_000_000 + sub;
                         let n = (b.caplen as usize).min(b.data.len());
                         f(Packet {

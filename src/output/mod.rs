@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::analysis::{FrameRecord, Problem};
 use crate::protocol::message::{self, Message};
-use crate::protocol::{self, Decoded, DecodeOptions};
+use crate::protocol::{self, DecodeOptions, Decoded};
 use crate::remoting::codes::{RequestCode, ResponseCode, version_name};
 use crate::remoting::command::{Kind, RemotingCommand};
 
@@ -116,7 +116,10 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
     o.insert("properties".into(), Value::Object(props));
     o.insert("flag".into(), json!(m.flag));
     o.insert("sys_flag".into(), json!(m.sys_flag));
-    o.insert("sys_flag_names".into(), json!(message::sysflag_names(m.sys_flag)));
+    o.insert(
+        "sys_flag_names".into(),
+        json!(message::sysflag_names(m.sys_flag)),
+    );
     o.insert("compressed".into(), json!(m.compressed));
     o.insert("uniq_key".into(), json!(m.uniq_key()));
     let born = m.stored.as_ref().map(|s| s.born_timestamp);
@@ -145,7 +148,10 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
         o.insert("store_host".into(), json!(s.store_host.to_string()));
         o.insert("store_timestamp".into(), json!(s.store_timestamp));
         o.insert("reconsume_times".into(), json!(s.reconsume_times));
-        o.insert("prepared_transaction_offset".into(), json!(s.prepared_transaction_offset));
+        o.insert(
+            "prepared_transaction_offset".into(),
+            json!(s.prepared_transaction_offset),
+        );
         o.insert("body_crc".into(), json!(s.body_crc));
         o.insert("store_size".into(), json!(s.store_size));
         o.insert("magic".into(), json!(format!("{:08X}", s.magic)));
@@ -159,7 +165,11 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
 /// Decodes a record's command with its request's code.
 pub fn decode_record(r: &FrameRecord, opts: &OutputOptions) -> Option<Decoded> {
     let cmd = r.command.as_ref().ok()?;
-    Some(protocol::decode(cmd, r.request.as_ref().map(|q| q.code), &opts.decode))
+    Some(protocol::decode(
+        cmd,
+        r.request.as_ref().map(|q| q.code),
+        &opts.decode,
+    ))
 }
 
 /// The JSON Lines object for one frame.
@@ -189,14 +199,17 @@ pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
             o.insert("serialize".into(), json!(cmd.serialize.name()));
             o.insert("remark".into(), json!(cmd.remark));
             o.insert("ext_fields".into(), ext_fields_json(cmd, opts.show_secrets));
-            let mut header = d.and_then(|d| d.header.clone()).map(Value::Object).unwrap_or(Value::Null);
+            let mut header = d
+                .and_then(|d| d.header.clone())
+                .map(Value::Object)
+                .unwrap_or(Value::Null);
             if let Value::Object(h) = &mut header {
                 if !opts.show_secrets {
                     for k in protocol::SECRET_KEYS {
-                        if let Some(v) = h.get_mut(*k) {
-                            if v.as_str().is_some_and(|s| !s.is_empty()) {
-                                *v = json!("<redacted>");
-                            }
+                        if let Some(v) = h.get_mut(*k)
+                            && v.as_str().is_some_and(|s| !s.is_empty())
+                        {
+                            *v = json!("<redacted>");
                         }
                     }
                 }
@@ -207,7 +220,11 @@ pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
                         .filter_map(message::decode_offset_msg_id)
                         .map(|x| json!({"store_host": x.store_host.to_string(), "commit_log_offset": x.commit_log_offset}))
                         .collect();
-                    if !ids.is_empty() && r.request.as_ref().is_some_and(|q| RequestCode(q.code).is_send()) {
+                    if !ids.is_empty()
+                        && r.request
+                            .as_ref()
+                            .is_some_and(|q| RequestCode(q.code).is_send())
+                    {
                         h.insert("offsetMsgIdDecoded".into(), Value::Array(ids));
                     }
                 }
@@ -234,7 +251,12 @@ pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
                     o.insert("batch".into(), json!(d.batch));
                     o.insert(
                         "messages".into(),
-                        Value::Array(d.messages.iter().map(|m| message_json(m, opts.show_secrets)).collect()),
+                        Value::Array(
+                            d.messages
+                                .iter()
+                                .map(|m| message_json(m, opts.show_secrets))
+                                .collect(),
+                        ),
                     );
                 } else if !cmd.body.is_empty() {
                     let mut b = Map::new();
@@ -281,7 +303,13 @@ pub fn frame_line(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
             return s;
         }
     };
-    let _ = write!(s, "{} {} opaque={}", code_name(cmd), cmd.kind().as_str(), cmd.opaque);
+    let _ = write!(
+        s,
+        "{} {} opaque={}",
+        code_name(cmd),
+        cmd.kind().as_str(),
+        cmd.opaque
+    );
     if let Some(q) = &r.request {
         let _ = write!(s, " req={}@{}", RequestCode(q.code), q.packet);
     }
@@ -321,10 +349,10 @@ pub fn frame_line(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
             let _ = write!(s, " messages={}", d.messages.len());
         }
     }
-    if let (Kind::Response, Some(rm)) = (cmd.kind(), &cmd.remark) {
-        if cmd.code != 0 {
-            let _ = write!(s, " remark={rm:?}");
-        }
+    if let (Kind::Response, Some(rm)) = (cmd.kind(), &cmd.remark)
+        && cmd.code != 0
+    {
+        let _ = write!(s, " remark={rm:?}");
     }
     if let Some(l) = r.latency_us() {
         let _ = write!(s, " latency={l}us");
@@ -387,7 +415,12 @@ fn scalar(v: &Value) -> String {
 /// A problem as a text line.
 pub fn problem_line(p: &Problem) -> String {
     match p.stream {
-        Some(st) => format!("{:>6} ! {} (stream {st}): {}", p.packet, p.kind.as_str(), p.message),
+        Some(st) => format!(
+            "{:>6} ! {} (stream {st}): {}",
+            p.packet,
+            p.kind.as_str(),
+            p.message
+        ),
         None => format!("{:>6} ! {}: {}", p.packet, p.kind.as_str(), p.message),
     }
 }
@@ -405,7 +438,13 @@ mod tests {
     #[test]
     fn timestamps() {
         assert_eq!(format_ts(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(format_ts(1_624_246_456_683_000_000), "2021-06-21T03:34:16.683000Z");
-        assert_eq!(format_ts(951_782_400_000_000_001), "2000-02-29T00:00:00.000000001Z");
+        assert_eq!(
+            format_ts(1_624_246_456_683_000_000),
+            "2021-06-21T03:34:16.683000Z"
+        );
+        assert_eq!(
+            format_ts(951_782_400_000_000_001),
+            "2000-02-29T00:00:00.000000001Z"
+        );
     }
 }

@@ -79,7 +79,10 @@ const SEND_RESPONSE: &[Field] = &[
     ("TRACE_ON", "TRACE_ON", Bool),
 ];
 
-const ROUTE: &[Field] = &[("topic", "topic", Str), ("acceptStandardJsonOnly", "acceptStandardJsonOnly", Bool)];
+const ROUTE: &[Field] = &[
+    ("topic", "topic", Str),
+    ("acceptStandardJsonOnly", "acceptStandardJsonOnly", Bool),
+];
 
 const UNREGISTER: &[Field] = &[
     ("clientID", "clientID", Str),
@@ -163,7 +166,11 @@ const CHECK_TX: &[Field] = &[
     ("topic", "topic", Str),
 ];
 
-const MAX_OFFSET: &[Field] = &[("topic", "topic", Str), ("queueId", "queueId", Int), ("committed", "committed", Bool)];
+const MAX_OFFSET: &[Field] = &[
+    ("topic", "topic", Str),
+    ("queueId", "queueId", Int),
+    ("committed", "committed", Bool),
+];
 
 const REGISTER_BROKER: &[Field] = &[
     ("brokerName", "brokerName", Str),
@@ -206,7 +213,10 @@ pub fn response_fields(request_code: i32) -> Option<&'static [Field]> {
         10 | 310 | 320 | 324 | 325 => SEND_RESPONSE,
         11 | 361 => PULL_RESPONSE,
         14 | 30 | 31 => OFFSET_RESPONSE,
-        103 => &[("haServerAddr", "haServerAddr", Str), ("masterAddr", "masterAddr", Str)],
+        103 => &[
+            ("haServerAddr", "haServerAddr", Str),
+            ("masterAddr", "masterAddr", Str),
+        ],
         105 | 34 | 35 | 15 | 38 | 36 | 37 => EMPTY,
         _ => return None,
     })
@@ -235,7 +245,11 @@ pub fn convert(ty: Ty, v: &str) -> Result<Value, String> {
 /// The typed header: Java field names, numbers as numbers, booleans as booleans. Keys the
 /// class does not declare are kept under their own names as strings. Conversion problems
 /// are appended to `errors`.
-pub fn typed(fields: &[Field], ext: &[(String, String)], errors: &mut Vec<String>) -> Map<String, Value> {
+pub fn typed(
+    fields: &[Field],
+    ext: &[(String, String)],
+    errors: &mut Vec<String>,
+) -> Map<String, Value> {
     let mut m = Map::new();
     for (k, v) in ext {
         let def = fields.iter().chain(RPC).find(|f| f.0 == k);

@@ -68,10 +68,11 @@ pub fn sysflag_names(flag: i32) -> Vec<&'static str> {
 pub fn parse_properties(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for entry in s.split('\u{2}') {
-        if let Some((k, v)) = entry.split_once('\u{1}') {
-            if !k.is_empty() && !v.is_empty() {
-                out.push((k.to_string(), v.to_string()));
-            }
+        if let Some((k, v)) = entry.split_once('\u{1}')
+            && !k.is_empty()
+            && !v.is_empty()
+        {
+            out.push((k.to_string(), v.to_string()));
         }
     }
     out
@@ -96,8 +97,12 @@ pub fn decompress(sys_flag: i32, data: &[u8], max_out: usize) -> Result<Vec<u8>,
     let limit = max_out as u64 + 1;
     let mut out = Vec::new();
     let r = match kind {
-        0 | 3 => flate2::read::ZlibDecoder::new(data).take(limit).read_to_end(&mut out),
-        1 => lz4_flex::frame::FrameDecoder::new(data).take(limit).read_to_end(&mut out),
+        0 | 3 => flate2::read::ZlibDecoder::new(data)
+            .take(limit)
+            .read_to_end(&mut out),
+        1 => lz4_flex::frame::FrameDecoder::new(data)
+            .take(limit)
+            .read_to_end(&mut out),
         2 => match ruzstd::decoding::StreamingDecoder::new(data) {
             Ok(d) => d.take(limit).read_to_end(&mut out),
             Err(e) => return Err(format!("zstd: {e}")),
@@ -111,7 +116,9 @@ pub fn decompress(sys_flag: i32, data: &[u8], max_out: usize) -> Result<Vec<u8>,
     };
     r.map_err(|e| format!("{name} inflate failed: {e}"))?;
     if out.len() > max_out {
-        return Err(format!("{name} body inflates past the {max_out}-byte limit"));
+        return Err(format!(
+            "{name} body inflates past the {max_out}-byte limit"
+        ));
     }
     Ok(out)
 }
@@ -154,7 +161,13 @@ impl Message {
     }
 
     /// Builds a message from a body and its sysFlag, inflating when compressed.
-    pub fn with_body(topic: &str, sys_flag: i32, props: &str, wire: &[u8], max_body: usize) -> Self {
+    pub fn with_body(
+        topic: &str,
+        sys_flag: i32,
+        props: &str,
+        wire: &[u8],
+        max_body: usize,
+    ) -> Self {
         let mut m = Message {
             topic: topic.to_string(),
             sys_flag,
@@ -213,7 +226,7 @@ pub fn hex_upper(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())
@@ -314,7 +327,13 @@ impl<'a> Cur<'a> {
             .i
             .checked_add(n)
             .filter(|&e| e <= self.b.len())
-            .ok_or_else(|| format!("{what}: needs {n} bytes at offset {}, {} left", self.i, self.b.len() - self.i))?;
+            .ok_or_else(|| {
+                format!(
+                    "{what}: needs {n} bytes at offset {}, {} left",
+                    self.i,
+                    self.b.len() - self.i
+                )
+            })?;
         let s = &self.b[self.i..end];
         self.i = end;
         Ok(s)
@@ -356,7 +375,11 @@ impl<'a> Cur<'a> {
 /// (`MessageDecoder.decodeMessages`). Items: totalSize, magic, bodyCRC, flag, bodyLen,
 /// body, i16 propertiesLen, properties. Problems stop the split and are returned with
 /// the messages decoded so far.
-pub fn decode_batch(body: &[u8], topic: &str, queue_id: Option<i32>) -> (Vec<Message>, Option<String>) {
+pub fn decode_batch(
+    body: &[u8],
+    topic: &str,
+    queue_id: Option<i32>,
+) -> (Vec<Message>, Option<String>) {
     let mut out = Vec::new();
     let mut c = Cur { b: body, i: 0 };
     while c.i < body.len() {
@@ -373,7 +396,10 @@ pub fn decode_batch(body: &[u8], topic: &str, queue_id: Option<i32>) -> (Vec<Mes
             let pl = c.len(pl as i64, "batch item propertiesLen")?;
             let p = c.take(pl, "batch item properties")?;
             if total as i64 != (c.i - start) as i64 {
-                return Err(format!("batch item totalSize {total} but the item is {} bytes", c.i - start));
+                return Err(format!(
+                    "batch item totalSize {total} but the item is {} bytes",
+                    c.i - start
+                ));
             }
             let mut m = Message::with_body(topic, 0, &String::from_utf8_lossy(p), b, 0);
             m.flag = flag;
@@ -384,7 +410,10 @@ pub fn decode_batch(body: &[u8], topic: &str, queue_id: Option<i32>) -> (Vec<Mes
             Ok(m) => out.push(m),
             Err(e) => {
                 let n = out.len();
-                return (out, Some(format!("batch item {n} at body offset {start}: {e}")));
+                return (
+                    out,
+                    Some(format!("batch item {n} at body offset {start}: {e}")),
+                );
             }
         }
     }
@@ -406,7 +435,10 @@ pub fn decode_stored_messages(body: &[u8], max_body: usize) -> (Vec<Message>, Op
             Ok(m) => out.push(m),
             Err(e) => {
                 let n = out.len();
-                return (out, Some(format!("stored message {n} at body offset {start}: {e}")));
+                return (
+                    out,
+                    Some(format!("stored message {n} at body offset {start}: {e}")),
+                );
             }
         }
     }
@@ -494,17 +526,65 @@ pub fn user_properties(props: &[(String, String)]) -> BTreeMap<String, String> {
 /// Keys from `MessageConst` (and the trace agents' keys).
 pub fn is_system_property(k: &str) -> bool {
     const SYS: &[&str] = &[
-        "KEYS", "TAGS", "WAIT", "DELAY", "RETRY_TOPIC", "REAL_TOPIC", "REAL_QID", "TRAN_MSG", "PGROUP",
-        "MIN_OFFSET", "MAX_OFFSET", "BUYER_ID", "ORIGIN_MESSAGE_ID", "TRANSFER_FLAG", "CORRECTION_FLAG",
-        "MQ2_FLAG", "RECONSUME_TIME", "MSG_REGION", "TRACE_ON", "UNIQ_KEY", "EXTEND_UNIQ_INFO",
-        "MAX_RECONSUME_TIMES", "CONSUME_START_TIME", "INNER_NUM", "INNER_BASE", "DUP_INFO",
-        "CHECK_IMMUNITY_TIME_IN_SECONDS", "TRAN_PREPARED_QUEUE_OFFSET", "__transactionId__",
-        "TRANSACTION_CHECK_TIMES", "INSTANCE_ID", "CORRELATION_ID", "REPLY_TO_CLIENT", "TTL",
-        "ARRIVE_TIME", "PUSH_REPLY_TIME", "MSG_TYPE", "CLUSTER", "POP_CK", "POP_CK_OFFSET",
-        "1ST_POP_TIME", "__SHARDINGKEY", "TRACE_CONTEXT", "__BORNHOST", "BORN_TIMESTAMP",
-        "DLQ_ORIGIN_TOPIC", "DLQ_ORIGIN_MESSAGE_ID", "__STARTDELIVERTIME", "traceparent", "sw8",
-        "TIMER_DELAY_SEC", "TIMER_DELIVER_MS", "TIMER_DELAY_MS", "TIMER_DELAY_LEVEL", "TIMER_ENQUEUE_MS",
-        "TIMER_DEQUEUE_MS", "TIMER_ROLL_TIMES", "TIMER_OUT_MS", "TIMER_DEL_UNIQKEY",
+        "KEYS",
+        "TAGS",
+        "WAIT",
+        "DELAY",
+        "RETRY_TOPIC",
+        "REAL_TOPIC",
+        "REAL_QID",
+        "TRAN_MSG",
+        "PGROUP",
+        "MIN_OFFSET",
+        "MAX_OFFSET",
+        "BUYER_ID",
+        "ORIGIN_MESSAGE_ID",
+        "TRANSFER_FLAG",
+        "CORRECTION_FLAG",
+        "MQ2_FLAG",
+        "RECONSUME_TIME",
+        "MSG_REGION",
+        "TRACE_ON",
+        "UNIQ_KEY",
+        "EXTEND_UNIQ_INFO",
+        "MAX_RECONSUME_TIMES",
+        "CONSUME_START_TIME",
+        "INNER_NUM",
+        "INNER_BASE",
+        "DUP_INFO",
+        "CHECK_IMMUNITY_TIME_IN_SECONDS",
+        "TRAN_PREPARED_QUEUE_OFFSET",
+        "__transactionId__",
+        "TRANSACTION_CHECK_TIMES",
+        "INSTANCE_ID",
+        "CORRELATION_ID",
+        "REPLY_TO_CLIENT",
+        "TTL",
+        "ARRIVE_TIME",
+        "PUSH_REPLY_TIME",
+        "MSG_TYPE",
+        "CLUSTER",
+        "POP_CK",
+        "POP_CK_OFFSET",
+        "1ST_POP_TIME",
+        "__SHARDINGKEY",
+        "TRACE_CONTEXT",
+        "__BORNHOST",
+        "BORN_TIMESTAMP",
+        "DLQ_ORIGIN_TOPIC",
+        "DLQ_ORIGIN_MESSAGE_ID",
+        "__STARTDELIVERTIME",
+        "traceparent",
+        "sw8",
+        "TIMER_DELAY_SEC",
+        "TIMER_DELIVER_MS",
+        "TIMER_DELAY_MS",
+        "TIMER_DELAY_LEVEL",
+        "TIMER_ENQUEUE_MS",
+        "TIMER_DEQUEUE_MS",
+        "TIMER_ROLL_TIMES",
+        "TIMER_OUT_MS",
+        "TIMER_DEL_UNIQKEY",
     ];
     SYS.contains(&k) || k.starts_with("__RMQ.TRANSIENT.") || k.starts_with("__CRC32#")
 }
@@ -530,12 +610,17 @@ mod tests {
         let id = decode_offset_msg_id("0A8C18BD00002A9F00000000000C6228").unwrap();
         assert_eq!(id.store_host, "10.140.24.189:10911".parse().unwrap());
         assert_eq!(id.commit_log_offset, 811560);
-        assert_eq!(create_offset_msg_id(id.store_host, id.commit_log_offset), "0A8C18BD00002A9F00000000000C6228");
+        assert_eq!(
+            create_offset_msg_id(id.store_host, id.commit_log_offset),
+            "0A8C18BD00002A9F00000000000C6228"
+        );
     }
 
     #[test]
     fn properties_like_java() {
-        let p = parse_properties("UNIQ_KEY\u{1}ABC\u{2}WAIT\u{1}true\u{2}\u{1}x\u{2}k\u{1}\u{2}v\u{1}a\u{1}b\u{2}");
+        let p = parse_properties(
+            "UNIQ_KEY\u{1}ABC\u{2}WAIT\u{1}true\u{2}\u{1}x\u{2}k\u{1}\u{2}v\u{1}a\u{1}b\u{2}",
+        );
         assert_eq!(
             p,
             vec![
@@ -544,7 +629,10 @@ mod tests {
                 ("v".into(), "a\u{1}b".into())
             ]
         );
-        assert_eq!(encode_properties(&p[..2]), "UNIQ_KEY\u{1}ABC\u{2}WAIT\u{1}true\u{2}");
+        assert_eq!(
+            encode_properties(&p[..2]),
+            "UNIQ_KEY\u{1}ABC\u{2}WAIT\u{1}true\u{2}"
+        );
     }
 
     #[test]

@@ -80,11 +80,17 @@ pub fn decode(cmd: &RemotingCommand, request_code: Option<i32>, opts: &DecodeOpt
     let body = &cmd.body;
     match (is_response, code) {
         (false, Some(10 | 310 | 320 | 324 | 325)) => {
-            let topic = hdr("topic").and_then(Value::as_str).unwrap_or("").to_string();
+            let topic = hdr("topic")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let queue_id = hdr("queueId").and_then(Value::as_i64).map(|q| q as i32);
             let sys_flag = hdr("sysFlag").and_then(Value::as_i64).unwrap_or(0) as i32;
             let flag = hdr("flag").and_then(Value::as_i64).unwrap_or(0) as i32;
-            let props = hdr("properties").and_then(Value::as_str).unwrap_or("").to_string();
+            let props = hdr("properties")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let batch = code == Some(320) || hdr("batch").and_then(Value::as_bool).unwrap_or(false);
             d.batch = batch;
             if batch {
@@ -114,12 +120,12 @@ pub fn decode(cmd: &RemotingCommand, request_code: Option<i32>, opts: &DecodeOpt
             }
         }
         _ => {
-            if let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace()) {
-                if matches!(first, b'{' | b'[') {
-                    match json::parse(body) {
-                        Ok(v) => d.body_json = Some(v.to_serde()),
-                        Err(e) => d.errors.push(format!("JSON body: {e}")),
-                    }
+            if let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace())
+                && matches!(first, b'{' | b'[')
+            {
+                match json::parse(body) {
+                    Ok(v) => d.body_json = Some(v.to_serde()),
+                    Err(e) => d.errors.push(format!("JSON body: {e}")),
                 }
             }
         }

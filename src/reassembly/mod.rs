@@ -123,7 +123,16 @@ impl HalfStream {
             if payload.is_empty() {
                 return;
             }
-            return self.handle_segment(seq.wrapping_add(1), false, fin, rst, payload, packet, ts, out);
+            return self.handle_segment(
+                seq.wrapping_add(1),
+                false,
+                fin,
+                rst,
+                payload,
+                packet,
+                ts,
+                out,
+            );
         }
         if payload.is_empty() {
             if fin {
@@ -184,7 +193,13 @@ impl HalfStream {
         }
     }
 
-    fn deliver<F: FnMut(StreamEvent<'_>)>(&mut self, bytes: &[u8], packet: u64, ts: Ts, out: &mut F) {
+    fn deliver<F: FnMut(StreamEvent<'_>)>(
+        &mut self,
+        bytes: &[u8],
+        packet: u64,
+        ts: Ts,
+        out: &mut F,
+    ) {
         out(StreamEvent::Data {
             offset: self.delivered,
             bytes,
@@ -237,7 +252,14 @@ impl HalfStream {
     /// The capture promised `missing` more bytes after the `present` bytes of the segment
     /// at `seq` but does not hold them (snap length): when they are the next bytes to
     /// deliver, declare them a gap right away.
-    pub fn declare_lost<F: FnMut(StreamEvent<'_>)>(&mut self, seq: u32, present: usize, missing: u32, packet: u64, out: &mut F) {
+    pub fn declare_lost<F: FnMut(StreamEvent<'_>)>(
+        &mut self,
+        seq: u32,
+        present: usize,
+        missing: u32,
+        packet: u64,
+        out: &mut F,
+    ) {
         if missing == 0 || seq.wrapping_add(present as u32) != self.next_seq {
             return;
         }
@@ -270,7 +292,14 @@ mod tests {
         let mut gaps = Vec::new();
         let mut f = |e: StreamEvent<'_>| match e {
             StreamEvent::Data { offset, bytes, .. } => {
-                assert_eq!(offset as usize, data.len() + gaps.iter().map(|g: &(u64, u64)| g.1 as usize).sum::<usize>());
+                assert_eq!(
+                    offset as usize,
+                    data.len()
+                        + gaps
+                            .iter()
+                            .map(|g: &(u64, u64)| g.1 as usize)
+                            .sum::<usize>()
+                );
                 data.extend_from_slice(bytes)
             }
             StreamEvent::Gap { offset, len, .. } => gaps.push((offset, len)),
@@ -285,7 +314,16 @@ mod tests {
     #[test]
     fn reorder_retransmit_overlap() {
         let mut h = HalfStream::new(StreamLimits::default());
-        let (d, g) = run(&mut h, &[(100, b"abc"), (106, b"ghi"), (103, b"def"), (101, b"bcdefg"), (109, b"j")]);
+        let (d, g) = run(
+            &mut h,
+            &[
+                (100, b"abc"),
+                (106, b"ghi"),
+                (103, b"def"),
+                (101, b"bcdefg"),
+                (109, b"j"),
+            ],
+        );
         assert_eq!(d, b"abcdefghij");
         assert!(g.is_empty());
     }

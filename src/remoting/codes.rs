@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(RequestCode(9999).to_string(), "REQUEST_9999");
         assert_eq!(ResponseCode(17).name(), Some("TOPIC_NOT_EXIST"));
         assert_eq!(ResponseCode(-1006).name(), Some("RPC_TIME_OUT"));
-        assert_eq!(RequestCode::parse("send_message_v2"), Some(RequestCode(310)));
+        assert_eq!(
+            RequestCode::parse("send_message_v2"),
+            Some(RequestCode(310))
+        );
         assert_eq!(RequestCode::parse("310"), Some(RequestCode(310)));
         assert_eq!(LanguageCode::from_name("RUST"), Some(LanguageCode(12)));
         assert_eq!(LanguageCode(200).name(), None);

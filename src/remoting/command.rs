@@ -227,7 +227,11 @@ pub fn check_frame(buf: &[u8], limits: &FrameLimits) -> FrameCheck {
     }
     let length = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
     if length < 4 {
-        return FrameCheck::Invalid(ferr(0, "length", format!("{length} is below the 4-byte minimum")));
+        return FrameCheck::Invalid(ferr(
+            0,
+            "length",
+            format!("{length} is below the 4-byte minimum"),
+        ));
     }
     if length > limits.max_frame_length {
         return FrameCheck::Invalid(ferr(
@@ -243,7 +247,11 @@ pub fn check_frame(buf: &[u8], limits: &FrameLimits) -> FrameCheck {
         return FrameCheck::NeedMore(8);
     }
     if SerializeType::from_byte(buf[4]).is_none() {
-        return FrameCheck::Invalid(ferr(4, "serialize type", format!("unknown value {}", buf[4])));
+        return FrameCheck::Invalid(ferr(
+            4,
+            "serialize type",
+            format!("unknown value {}", buf[4]),
+        ));
     }
     let header_len = u32::from_be_bytes([0, buf[5], buf[6], buf[7]]);
     if header_len > length - 4 {
@@ -266,10 +274,18 @@ pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<RemotingComman
     match check_frame(frame, limits) {
         FrameCheck::Complete(n) if n == frame.len() => {}
         FrameCheck::Complete(n) => {
-            return Err(ferr(0, "length", format!("frame is {n} bytes but {} were given", frame.len())));
+            return Err(ferr(
+                0,
+                "length",
+                format!("frame is {n} bytes but {} were given", frame.len()),
+            ));
         }
         FrameCheck::NeedMore(n) => {
-            return Err(ferr(frame.len(), "frame", format!("truncated: {} of {n} bytes", frame.len())));
+            return Err(ferr(
+                frame.len(),
+                "frame",
+                format!("truncated: {} of {n} bytes", frame.len()),
+            ));
         }
         FrameCheck::Invalid(e) => return Err(e),
     }
@@ -333,7 +349,11 @@ pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
         .iter()
         .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
     {
-        return Err(ferr(end, "JSON header", "unexpected bytes after the header object"));
+        return Err(ferr(
+            end,
+            "JSON header",
+            "unexpected bytes after the header object",
+        ));
     }
     let JValue::Obj(members) = v else {
         return Err(ferr(0, "JSON header", "the header is not a JSON object"));
@@ -415,7 +435,13 @@ pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
                     cmd.ext_fields = Some(ext);
                     JsonMember::ExtFields(key, Some(forms))
                 }
-                _ => return Err(ferr(0, "extFields", "extFields is neither an object nor null")),
+                _ => {
+                    return Err(ferr(
+                        0,
+                        "extFields",
+                        "extFields is neither an object nor null",
+                    ));
+                }
             },
             2 => {
                 cmd.flag = int_of(&v).ok_or_else(|| bad("flag"))?;
@@ -530,12 +556,12 @@ pub fn encode_json_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
         json::write_jstr(k, out);
         out.push(b':');
         match m {
-            JsonMember::Code(_, v) => {
-                push_scalar(out, v, int_of(v) == Some(cmd.code), |o| push_int(o, cmd.code.into()))
-            }
-            JsonMember::Flag(_, v) => {
-                push_scalar(out, v, int_of(v) == Some(cmd.flag), |o| push_int(o, cmd.flag.into()))
-            }
+            JsonMember::Code(_, v) => push_scalar(out, v, int_of(v) == Some(cmd.code), |o| {
+                push_int(o, cmd.code.into())
+            }),
+            JsonMember::Flag(_, v) => push_scalar(out, v, int_of(v) == Some(cmd.flag), |o| {
+                push_int(o, cmd.flag.into())
+            }),
             JsonMember::Opaque(_, v) => push_scalar(out, v, int_of(v) == Some(cmd.opaque), |o| {
                 push_int(o, cmd.opaque.into())
             }),
@@ -649,13 +675,20 @@ struct Rd<'a> {
 
 impl<'a> Rd<'a> {
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], FrameError> {
-        let end = self.i.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| {
-            ferr(
-                self.i,
-                field,
-                format!("needs {n} bytes but only {} remain in the header", self.b.len() - self.i),
-            )
-        })?;
+        let end = self
+            .i
+            .checked_add(n)
+            .filter(|&e| e <= self.b.len())
+            .ok_or_else(|| {
+                ferr(
+                    self.i,
+                    field,
+                    format!(
+                        "needs {n} bytes but only {} remain in the header",
+                        self.b.len() - self.i
+                    ),
+                )
+            })?;
         let s = &self.b[self.i..end];
         self.i = end;
         Ok(s)
@@ -688,7 +721,11 @@ pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
     let at = r.i;
     let remark_len = r.i32("remark length")?;
     if remark_len < 0 {
-        return Err(ferr(at, "remark length", format!("negative length {remark_len}")));
+        return Err(ferr(
+            at,
+            "remark length",
+            format!("negative length {remark_len}"),
+        ));
     }
     let at = r.i;
     let remark = if remark_len == 0 {
@@ -699,7 +736,11 @@ pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
     let at = r.i;
     let ext_len = r.i32("extFields length")?;
     if ext_len < 0 {
-        return Err(ferr(at, "extFields length", format!("negative length {ext_len}")));
+        return Err(ferr(
+            at,
+            "extFields length",
+            format!("negative length {ext_len}"),
+        ));
     }
     let map = r.take(ext_len as usize, "extFields")?;
     let map_start = r.i - map.len();
@@ -721,19 +762,26 @@ pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
             e
         })?;
         if vl < 0 {
-            return Err(ferr(vl_at, "extFields value length", format!("negative length {vl}")));
+            return Err(ferr(
+                vl_at,
+                "extFields value length",
+                format!("negative length {vl}"),
+            ));
         }
         let v = m.take(vl as usize, "extFields value").map_err(|mut e| {
             e.offset += map_start;
             e
         })?;
-        ext.push((utf8(k, at, "extFields key")?, utf8(v, vl_at, "extFields value")?));
+        ext.push((
+            utf8(k, at, "extFields key")?,
+            utf8(v, vl_at, "extFields value")?,
+        ));
     }
     let trailing = h[r.i..].to_vec();
     let layout = if trailing.is_empty() {
         HeaderLayout::Canonical
     } else {
-HeaderLayout::Binary(Box::new(BinaryLayout { trailing }))
+        HeaderLayout::Binary(Box::new(BinaryLayout { trailing }))
     };
     Ok(RemotingCommand {
         code,
@@ -811,7 +859,8 @@ mod tests {
     /// protocol.md section 3, from NewLife rmq_4.9.7.pcap: a binary SEND_MESSAGE_V2 reply.
     #[test]
     fn binary_vector_send_response() {
-        let mut frame = hex("00 00 00 99 01 00 00 95 0000 00 0175 00000628 00000001 00000000 00000080");
+        let mut frame =
+            hex("00 00 00 99 01 00 00 95 0000 00 0175 00000628 00000001 00000000 00000080");
         for (k, v) in [
             ("queueId", "6"),
             ("TRACE_ON", "true"),
@@ -826,7 +875,10 @@ mod tests {
         }
         let cmd = decode_frame(&frame, &FrameLimits::default()).unwrap();
         assert_eq!(cmd.serialize, SerializeType::RocketMq);
-        assert_eq!((cmd.code, cmd.version, cmd.opaque, cmd.flag), (0, 373, 1576, 1));
+        assert_eq!(
+            (cmd.code, cmd.version, cmd.opaque, cmd.flag),
+            (0, 373, 1576, 1)
+        );
         assert_eq!(cmd.kind(), Kind::Response);
         assert_eq!(cmd.ext("queueOffset"), Some("6379881"));
         assert_eq!(encode_frame(&cmd), frame);
@@ -862,19 +914,43 @@ mod tests {
         cmd.ext_fields = Some(vec![("d".into(), "5".into())]);
         let mut out = Vec::new();
         encode_json_header(&cmd, &mut out);
-        assert_eq!(out, br#"{"code":11,"extFields":{"d":"5"},"language":"CPP","opaque":3}"#);
+        assert_eq!(
+            out,
+            br#"{"code":11,"extFields":{"d":"5"},"language":"CPP","opaque":3}"#
+        );
     }
 
     #[test]
     fn frame_checks() {
         let l = FrameLimits::default();
-        assert!(matches!(check_frame(&[0, 0, 0, 2], &l), FrameCheck::Invalid(_)));
-        assert!(matches!(check_frame(&[1, 0, 0, 0, 0, 0, 0, 0], &l), FrameCheck::Invalid(_)));
-        assert!(matches!(check_frame(&[0, 0, 0, 8, 2, 0, 0, 0], &l), FrameCheck::Invalid(_)));
-        assert!(matches!(check_frame(&[0, 0, 0, 8, 0, 0, 0, 5], &l), FrameCheck::Invalid(_)));
-        assert_eq!(check_frame(&[0, 0, 0, 8, 0, 0, 0, 4], &l), FrameCheck::NeedMore(12));
+        assert!(matches!(
+            check_frame(&[0, 0, 0, 2], &l),
+            FrameCheck::Invalid(_)
+        ));
+        assert!(matches!(
+            check_frame(&[1, 0, 0, 0, 0, 0, 0, 0], &l),
+            FrameCheck::Invalid(_)
+        ));
+        assert!(matches!(
+            check_frame(&[0, 0, 0, 8, 2, 0, 0, 0], &l),
+            FrameCheck::Invalid(_)
+        ));
+        assert!(matches!(
+            check_frame(&[0, 0, 0, 8, 0, 0, 0, 5], &l),
+            FrameCheck::Invalid(_)
+        ));
+        assert_eq!(
+            check_frame(&[0, 0, 0, 8, 0, 0, 0, 4], &l),
+            FrameCheck::NeedMore(12)
+        );
         // Java's limit is inclusive: 16,777,212 passes, one more fails.
-        assert!(matches!(check_frame(&[0, 0xFF, 0xFF, 0xFC, 0, 0, 0, 0], &l), FrameCheck::NeedMore(_)));
-        assert!(matches!(check_frame(&[0, 0xFF, 0xFF, 0xFD, 0, 0, 0, 0], &l), FrameCheck::Invalid(_)));
+        assert!(matches!(
+            check_frame(&[0, 0xFF, 0xFF, 0xFC, 0, 0, 0, 0], &l),
+            FrameCheck::NeedMore(_)
+        ));
+        assert!(matches!(
+            check_frame(&[0, 0xFF, 0xFF, 0xFD, 0, 0, 0, 0], &l),
+            FrameCheck::Invalid(_)
+        ));
     }
 }

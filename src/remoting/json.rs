@@ -171,10 +171,10 @@ impl Parser<'_> {
                 if b.is_ascii_digit() {
                     digits += 1;
                 }
-                if matches!(b, b'e' | b'E') {
-                    if let Some(b'-' | b'+') = self.peek() {
-                        self.i += 1;
-                    }
+                if matches!(b, b'e' | b'E')
+                    && let Some(b'-' | b'+') = self.peek()
+                {
+                    self.i += 1;
                 }
             }
             if digits == 0 {
@@ -245,7 +245,11 @@ impl Parser<'_> {
             Ok(s) => (s, true),
             Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
         };
-        let quote = if q == b'"' { Quote::Double } else { Quote::Single };
+        let quote = if q == b'"' {
+            Quote::Double
+        } else {
+            Quote::Single
+        };
         let needs_raw = !valid || escape_fastjson(&value).as_bytes() != raw;
         Ok(JStr {
             raw: needs_raw.then(|| raw.to_vec()),
@@ -516,14 +520,32 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(escape_fastjson("a\u{1}\u{7f}/\"\\\n"), "a\\u0001\\u007F/\\\"\\\\\\n");
+        assert_eq!(
+            escape_fastjson("a\u{1}\u{7f}/\"\\\n"),
+            "a\\u0001\\u007F/\\\"\\\\\\n"
+        );
         let v = parse(br#""\u0041\ud83d\ude00""#).unwrap();
-        assert_eq!(v, JValue::Str(JStr { value: "A😀".into(), quote: Quote::Double, raw: Some(br"\u0041\ud83d\ude00".to_vec()) }));
+        assert_eq!(
+            v,
+            JValue::Str(JStr {
+                value: "A😀".into(),
+                quote: Quote::Double,
+                raw: Some(br"\u0041\ud83d\ude00".to_vec())
+            })
+        );
     }
 
     #[test]
     fn hostile_input_is_an_error_not_a_panic() {
-        for s in [&b"{"[..], b"[1,", b"\"abc", b"{\"a\" 1}", b"\\", b"-", b"{\"a\":\"\\u12\"}"] {
+        for s in [
+            &b"{"[..],
+            b"[1,",
+            b"\"abc",
+            b"{\"a\" 1}",
+            b"\\",
+            b"-",
+            b"{\"a\":\"\\u12\"}",
+        ] {
             assert!(parse(s).is_err(), "{:?}", s);
         }
         let deep = vec![b'['; 10_000];

@@ -7,4 +7,6 @@ pub mod json;
 pub mod stream;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode, SerializeType, version_name};
-pub use command::{FrameError, FrameLimits, HeaderLayout, Kind, RemotingCommand, decode_frame, encode_frame};
+pub use command::{
+    FrameError, FrameLimits, HeaderLayout, Kind, RemotingCommand, decode_frame, encode_frame,
+};

@@ -9,7 +9,9 @@
 
 use std::collections::VecDeque;
 
-use super::command::{FrameCheck, FrameLimits, check_frame, decode_binary_header, decode_json_header};
+use super::command::{
+    FrameCheck, FrameLimits, check_frame, decode_binary_header, decode_json_header,
+};
 
 /// A capture timestamp in nanoseconds since the Unix epoch.
 pub type Ts = i64;
@@ -82,7 +84,11 @@ impl FrameSplitter {
     pub fn new(limits: FrameLimits, at_boundary: bool) -> Self {
         Self {
             limits,
-            mode: if at_boundary { Mode::Synced } else { Mode::Hunting },
+            mode: if at_boundary {
+                Mode::Synced
+            } else {
+                Mode::Hunting
+            },
             buf: Vec::new(),
             buf_offset: 0,
             chunks: VecDeque::new(),
@@ -103,7 +109,14 @@ impl FrameSplitter {
     }
 
     /// Feeds in-order bytes starting at stream offset `offset`.
-    pub fn push<F: FnMut(SplitEvent<'_>)>(&mut self, offset: u64, data: &[u8], packet: u64, ts: Ts, out: &mut F) {
+    pub fn push<F: FnMut(SplitEvent<'_>)>(
+        &mut self,
+        offset: u64,
+        data: &[u8],
+        packet: u64,
+        ts: Ts,
+        out: &mut F,
+    ) {
         if self.mode == Mode::Ignored || data.is_empty() {
             self.next = offset + data.len() as u64;
             return;
@@ -156,7 +169,14 @@ impl FrameSplitter {
         r
     }
 
-    fn scan_buffered<F: FnMut(SplitEvent<'_>)>(&mut self, buf: &[u8], _p: u64, _t: Ts, last: u64, out: &mut F) -> usize {
+    fn scan_buffered<F: FnMut(SplitEvent<'_>)>(
+        &mut self,
+        buf: &[u8],
+        _p: u64,
+        _t: Ts,
+        last: u64,
+        out: &mut F,
+    ) -> usize {
         // Frames inside the buffer may start in different packets: look each one up.
         let mut used = 0;
         loop {
@@ -174,7 +194,15 @@ impl FrameSplitter {
     }
 
     /// Emits every whole frame at the front of `data`; returns the bytes consumed.
-    fn scan<F: FnMut(SplitEvent<'_>)>(&mut self, data: &[u8], offset: u64, packet: u64, ts: Ts, last: u64, out: &mut F) -> usize {
+    fn scan<F: FnMut(SplitEvent<'_>)>(
+        &mut self,
+        data: &[u8],
+        offset: u64,
+        packet: u64,
+        ts: Ts,
+        last: u64,
+        out: &mut F,
+    ) -> usize {
         let mut used = 0;
         while used < data.len() && self.mode != Mode::Ignored {
             let n = self.scan_one(&data[used..], offset + used as u64, packet, ts, last, out);
@@ -187,7 +215,15 @@ impl FrameSplitter {
     }
 
     /// One step: a frame, a skipped run of bytes, or 0 when more data is needed.
-    fn scan_one<F: FnMut(SplitEvent<'_>)>(&mut self, data: &[u8], offset: u64, packet: u64, ts: Ts, last: u64, out: &mut F) -> usize {
+    fn scan_one<F: FnMut(SplitEvent<'_>)>(
+        &mut self,
+        data: &[u8],
+        offset: u64,
+        packet: u64,
+        ts: Ts,
+        last: u64,
+        out: &mut F,
+    ) -> usize {
         match self.mode {
             Mode::Ignored => data.len(),
             Mode::Synced => match check_frame(data, &self.limits) {
@@ -206,11 +242,14 @@ impl FrameSplitter {
                 FrameCheck::NeedMore(_) => 0,
                 FrameCheck::Invalid(e) if self.frames == 0 && offset == 0 => {
                     // The connection's first bytes are not a frame: not remoting traffic.
-                    let what = prologue(data).map(|p| format!("{p} on this connection, not plaintext remoting"));
+                    let what = prologue(data)
+                        .map(|p| format!("{p} on this connection, not plaintext remoting"));
                     out(SplitEvent::NotRemoting(SplitProblem {
                         packet,
                         offset,
-                        reason: what.unwrap_or_else(|| format!("first bytes are not a RocketMQ frame ({e})")),
+                        reason: what.unwrap_or_else(|| {
+                            format!("first bytes are not a RocketMQ frame ({e})")
+                        }),
                     }));
                     self.mode = Mode::Ignored;
                     data.len()
@@ -226,52 +265,68 @@ impl FrameSplitter {
                     self.skip(data, offset, packet, 1, out)
                 }
             },
-            Mode::Hunting => {
-                match find_frame_start(data, &self.limits) {
-                    Hunt::At(0) => {
-                        self.mode = Mode::Synced;
-                        self.scan_one(data, offset, packet, ts, last, out)
-                    }
-                    Hunt::At(i) => self.skip(data, offset, packet, i, out),
-                    Hunt::NeedMoreFrom(i) => {
-                        if i > 0 {
-                            self.skip(data, offset, packet, i, out)
-                        } else {
-                            self.hunted_check(data.len(), offset, packet, out);
-                            0
-                        }
-                    }
-                    Hunt::Nothing => {
-                        let n = data.len();
-                        self.skip(data, offset, packet, n, out)
+            Mode::Hunting => match find_frame_start(data, &self.limits) {
+                Hunt::At(0) => {
+                    self.mode = Mode::Synced;
+                    self.scan_one(data, offset, packet, ts, last, out)
+                }
+                Hunt::At(i) => self.skip(data, offset, packet, i, out),
+                Hunt::NeedMoreFrom(i) => {
+                    if i > 0 {
+                        self.skip(data, offset, packet, i, out)
+                    } else {
+                        self.hunted_check(data.len(), offset, packet, out);
+                        0
                     }
                 }
-            }
+                Hunt::Nothing => {
+                    let n = data.len();
+                    self.skip(data, offset, packet, n, out)
+                }
+            },
         }
     }
 
-    fn hunted_check<F: FnMut(SplitEvent<'_>)>(&mut self, pending: usize, offset: u64, packet: u64, out: &mut F) {
+    fn hunted_check<F: FnMut(SplitEvent<'_>)>(
+        &mut self,
+        pending: usize,
+        offset: u64,
+        packet: u64,
+        out: &mut F,
+    ) {
         if self.frames == 0 && self.hunted + pending > HUNT_WINDOW {
             self.mode = Mode::Ignored;
             out(SplitEvent::NotRemoting(SplitProblem {
                 packet,
                 offset,
-                reason: format!("no RocketMQ frame in the first {} bytes", self.hunted + pending),
+                reason: format!(
+                    "no RocketMQ frame in the first {} bytes",
+                    self.hunted + pending
+                ),
             }));
         }
     }
 
-    fn skip<F: FnMut(SplitEvent<'_>)>(&mut self, data: &[u8], offset: u64, packet: u64, n: usize, out: &mut F) -> usize {
-        if self.frames == 0 && self.hunted == 0 && offset == 0 {
-            if let Some(what) = prologue(data) {
-                out(SplitEvent::NotRemoting(SplitProblem {
-                    packet,
-                    offset,
-                    reason: format!("{what} on this connection, not plaintext remoting"),
-                }));
-                self.mode = Mode::Ignored;
-                return data.len();
-            }
+    fn skip<F: FnMut(SplitEvent<'_>)>(
+        &mut self,
+        data: &[u8],
+        offset: u64,
+        packet: u64,
+        n: usize,
+        out: &mut F,
+    ) -> usize {
+        if self.frames == 0
+            && self.hunted == 0
+            && offset == 0
+            && let Some(what) = prologue(data)
+        {
+            out(SplitEvent::NotRemoting(SplitProblem {
+                packet,
+                offset,
+                reason: format!("{what} on this connection, not plaintext remoting"),
+            }));
+            self.mode = Mode::Ignored;
+            return data.len();
         }
         self.hunted += n;
         self.skipped += n as u64;
@@ -287,7 +342,9 @@ impl FrameSplitter {
             out(SplitEvent::Problem(SplitProblem {
                 packet,
                 offset,
-                reason: format!("skipped {n} bytes before the first frame boundary (capture started mid-connection?)"),
+                reason: format!(
+                    "skipped {n} bytes before the first frame boundary (capture started mid-connection?)"
+                ),
             }));
         }
         n
@@ -367,7 +424,10 @@ fn find_frame_start(data: &[u8], limits: &FrameLimits) -> Hunt {
         if d.len() < 8 {
             return Hunt::NeedMoreFrom(i);
         }
-        if !matches!(check_frame(d, limits), FrameCheck::Complete(_) | FrameCheck::NeedMore(_)) {
+        if !matches!(
+            check_frame(d, limits),
+            FrameCheck::Complete(_) | FrameCheck::NeedMore(_)
+        ) {
             continue;
         }
         let hl = u32::from_be_bytes([0, d[5], d[6], d[7]]) as usize;
@@ -408,7 +468,10 @@ mod tests {
         })
     }
 
-    fn collect(sp: &mut FrameSplitter, chunks: &[(u64, Vec<u8>, u64)]) -> (Vec<(u64, Vec<u8>)>, Vec<String>) {
+    fn collect(
+        sp: &mut FrameSplitter,
+        chunks: &[(u64, Vec<u8>, u64)],
+    ) -> (Vec<(u64, Vec<u8>)>, Vec<String>) {
         let mut frames = Vec::new();
         let mut probs = Vec::new();
         for (off, d, pkt) in chunks {
@@ -426,12 +489,19 @@ mod tests {
         all.extend(frame(2, 5000));
         all.extend(frame(3, 0));
         let mut sp = FrameSplitter::new(FrameLimits::default(), true);
-        let chunks: Vec<_> = all.chunks(7).enumerate().map(|(i, c)| ((i * 7) as u64, c.to_vec(), i as u64 + 1)).collect();
+        let chunks: Vec<_> = all
+            .chunks(7)
+            .enumerate()
+            .map(|(i, c)| ((i * 7) as u64, c.to_vec(), i as u64 + 1))
+            .collect();
         let (frames, probs) = collect(&mut sp, &chunks);
         assert!(probs.is_empty(), "{probs:?}");
         assert_eq!(frames.len(), 3);
         assert_eq!(frames[0].0, 1);
-        assert_eq!(frames.iter().flat_map(|f| f.1.clone()).collect::<Vec<_>>(), all);
+        assert_eq!(
+            frames.iter().flat_map(|f| f.1.clone()).collect::<Vec<_>>(),
+            all
+        );
     }
 
     #[test]
