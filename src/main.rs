@@ -311,8 +311,14 @@ fn verify(a: CommonArgs) -> io::Result<u8> {
                         Kind::Response => ResponseCode(cmd.code).to_string(),
                         _ => RequestCode(cmd.code).to_string(),
                     };
+                    let why = match &cmd.layout {
+                        HeaderLayout::Json(l) if l.irregular => {
+                            " (the JSON header has whitespace or extra commas between tokens, which are not kept)"
+                        }
+                        _ => "",
+                    };
                     Some(format!(
-                        "packet {}: {name} re-encodes differently at frame byte {at} (wire {} bytes, encoded {}): wire [{}] encoded [{}]",
+                        "packet {}: {name} re-encodes differently at frame byte {at}{why} (wire {} bytes, encoded {}): wire [{}] encoded [{}]",
                         r.packet,
                         wire.len(),
                         again.len(),

@@ -70,7 +70,9 @@ pub struct FrameRecord {
 impl FrameRecord {
     /// Latency from request to response in microseconds.
     pub fn latency_us(&self) -> Option<i64> {
-        self.request.as_ref().map(|r| (self.ts - r.ts) / 1000)
+        self.request
+            .as_ref()
+            .map(|r| self.ts.saturating_sub(r.ts) / 1000)
     }
 }
 

@@ -163,13 +163,13 @@ pub fn for_each_packet<R: Read + Send, F: FnMut(Packet<'_>)>(
                             None => (LinkType(u32::MAX), 1_000_000, 0),
                         };
                         let raw = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
-                        let secs = (raw / res.max(1)) as i64 + off;
+                        let secs = ((raw / res.max(1)) as i64).saturating_add(off);
                         let frac = raw % res.max(1);
                         let nanos = (frac as u128 * 1_000_000_000 / res.max(1) as u128) as i64;
                         let n = (epb.caplen as usize).min(epb.data.len());
                         f(Packet {
                             number,
-                            ts: secs * 1_000_000_000 + nanos,
+                            ts: secs.saturating_mul(1_000_000_000).saturating_add(nanos),
                             link,
                             data: &epb.data[..n],
                             orig_len: epb.origlen,

@@ -94,6 +94,9 @@ pub struct JsonLayout {
     pub members: Vec<JsonMember>,
     /// Bytes after the closing brace inside the header (the C++ client's `\n`).
     pub trailing: Vec<u8>,
+    /// The header had whitespace or extra commas between tokens, which are not kept: it
+    /// will not re-encode byte-exact (`rmqdump verify` reports it).
+    pub irregular: bool,
 }
 
 /// How a ROCKETMQ binary header was written, where that is not derivable from the fields.
@@ -343,7 +346,8 @@ fn int_of(v: &JValue) -> Option<i32> {
 
 /// Decodes a JSON header, tolerating what real clients write (protocol.md section 2.3).
 pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
-    let (v, end) = json::parse_prefix(h).map_err(|e| ferr(e.offset, "JSON header", e.reason))?;
+    let (v, end, irregular) =
+        json::parse_prefix_info(h).map_err(|e| ferr(e.offset, "JSON header", e.reason))?;
     let trailing = &h[end..];
     if !trailing
         .iter()
@@ -362,6 +366,7 @@ pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
     let mut layout = JsonLayout {
         members: Vec::with_capacity(members.len()),
         trailing: trailing.to_vec(),
+        irregular,
     };
     // Which member index holds the last occurrence of each known key.
     let last_of = |name: &str| {

@@ -78,16 +78,30 @@ impl std::error::Error for JsonError {}
 /// Parses one JSON value from the start of `input`; returns it and the offset just past it
 /// (trailing bytes are the caller's business).
 pub fn parse_prefix(input: &[u8]) -> Result<(JValue, usize), JsonError> {
-    let mut p = Parser { s: input, i: 0 };
+    parse_prefix_info(input).map(|(v, end, _)| (v, end))
+}
+
+/// [`parse_prefix`], also telling whether the text had whitespace or extra commas between
+/// tokens, which a [`JValue`] does not keep (so [`write_value`] will not give it back).
+pub fn parse_prefix_info(input: &[u8]) -> Result<(JValue, usize, bool), JsonError> {
+    let mut p = Parser {
+        s: input,
+        i: 0,
+        irregular: false,
+    };
     p.ws();
     let v = p.value(0)?;
-    Ok((v, p.i))
+    Ok((v, p.i, p.irregular))
 }
 
 /// Parses a whole JSON document; only whitespace may follow the value.
 pub fn parse(input: &[u8]) -> Result<JValue, JsonError> {
     let (v, end) = parse_prefix(input)?;
-    let mut p = Parser { s: input, i: end };
+    let mut p = Parser {
+        s: input,
+        i: end,
+        irregular: false,
+    };
     p.ws();
     if p.i != input.len() {
         return Err(JsonError {
@@ -101,6 +115,8 @@ pub fn parse(input: &[u8]) -> Result<JValue, JsonError> {
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Whitespace or an extra comma was skipped somewhere.
+    irregular: bool,
 }
 
 impl Parser<'_> {
@@ -118,6 +134,7 @@ impl Parser<'_> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c) = self.peek() {
             self.i += 1;
+            self.irregular = true;
         }
     }
 
@@ -298,11 +315,14 @@ impl Parser<'_> {
             match self.peek() {
                 Some(b'}') => {
                     self.i += 1;
+                    // A trailing comma before the close is not kept either.
+                    self.irregular |= self.s.get(self.i.wrapping_sub(2)) == Some(&b',');
                     return Ok(JValue::Obj(members));
                 }
                 Some(b',') => {
                     // fastjson AllowArbitraryCommas
                     self.i += 1;
+                    self.irregular = true;
                     continue;
                 }
                 None => return Err(self.err("unterminated object")),
@@ -334,10 +354,13 @@ impl Parser<'_> {
             match self.peek() {
                 Some(b']') => {
                     self.i += 1;
+                    // A trailing comma before the close is not kept either.
+                    self.irregular |= self.s.get(self.i.wrapping_sub(2)) == Some(&b',');
                     return Ok(JValue::Arr(items));
                 }
                 Some(b',') => {
                     self.i += 1;
+                    self.irregular = true;
                     continue;
                 }
                 None => return Err(self.err("unterminated array")),
