@@ -6,6 +6,7 @@
 //! (either byte order), raw IP, IPv4, IPv6.
 
 mod link;
+pub mod writer;
 
 pub use link::{LinkType, TcpSegment, decode_packet};
 

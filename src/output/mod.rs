@@ -76,14 +76,14 @@ pub fn ext_fields_json(cmd: &RemotingCommand, show_secrets: bool) -> Value {
     };
     let forms = match &cmd.layout {
         HeaderLayout::Json(l) => l.members.iter().find_map(|m| match m {
-            JsonMember::ExtFields(_, Some(f)) if f.len() == ext.len() => Some(f),
+            JsonMember::ExtFields(_, Some(el)) if el.len == ext.len() => Some(el),
             _ => None,
         }),
         _ => None,
     };
     let mut m = Map::new();
     for (i, (k, v)) in ext.iter().enumerate() {
-        let val = match forms.map(|f| &f[i].value) {
+        let val = match forms.and_then(|el| el.form(i)).map(|f| &f.value) {
             _ if !show_secrets && protocol::is_secret(k) => Value::String(redact(k, v, false)),
             Some(JValue::Null) => Value::Null,
             Some(jv @ (JValue::Num(_) | JValue::Bool(_))) => jv.to_serde(),

@@ -72,11 +72,34 @@ pub struct ExtForm {
     pub value: JValue,
 }
 
+/// How the extFields object was written: its entry count and the entries that were not a
+/// plain double-quoted string key and value in fastjson's escaping (numbers, booleans,
+/// null, other quoting or escapes), by index.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ExtLayout {
+    pub len: usize,
+    pub exceptions: Vec<(usize, ExtForm)>,
+}
+
+impl ExtLayout {
+    /// The recorded form of entry `i`, if it was not plain.
+    pub fn form(&self, i: usize) -> Option<&ExtForm> {
+        self.exceptions
+            .binary_search_by_key(&i, |(j, _)| *j)
+            .ok()
+            .map(|x| &self.exceptions[x].1)
+    }
+}
+
+fn plain(s: &JStr) -> bool {
+    s.quote == Quote::Double && s.raw.is_none()
+}
+
 /// A member of a JSON header in wire order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JsonMember {
     Code(JStr, JValue),
-    ExtFields(JStr, Option<Vec<ExtForm>>),
+    ExtFields(JStr, Option<ExtLayout>),
     Flag(JStr, JValue),
     Language(JStr, JValue),
     Opaque(JStr, JValue),
@@ -386,16 +409,16 @@ pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
     ];
     let lasts: Vec<Option<usize>> = known.iter().map(|k| last_of(k)).collect();
     for (i, (k, v)) in members.into_iter().enumerate() {
-        let key = match &k {
-            JValue::Str(s) => s.clone(),
-            _ => {
-                layout.members.push(JsonMember::Other(k, v));
+        let key = match k {
+            JValue::Str(s) => s,
+            other => {
+                layout.members.push(JsonMember::Other(other, v));
                 continue;
             }
         };
         let which = known.iter().position(|n| *n == key.value);
         let Some(which) = which.filter(|&w| lasts[w] == Some(i)) else {
-            layout.members.push(JsonMember::Other(k, v));
+            layout.members.push(JsonMember::Other(JValue::Str(key), v));
             continue;
         };
         let bad = |what: &'static str| ferr(0, what, format!("unexpected value {v:?}"));
@@ -408,37 +431,50 @@ pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
                 JValue::Null => JsonMember::ExtFields(key, None),
                 JValue::Obj(entries) => {
                     let mut ext = Vec::with_capacity(entries.len());
-                    let mut forms = Vec::with_capacity(entries.len());
-                    for (ek, ev) in entries {
-                        let ekey = match ek {
-                            JValue::Str(s) => s,
-                            other => {
-                                let mut b = Vec::new();
-                                json::write_value(&other, &mut b);
-                                JStr {
-                                    value: String::from_utf8_lossy(&b).into_owned(),
-                                    quote: Quote::Bare,
-                                    raw: None,
-                                }
+                    let mut el = ExtLayout {
+                        len: entries.len(),
+                        exceptions: Vec::new(),
+                    };
+                    for (idx, (ek, ev)) in entries.into_iter().enumerate() {
+                        match (ek, ev) {
+                            (JValue::Str(ks), JValue::Str(vs)) if plain(&ks) && plain(&vs) => {
+                                ext.push((ks.value, vs.value));
                             }
-                        };
-                        let text = match &ev {
-                            JValue::Null => String::new(),
-                            JValue::Arr(_) | JValue::Obj(_) => {
-                                let mut b = Vec::new();
-                                json::write_value(&ev, &mut b);
-                                String::from_utf8_lossy(&b).into_owned()
+                            (ek, ev) => {
+                                let ekey = match ek {
+                                    JValue::Str(s) => s,
+                                    other => {
+                                        let mut b = Vec::new();
+                                        json::write_value(&other, &mut b);
+                                        JStr {
+                                            value: String::from_utf8_lossy(&b).into_owned(),
+                                            quote: Quote::Bare,
+                                            raw: None,
+                                        }
+                                    }
+                                };
+                                let text = match &ev {
+                                    JValue::Null => String::new(),
+                                    JValue::Arr(_) | JValue::Obj(_) => {
+                                        let mut b = Vec::new();
+                                        json::write_value(&ev, &mut b);
+                                        String::from_utf8_lossy(&b).into_owned()
+                                    }
+                                    other => other.as_text().unwrap_or_default(),
+                                };
+                                ext.push((ekey.value.clone(), text));
+                                el.exceptions.push((
+                                    idx,
+                                    ExtForm {
+                                        key: ekey,
+                                        value: ev,
+                                    },
+                                ));
                             }
-                            other => other.as_text().unwrap_or_default(),
-                        };
-                        ext.push((ekey.value.clone(), text));
-                        forms.push(ExtForm {
-                            key: ekey,
-                            value: ev,
-                        });
+                        }
                     }
                     cmd.ext_fields = Some(ext);
-                    JsonMember::ExtFields(key, Some(forms))
+                    JsonMember::ExtFields(key, Some(el))
                 }
                 _ => {
                     return Err(ferr(
@@ -595,12 +631,18 @@ pub fn encode_json_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
             }
             JsonMember::ExtFields(_, forms) => match (&cmd.ext_fields, forms) {
                 (None, _) => out.extend_from_slice(b"null"),
-                (Some(ext), Some(forms)) if forms.len() == ext.len() => {
+                (Some(ext), Some(el)) if el.len == ext.len() => {
                     out.push(b'{');
-                    for (i, ((k, v), f)) in ext.iter().zip(forms).enumerate() {
+                    for (i, (k, v)) in ext.iter().enumerate() {
                         if i > 0 {
                             out.push(b',');
                         }
+                        let Some(f) = el.form(i) else {
+                            push_str(out, k);
+                            out.push(b':');
+                            push_str(out, v);
+                            continue;
+                        };
                         if f.key.value == *k {
                             json::write_jstr(&f.key, out);
                         } else {

@@ -204,6 +204,23 @@ impl Parser<'_> {
     fn string(&mut self, q: u8) -> Result<JStr, JsonError> {
         self.i += 1;
         let start = self.i;
+        // Fast path: no escape before the closing quote, and nothing fastjson would escape.
+        let rest = &self.s[start..];
+        if let Some(end) = rest.iter().position(|&b| b == q || b == b'\\') {
+            if rest[end] == q {
+                let raw = &rest[..end];
+                if !needs_escape(raw) {
+                    if let Ok(v) = std::str::from_utf8(raw) {
+                        self.i = start + end + 1;
+                        return Ok(JStr {
+                            value: v.to_string(),
+                            quote: if q == b'"' { Quote::Double } else { Quote::Single },
+                            raw: None,
+                        });
+                    }
+                }
+            }
+        }
         let mut out: Vec<u8> = Vec::new();
         loop {
             let Some(b) = self.peek() else {
@@ -375,6 +392,18 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// True when fastjson would write `raw` (UTF-8 text without backslashes) differently:
+/// a quote, a control character, U+007F–U+009F or U+2028/U+2029.
+fn needs_escape(raw: &[u8]) -> bool {
+    raw.iter().enumerate().any(|(i, &b)| match b {
+        0..=0x1f | b'"' | 0x7f => true,
+        // U+0080–U+009F are C2 80..C2 9F; U+2028/2029 are E2 80 A8/A9.
+        0xC2 => matches!(raw.get(i + 1), Some(0x80..=0x9f)),
+        0xE2 => raw.get(i + 1) == Some(&0x80) && matches!(raw.get(i + 2), Some(0xA8 | 0xA9)),
+        _ => false,
+    })
 }
 
 fn push_char(out: &mut Vec<u8>, c: u32) {
