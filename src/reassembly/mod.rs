@@ -336,6 +336,32 @@ mod tests {
     }
 
     #[test]
+    fn out_of_order_memory_is_bounded() {
+        let limits = StreamLimits {
+            max_out_of_order: 10_000,
+            ..Default::default()
+        };
+        let mut h = HalfStream::new(limits);
+        let mut gaps = Vec::new();
+        let mut delivered = 0usize;
+        let mut f = |e: StreamEvent<'_>| match e {
+            StreamEvent::Data { bytes, .. } => delivered += bytes.len(),
+            StreamEvent::Gap { offset, len, .. } => gaps.push((offset, len)),
+        };
+        h.handle_segment(0, false, false, false, b"x", 1, 0, &mut f);
+        // The byte at 1 is lost; 1000-byte segments keep coming after it.
+        let seg = vec![7u8; 1000];
+        for i in 0..50u32 {
+            h.handle_segment(2 + i * 1000, false, false, false, &seg, 2 + i as u64, 0, &mut f);
+            assert!(h.pending_bytes() <= 10_000 + 1000, "held {}", h.pending_bytes());
+        }
+        // The hole was given up as soon as the buffer filled, and delivery went on past it.
+        assert_eq!(gaps, vec![(1, 1)]);
+        assert_eq!(delivered, 1 + 50_000);
+        assert_eq!(h.stats.gap_bytes, 1);
+    }
+
+    #[test]
     fn gap_reported_at_flush() {
         let mut h = HalfStream::new(StreamLimits::default());
         let (d, g) = run(&mut h, &[(1, b"ab"), (10, b"xy")]);

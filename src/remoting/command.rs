@@ -931,6 +931,20 @@ mod tests {
         assert_eq!(encode_frame(&cmd), frame);
     }
 
+    /// A frame as the Apache C++ client wrote it (captures/cpp, packet 4): jsoncpp sorted
+    /// keys, empty AccessKey/Signature fields, `remark:""` and a newline counted in headerLen.
+    #[test]
+    fn json_vector_cpp_route_request() {
+        let mut frame = hex("000000c8 000000c4");
+        frame.extend_from_slice(b"{\"code\":105,\"extFields\":{\"AccessKey\":\"\",\"OnsChannel\":\"ALIYUN\",\"Signature\":\"kX0WvoAGxIsM8L4AOXH71ccHz38=\",\"topic\":\"CapDev_cpp_topic\"},\"flag\":0,\"language\":\"CPP\",\"opaque\":0,\"remark\":\"\",\"version\":63}\n");
+        assert_eq!(frame.len(), 204);
+        let cmd = decode_frame(&frame, &FrameLimits::default()).unwrap();
+        assert_eq!((cmd.code, cmd.version, cmd.language), (105, 63, LanguageCode::CPP));
+        assert_eq!(cmd.remark.as_deref(), Some(""));
+        assert_eq!(cmd.ext("topic"), Some("CapDev_cpp_topic"));
+        assert_eq!(encode_frame(&cmd), frame);
+    }
+
     #[test]
     fn tolerant_json_headers_round_trip() {
         for h in [
