@@ -12,7 +12,10 @@ use rmqdump::analysis::{Event, Options};
 use rmqdump::protocol::{self, DecodeOptions};
 
 fn main() {
-    let mb: u64 = std::env::var("RMQDUMP_BENCH_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(128);
+    let mb: u64 = std::env::var("RMQDUMP_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(128);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("producer-{mb}MB.pcap"));
@@ -28,15 +31,19 @@ fn main() {
         let mut frames = 0u64;
         let mut messages = 0u64;
         let opts = DecodeOptions::default();
-        let (totals, err) = rmqdump::dissect(std::fs::File::open(&path).unwrap(), Options::default(), |e| {
-            if let Event::Frame(r) = e {
-                frames += 1;
-                if let Ok(cmd) = &r.command {
-                    let d = protocol::decode(cmd, r.request.as_ref().map(|q| q.code), &opts);
-                    messages += d.messages.len() as u64;
+        let (totals, err) = rmqdump::dissect(
+            std::fs::File::open(&path).unwrap(),
+            Options::default(),
+            |e| {
+                if let Event::Frame(r) = e {
+                    frames += 1;
+                    if let Ok(cmd) = &r.command {
+                        let d = protocol::decode(cmd, r.request.as_ref().map(|q| q.code), &opts);
+                        messages += d.messages.len() as u64;
+                    }
                 }
-            }
-        });
+            },
+        );
         assert!(err.is_none());
         let s = t.elapsed().as_secs_f64();
         println!(

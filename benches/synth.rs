@@ -25,14 +25,26 @@ pub fn producer_capture<W: Write>(w: W, target_bytes: u64) -> io::Result<u64> {
     let mut opaque = 0i32;
     while written < target_bytes {
         conn += 1;
-        let client = format!("10.0.{}.{}:{}", (conn >> 8) & 255, conn & 255, 40000 + conn % 20000).parse().unwrap();
+        let client = format!(
+            "10.0.{}.{}:{}",
+            (conn >> 8) & 255,
+            conn & 255,
+            40000 + conn % 20000
+        )
+        .parse()
+        .unwrap();
         let server = "10.0.0.1:10911".parse().unwrap();
         let mut c = TcpConversation::new(client, server);
         c.handshake(&mut pw, ts)?;
         for i in 0..2000u32 {
             let queue = i % 8;
             let body: Vec<u8> = (0..1024).map(|_| (next() % 26) as u8 + b'a').collect();
-            let uniq = format!("0A000001{:04X}0D71636169{:06X}{:04X}", conn & 0xFFFF, i, i & 0xFFFF);
+            let uniq = format!(
+                "0A000001{:04X}0D71636169{:06X}{:04X}",
+                conn & 0xFFFF,
+                i,
+                i & 0xFFFF
+            );
             let props = encode_properties(&[
                 ("KEYS".into(), format!("order-{conn}-{i}")),
                 ("UNIQ_KEY".into(), uniq),
@@ -71,7 +83,10 @@ pub fn producer_capture<W: Write>(w: W, target_bytes: u64) -> io::Result<u64> {
                     ("queueId".into(), queue.to_string()),
                     ("TRACE_ON".into(), "true".into()),
                     ("MSG_REGION".into(), "DefaultRegion".into()),
-                    ("msgId".into(), format!("0A00000100002A9F{:016X}", (conn as u64) << 32 | i as u64)),
+                    (
+                        "msgId".into(),
+                        format!("0A00000100002A9F{:016X}", (conn as u64) << 32 | i as u64),
+                    ),
                     ("queueOffset".into(), (i / 8).to_string()),
                 ]),
                 ..Default::default()

@@ -8,7 +8,10 @@ use rmqdump::analysis::{Event, Options};
 
 /// Frames of one real connection (client → broker, broker → client), in order.
 fn real_frames() -> Vec<(bool, Vec<u8>)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/rust/rocketmq-rust-dev.pcap");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/captures/rust/rocketmq-rust-dev.pcap"
+    );
     let o = Options {
         keep_wire: true,
         ..Default::default()
@@ -16,12 +19,12 @@ fn real_frames() -> Vec<(bool, Vec<u8>)> {
     let mut v = Vec::new();
     let mut stream = None;
     rmqdump::dissect(std::fs::File::open(path).unwrap(), o, |e| {
-        if let Event::Frame(f) = e {
-            if f.dst.port() == 10911 || f.src.port() == 10911 {
-                let s = *stream.get_or_insert(f.stream);
-                if f.stream == s {
-                    v.push((f.dst.port() == 10911, f.wire.unwrap()));
-                }
+        if let Event::Frame(f) = e
+            && (f.dst.port() == 10911 || f.src.port() == 10911)
+        {
+            let s = *stream.get_or_insert(f.stream);
+            if f.stream == s {
+                v.push((f.dst.port() == 10911, f.wire.unwrap()));
             }
         }
     });
@@ -36,7 +39,12 @@ fn decode(capture: &[u8]) -> (Vec<(i32, String, i32, String)>, Vec<String>) {
     let (_, err) = rmqdump::dissect(capture, Options::default(), |e| match e {
         Event::Frame(f) => {
             let c = f.command.unwrap();
-            frames.push((c.code, c.kind().as_str().to_string(), c.opaque, f.src.ip().to_string()));
+            frames.push((
+                c.code,
+                c.kind().as_str().to_string(),
+                c.opaque,
+                f.src.ip().to_string(),
+            ));
         }
         Event::Problem(p) => {
             if p.kind != rmqdump::analysis::ProblemKind::Unanswered {
@@ -54,16 +62,27 @@ fn ip_packets(v6: bool) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for (to_broker, frame) in real_frames() {
         let i = if to_broker { 0 } else { 1 };
-        let (sp, dp) = if to_broker { (40000, 10911) } else { (10911, 40000) };
+        let (sp, dp) = if to_broker {
+            (40000, 10911)
+        } else {
+            (10911, 40000)
+        };
         // Split every frame in two segments to exercise reassembly on each link type.
         let mid = frame.len() / 2;
         for part in [&frame[..mid], &frame[mid..]] {
             let b = if v6 {
-                let (a, z) = ([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+                let (a, z) = (
+                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                );
                 let (s, d) = if to_broker { (a, z) } else { (z, a) };
                 PacketBuilder::ipv6(s, d, 64).tcp(sp, dp, seq[i], 1000)
             } else {
-                let (s, d) = if to_broker { ([10, 0, 0, 1], [10, 0, 0, 2]) } else { ([10, 0, 0, 2], [10, 0, 0, 1]) };
+                let (s, d) = if to_broker {
+                    ([10, 0, 0, 1], [10, 0, 0, 2])
+                } else {
+                    ([10, 0, 0, 2], [10, 0, 0, 1])
+                };
                 PacketBuilder::ipv4(s, d, 64).tcp(sp, dp, seq[i], 1000)
             };
             let mut p = Vec::new();
@@ -88,7 +107,9 @@ fn with_link(kind: &str, ip: &[u8], v6: bool) -> Vec<u8> {
             p.extend_from_slice(&et.to_be_bytes());
         }
         "qinq" => {
-            p.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xa8, 0, 10, 0x81, 0, 0, 100]);
+            p.extend_from_slice(&[
+                2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xa8, 0, 10, 0x81, 0, 0, 100,
+            ]);
             p.extend_from_slice(&et.to_be_bytes());
         }
         "sll" => {
@@ -120,8 +141,20 @@ fn linktype(kind: &str) -> u32 {
 }
 
 fn pcap(link: u32, pkts: &[Vec<u8>], big_endian: bool, nanos: bool) -> Vec<u8> {
-    let w32 = |v: u32, o: &mut Vec<u8>| o.extend_from_slice(&if big_endian { v.to_be_bytes() } else { v.to_le_bytes() });
-    let w16 = |v: u16, o: &mut Vec<u8>| o.extend_from_slice(&if big_endian { v.to_be_bytes() } else { v.to_le_bytes() });
+    let w32 = |v: u32, o: &mut Vec<u8>| {
+        o.extend_from_slice(&if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        })
+    };
+    let w16 = |v: u16, o: &mut Vec<u8>| {
+        o.extend_from_slice(&if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        })
+    };
     let mut o = Vec::new();
     w32(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }, &mut o);
     w16(2, &mut o);
@@ -180,18 +213,36 @@ fn epb(o: &mut Vec<u8>, iface: u32, ts: u64, p: &[u8]) {
 
 #[test]
 fn every_link_type_and_container_gives_the_same_frames() {
-    let reference = decode(&pcap(1, &ip_packets(false).iter().map(|p| with_link("ethernet", p, false)).collect::<Vec<_>>(), false, false));
+    let reference = decode(&pcap(
+        1,
+        &ip_packets(false)
+            .iter()
+            .map(|p| with_link("ethernet", p, false))
+            .collect::<Vec<_>>(),
+        false,
+        false,
+    ));
     assert!(reference.1.is_empty(), "{:?}", reference.1);
     assert!(reference.0.len() > 10);
     for v6 in [false, true] {
         let ips = ip_packets(v6);
-        for kind in ["ethernet", "vlan", "qinq", "sll", "sll2", "null-le", "null-be", "raw"] {
+        for kind in [
+            "ethernet", "vlan", "qinq", "sll", "sll2", "null-le", "null-be", "raw",
+        ] {
             let pkts: Vec<Vec<u8>> = ips.iter().map(|p| with_link(kind, p, v6)).collect();
             for (be, ns) in [(false, false), (true, false), (false, true), (true, true)] {
                 let (frames, problems) = decode(&pcap(linktype(kind), &pkts, be, ns));
                 assert!(problems.is_empty(), "{kind} v6={v6}: {problems:?}");
-                let strip = |v: &[(i32, String, i32, String)]| v.iter().map(|f| (f.0, f.1.clone(), f.2)).collect::<Vec<_>>();
-                assert_eq!(strip(&frames), strip(&reference.0), "{kind} v6={v6} be={be} ns={ns}");
+                let strip = |v: &[(i32, String, i32, String)]| {
+                    v.iter()
+                        .map(|f| (f.0, f.1.clone(), f.2))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    strip(&frames),
+                    strip(&reference.0),
+                    "{kind} v6={v6} be={be} ns={ns}"
+                );
                 if v6 {
                     assert!(frames[0].3.starts_with("2001:db8"), "{kind}");
                 }
@@ -203,7 +254,14 @@ fn every_link_type_and_container_gives_the_same_frames() {
 #[test]
 fn pcapng_sections_interfaces_epb_and_spb() {
     let ips = ip_packets(false);
-    let reference = decode(&pcap(1, &ips.iter().map(|p| with_link("ethernet", p, false)).collect::<Vec<_>>(), false, false));
+    let reference = decode(&pcap(
+        1,
+        &ips.iter()
+            .map(|p| with_link("ethernet", p, false))
+            .collect::<Vec<_>>(),
+        false,
+        false,
+    ));
     // Section 1: interfaces 0 (Ethernet) and 1 (SLL); packets alternate between them.
     // Section 2: a single raw-IP interface, packets as simple packet blocks.
     let half = ips.len() / 2;
@@ -212,8 +270,17 @@ fn pcapng_sections_interfaces_epb_and_spb() {
     idb(&mut o, 1);
     idb(&mut o, 113);
     for (i, p) in ips[..half].iter().enumerate() {
-        let (iface, kind) = if i % 2 == 0 { (0, "ethernet") } else { (1, "sll") };
-        epb(&mut o, iface, 1_700_000_000_000_000 + i as u64, &with_link(kind, p, false));
+        let (iface, kind) = if i % 2 == 0 {
+            (0, "ethernet")
+        } else {
+            (1, "sll")
+        };
+        epb(
+            &mut o,
+            iface,
+            1_700_000_000_000_000 + i as u64,
+            &with_link(kind, p, false),
+        );
     }
     shb(&mut o);
     idb(&mut o, 101);

@@ -70,11 +70,26 @@ impl TcpConversation {
         }
     }
 
-    fn packet(&self, from_client: bool, seq: u32, ack: u32, flags: (bool, bool, bool), payload: &[u8]) -> Vec<u8> {
-        let (src, dst) = if from_client { (self.client, self.server) } else { (self.server, self.client) };
+    fn packet(
+        &self,
+        from_client: bool,
+        seq: u32,
+        ack: u32,
+        flags: (bool, bool, bool),
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let (src, dst) = if from_client {
+            (self.client, self.server)
+        } else {
+            (self.server, self.client)
+        };
         let mac_c = [2, 0, 0, 0, 0, 1];
         let mac_s = [2, 0, 0, 0, 0, 2];
-        let (ms, md) = if from_client { (mac_c, mac_s) } else { (mac_s, mac_c) };
+        let (ms, md) = if from_client {
+            (mac_c, mac_s)
+        } else {
+            (mac_s, mac_c)
+        };
         let eth = PacketBuilder::ethernet2(ms, md);
         let ip = match (src.ip(), dst.ip()) {
             (IpAddr::V4(a), IpAddr::V4(b)) => eth.ipv4(a.octets(), b.octets(), 64),
@@ -115,18 +130,42 @@ impl TcpConversation {
     pub fn handshake<W: Write>(&mut self, w: &mut PcapWriter<W>, ts: i64) -> io::Result<()> {
         let [c, s] = self.seq;
         w.write_packet(ts, &self.packet(true, c, 0, (true, false, false), &[]))?;
-        w.write_packet(ts, &self.packet(false, s, c.wrapping_add(1), (true, true, false), &[]))?;
-        w.write_packet(ts, &self.packet(true, c.wrapping_add(1), s.wrapping_add(1), (false, true, false), &[]))?;
+        w.write_packet(
+            ts,
+            &self.packet(false, s, c.wrapping_add(1), (true, true, false), &[]),
+        )?;
+        w.write_packet(
+            ts,
+            &self.packet(
+                true,
+                c.wrapping_add(1),
+                s.wrapping_add(1),
+                (false, true, false),
+                &[],
+            ),
+        )?;
         self.seq = [c.wrapping_add(1), s.wrapping_add(1)];
         self.started = true;
         Ok(())
     }
 
     /// Data from one side, split into segments of at most [`SYNTH_MSS`] bytes.
-    pub fn send<W: Write>(&mut self, w: &mut PcapWriter<W>, ts: i64, from_client: bool, data: &[u8]) -> io::Result<()> {
+    pub fn send<W: Write>(
+        &mut self,
+        w: &mut PcapWriter<W>,
+        ts: i64,
+        from_client: bool,
+        data: &[u8],
+    ) -> io::Result<()> {
         let i = if from_client { 0 } else { 1 };
         for chunk in data.chunks(SYNTH_MSS) {
-            let p = self.packet(from_client, self.seq[i], self.seq[1 - i], (false, true, false), chunk);
+            let p = self.packet(
+                from_client,
+                self.seq[i],
+                self.seq[1 - i],
+                (false, true, false),
+                chunk,
+            );
             w.write_packet(ts, &p)?;
             self.seq[i] = self.seq[i].wrapping_add(chunk.len() as u32);
         }
@@ -137,8 +176,20 @@ impl TcpConversation {
     pub fn close<W: Write>(&mut self, w: &mut PcapWriter<W>, ts: i64) -> io::Result<()> {
         let [c, s] = self.seq;
         w.write_packet(ts, &self.packet(true, c, s, (false, true, true), &[]))?;
-        w.write_packet(ts, &self.packet(false, s, c.wrapping_add(1), (false, true, true), &[]))?;
-        w.write_packet(ts, &self.packet(true, c.wrapping_add(1), s.wrapping_add(1), (false, true, false), &[]))?;
+        w.write_packet(
+            ts,
+            &self.packet(false, s, c.wrapping_add(1), (false, true, true), &[]),
+        )?;
+        w.write_packet(
+            ts,
+            &self.packet(
+                true,
+                c.wrapping_add(1),
+                s.wrapping_add(1),
+                (false, true, false),
+                &[],
+            ),
+        )?;
         self.seq = [c.wrapping_add(1), s.wrapping_add(1)];
         Ok(())
     }

@@ -656,13 +656,25 @@ mod tests {
     #[test]
     fn lz4_frame_and_zstd_vectors() {
         let text = b"Hello RocketMQ compressed body, Hello RocketMQ compressed body!";
-        let zstd = unhex_vec("28B52FFD243F4D0100140248656C6C6F20526F636B65744D5120636F6D7072657373656420626F64792C2021010018A27A023EF90D4C");
-        let lz4 = unhex_vec("04224D186440A72B000000FF1148656C6C6F20526F636B65744D5120636F6D7072657373656420626F64792C2020000750626F64792100000000D0FF818A");
+        let zstd = unhex_vec(
+            "28B52FFD243F4D0100140248656C6C6F20526F636B65744D5120636F6D7072657373656420626F64792C2021010018A27A023EF90D4C",
+        );
+        let lz4 = unhex_vec(
+            "04224D186440A72B000000FF1148656C6C6F20526F636B65744D5120636F6D7072657373656420626F64792C2020000750626F64792100000000D0FF818A",
+        );
         assert_eq!(decompress(0x201, &zstd, 1 << 20).unwrap(), text);
         assert_eq!(decompress(0x101, &lz4, 1 << 20).unwrap(), text);
         // Wrong type bits give a located error, not garbage.
-        assert!(decompress(0x301, &zstd, 1 << 20).unwrap_err().contains("zlib"));
-        assert!(decompress(0x401, &zstd, 1 << 20).unwrap_err().contains("unknown compression type"));
+        assert!(
+            decompress(0x301, &zstd, 1 << 20)
+                .unwrap_err()
+                .contains("zlib")
+        );
+        assert!(
+            decompress(0x401, &zstd, 1 << 20)
+                .unwrap_err()
+                .contains("unknown compression type")
+        );
         let m = Message::with_body("t", 0x201, "", &zstd, 1 << 20);
         assert_eq!(m.body, text);
         assert!(m.compressed && m.error.is_none());

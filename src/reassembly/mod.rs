@@ -352,8 +352,21 @@ mod tests {
         // The byte at 1 is lost; 1000-byte segments keep coming after it.
         let seg = vec![7u8; 1000];
         for i in 0..50u32 {
-            h.handle_segment(2 + i * 1000, false, false, false, &seg, 2 + i as u64, 0, &mut f);
-            assert!(h.pending_bytes() <= 10_000 + 1000, "held {}", h.pending_bytes());
+            h.handle_segment(
+                2 + i * 1000,
+                false,
+                false,
+                false,
+                &seg,
+                2 + i as u64,
+                0,
+                &mut f,
+            );
+            assert!(
+                h.pending_bytes() <= 10_000 + 1000,
+                "held {}",
+                h.pending_bytes()
+            );
         }
         // The hole was given up as soon as the buffer filled, and delivery went on past it.
         assert_eq!(gaps, vec![(1, 1)]);

@@ -939,7 +939,10 @@ mod tests {
         frame.extend_from_slice(b"{\"code\":105,\"extFields\":{\"AccessKey\":\"\",\"OnsChannel\":\"ALIYUN\",\"Signature\":\"kX0WvoAGxIsM8L4AOXH71ccHz38=\",\"topic\":\"CapDev_cpp_topic\"},\"flag\":0,\"language\":\"CPP\",\"opaque\":0,\"remark\":\"\",\"version\":63}\n");
         assert_eq!(frame.len(), 204);
         let cmd = decode_frame(&frame, &FrameLimits::default()).unwrap();
-        assert_eq!((cmd.code, cmd.version, cmd.language), (105, 63, LanguageCode::CPP));
+        assert_eq!(
+            (cmd.code, cmd.version, cmd.language),
+            (105, 63, LanguageCode::CPP)
+        );
         assert_eq!(cmd.remark.as_deref(), Some(""));
         assert_eq!(cmd.ext("topic"), Some("CapDev_cpp_topic"));
         assert_eq!(encode_frame(&cmd), frame);

@@ -206,19 +206,23 @@ impl Parser<'_> {
         let start = self.i;
         // Fast path: no escape before the closing quote, and nothing fastjson would escape.
         let rest = &self.s[start..];
-        if let Some(end) = rest.iter().position(|&b| b == q || b == b'\\') {
-            if rest[end] == q {
-                let raw = &rest[..end];
-                if !needs_escape(raw) {
-                    if let Ok(v) = std::str::from_utf8(raw) {
-                        self.i = start + end + 1;
-                        return Ok(JStr {
-                            value: v.to_string(),
-                            quote: if q == b'"' { Quote::Double } else { Quote::Single },
-                            raw: None,
-                        });
-                    }
-                }
+        if let Some(end) = rest.iter().position(|&b| b == q || b == b'\\')
+            && rest[end] == q
+        {
+            let raw = &rest[..end];
+            if !needs_escape(raw)
+                && let Ok(v) = std::str::from_utf8(raw)
+            {
+                self.i = start + end + 1;
+                return Ok(JStr {
+                    value: v.to_string(),
+                    quote: if q == b'"' {
+                        Quote::Double
+                    } else {
+                        Quote::Single
+                    },
+                    raw: None,
+                });
             }
         }
         let mut out: Vec<u8> = Vec::new();

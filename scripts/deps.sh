@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond the Rust toolchain: tshark (the TCP reassembly oracle).
+# Idempotent; uses Debian's packages (apt-get, as root or with sudo).
+set -euo pipefail
+if command -v tshark >/dev/null 2>&1; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing tshark (Debian package)..."
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq tshark >/dev/null
+tshark --version | head -n 1
