@@ -32,8 +32,11 @@ fn real_frames() -> Vec<(bool, Vec<u8>)> {
     v
 }
 
+/// (code, kind, opaque, source IP) of each decoded frame.
+type Frames = Vec<(i32, String, i32, String)>;
+
 /// What the dissector makes of a capture: (packet, code, kind, opaque) per frame, and problems.
-fn decode(capture: &[u8]) -> (Vec<(i32, String, i32, String)>, Vec<String>) {
+fn decode(capture: &[u8]) -> (Frames, Vec<String>) {
     let mut frames = Vec::new();
     let mut problems = Vec::new();
     let (_, err) = rmqdump::dissect(capture, Options::default(), |e| match e {

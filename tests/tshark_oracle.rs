@@ -11,6 +11,9 @@ use std::process::Command;
 
 use rmqdump::analysis::{Event, Options, ProblemKind};
 
+/// Frames (stream offset, wire bytes) of each (connection, sender).
+type FramesByDirection = BTreeMap<(u64, String), Vec<(u64, Vec<u8>)>>;
+
 fn tshark_available() -> bool {
     Command::new("tshark")
         .arg("--version")
@@ -79,7 +82,7 @@ fn reassembly_matches_tshark_follow() {
         };
         // (stream, src) → (offset, bytes) frames; streams with problems other than
         // unanswered requests are not comparable byte for byte.
-        let mut frames: BTreeMap<(u64, String), Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        let mut frames: FramesByDirection = BTreeMap::new();
         let mut endpoints: BTreeMap<u64, (String, String)> = BTreeMap::new();
         let mut troubled: Vec<u64> = Vec::new();
         rmqdump::dissect(std::fs::File::open(c).unwrap(), o, |e| match e {
