@@ -368,7 +368,19 @@ fn int_of(v: &JValue) -> Option<i32> {
 }
 
 /// Decodes a JSON header, tolerating what real clients write (protocol.md section 2.3).
+///
+/// Headers in exactly fastjson's canonical form (every Java client and broker) take a
+/// fast path that reads the fields straight from the bytes; anything else goes through the
+/// tolerant reader and keeps a [`JsonLayout`].
 pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
+    if let Some(cmd) = canonical::scan(h) {
+        return Ok(cmd);
+    }
+    decode_json_header_tolerant(h)
+}
+
+/// The tolerant path of [`decode_json_header`], for any header.
+pub fn decode_json_header_tolerant(h: &[u8]) -> Result<RemotingCommand, FrameError> {
     let (v, end, irregular) =
         json::parse_prefix_info(h).map_err(|e| ferr(e.offset, "JSON header", e.reason))?;
     let trailing = &h[end..];
@@ -712,6 +724,163 @@ pub fn encode_json_header_canonical(cmd: &RemotingCommand) -> Vec<u8> {
     out
 }
 
+/// A scanner for headers in exactly fastjson's canonical form: the keys of
+/// [`encode_json_header_canonical`] in that order, integers in plain decimal, strings with
+/// exactly fastjson's escapes. It returns `None` at the first deviation, so that everything
+/// it accepts re-encodes byte-exact with no layout (the fuzz target `frame` and the unit
+/// tests check this against the tolerant path).
+mod canonical {
+    use super::{LanguageCode, RemotingCommand};
+
+    struct S<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl S<'_> {
+        fn lit(&mut self, l: &[u8]) -> Option<()> {
+            if self.b.get(self.i..self.i + l.len())? == l {
+                self.i += l.len();
+                Some(())
+            } else {
+                None
+            }
+        }
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.i).copied()
+        }
+        /// A plain decimal i32 as Java's `Integer.toString` writes it.
+        fn int(&mut self) -> Option<i32> {
+            let start = self.i;
+            if self.peek() == Some(b'-') {
+                self.i += 1;
+            }
+            let ds = self.i;
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.i += 1;
+            }
+            let digits = &self.b[ds..self.i];
+            if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') || digits.len() > 10 {
+                return None;
+            }
+            let t = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+            let v: i32 = t.parse().ok()?;
+            if v == 0 && start != ds {
+                return None; // "-0"
+            }
+            Some(v)
+        }
+        /// A string in fastjson's escaping; returns its value.
+        fn string(&mut self) -> Option<String> {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            self.i += 1;
+            let start = self.i;
+            let rest = &self.b[start..];
+            let end = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            if rest[end] == b'"' {
+                let raw = &rest[..end];
+                if raw.iter().any(|&b| b == 0x7f || b == 0xC2 || b == 0xE2) {
+                    // Possibly U+007F–U+009F or U+2028/9 written raw: fastjson escapes them.
+                    return None;
+                }
+                let v = std::str::from_utf8(raw).ok()?.to_string();
+                self.i = start + end + 1;
+                return Some(v);
+            }
+            // With escapes: decode, accepting only the escapes fastjson writes.
+            let mut out = String::new();
+            loop {
+                let b = self.peek()?;
+                match b {
+                    b'"' => {
+                        self.i += 1;
+                        return Some(out);
+                    }
+                    b'\\' => {
+                        let e = *self.b.get(self.i + 1)?;
+                        self.i += 2;
+                        match e {
+                            b'"' => out.push('"'),
+                            b'\\' => out.push('\\'),
+                            b'b' => out.push('\u{8}'),
+                            b't' => out.push('\t'),
+                            b'n' => out.push('\n'),
+                            b'f' => out.push('\u{c}'),
+                            b'r' => out.push('\r'),
+                            b'u' => {
+                                let h = self.b.get(self.i..self.i + 4)?;
+                                if h.iter().any(|c| c.is_ascii_lowercase()) {
+                                    return None;
+                                }
+                                let v = u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
+                                let c = char::from_u32(v)?;
+                                let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
+                                    && !matches!(v, 8 | 9 | 10 | 12 | 13);
+                                if !escaped {
+                                    return None;
+                                }
+                                out.push(c);
+                                self.i += 4;
+                            }
+                            _ => return None,
+                        }
+                    }
+                    0..=0x1f => return None,
+                    _ => {
+                        let rest = &self.b[self.i..];
+                        let n = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+                        let chunk = &rest[..n];
+                        if chunk.iter().any(|&c| c == 0x7f || c == 0xC2 || c == 0xE2) {
+                            return None;
+                        }
+                        out.push_str(std::str::from_utf8(chunk).ok()?);
+                        self.i += n;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn scan(h: &[u8]) -> Option<RemotingCommand> {
+        let mut s = S { b: h, i: 0 };
+        let mut cmd = RemotingCommand::default();
+        s.lit(b"{\"code\":")?;
+        cmd.code = s.int()?;
+        if s.lit(b",\"extFields\":{").is_some() {
+            let mut ext = Vec::new();
+            if s.peek()? != b'}' {
+                loop {
+                    let k = s.string()?;
+                    s.lit(b":")?;
+                    let v = s.string()?;
+                    ext.push((k, v));
+                    if s.lit(b",").is_none() {
+                        break;
+                    }
+                }
+            }
+            s.lit(b"}")?;
+            cmd.ext_fields = Some(ext);
+        }
+        s.lit(b",\"flag\":")?;
+        cmd.flag = s.int()?;
+        s.lit(b",\"language\":")?;
+        let lang = s.string()?;
+        cmd.language = LanguageCode::from_name(&lang)?;
+        s.lit(b",\"opaque\":")?;
+        cmd.opaque = s.int()?;
+        if s.lit(b",\"remark\":").is_some() {
+            cmd.remark = Some(s.string()?);
+        }
+        s.lit(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":")?;
+        cmd.version = s.int()?;
+        s.lit(b"}")?;
+        (s.i == h.len()).then_some(cmd)
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // ROCKETMQ binary header (RocketMQSerializable)
 
@@ -965,6 +1134,44 @@ mod tests {
             frame.extend_from_slice(h);
             let cmd = decode_frame(&frame, &FrameLimits::default()).unwrap();
             assert_eq!(encode_frame(&cmd), frame, "{}", String::from_utf8_lossy(h));
+        }
+    }
+
+    /// The canonical fast path gives the same command as the tolerant path, and only
+    /// accepts what re-encodes byte-exact without a layout.
+    #[test]
+    fn canonical_fast_path_agrees_with_tolerant_path() {
+        let accepted: &[&[u8]] = &[
+            br#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":373}"#,
+            br#"{"code":310,"extFields":{"i":"UNIQ_KEY\u0001AB\u0002\"q\"\\\n"},"flag":0,"language":"JAVA","opaque":-6,"remark":"x","serializeTypeCurrentRPC":"JSON","version":373}"#,
+            br#"{"code":0,"extFields":{},"flag":1,"language":"RUST","opaque":2147483647,"serializeTypeCurrentRPC":"JSON","version":474}"#,
+        ];
+        for h in accepted {
+            let fast = canonical::scan(h).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(h)));
+            let slow = decode_json_header_tolerant(h).unwrap();
+            assert_eq!((fast.code, fast.flag, fast.opaque, fast.version, fast.language), (slow.code, slow.flag, slow.opaque, slow.version, slow.language));
+            assert_eq!((&fast.remark, &fast.ext_fields), (&slow.remark, &slow.ext_fields));
+            assert_eq!(encode_json_header_canonical(&fast), *h);
+        }
+        let rejected: &[&[u8]] = &[
+            br#"{"code":01,"flag":0,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":1}"#,
+            br#"{"code":1,"flag":0,"language":"JAVA","opaque":-0,"serializeTypeCurrentRPC":"JSON","version":1}"#,
+            br#"{"code":1,"extFields":{"a":"\u0041"},"flag":0,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":1}"#,
+            br#"{"code":1,"extFields":{"a":"\u001f"},"flag":0,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":1}"#,
+            br#"{"code":1,"extFields":{"a":"\/"},"flag":0,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":1}"#,
+            br#"{"code":1,"flag":0,"language":"KOTLIN","opaque":0,"serializeTypeCurrentRPC":"JSON","version":1}"#,
+            br#"{"code":1,"flag":0,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":1} "#,
+            b"{\"code\":1,\"extFields\":{\"a\":\"\x01\"},\"flag\":0,\"language\":\"JAVA\",\"opaque\":0,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":1}",
+            "{\"code\":1,\"remark\":\"\u{85}\",\"flag\":0,\"language\":\"JAVA\",\"opaque\":0,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":1}".as_bytes(),
+        ];
+        for h in rejected {
+            assert!(canonical::scan(h).is_none(), "{}", String::from_utf8_lossy(h));
+            // The tolerant path still reads them and re-encodes them exactly.
+            if let Ok(c) = decode_json_header(h) {
+                let mut out = Vec::new();
+                encode_json_header(&c, &mut out);
+                assert_eq!(out, *h);
+            }
         }
     }
 
