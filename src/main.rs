@@ -161,10 +161,7 @@ impl Filter {
                         || m.uniq_key() == Some(k.as_str())
                         || m.stored.as_ref().is_some_and(|s| &s.offset_msg_id() == k)
                 }) || d
-                    .header
-                    .as_ref()
-                    .and_then(|h| h.get("msgId"))
-                    .and_then(|v| v.as_str())
+                    .field_str("msgId")
                     .is_some_and(|id| id.split(',').any(|x| x == k))
             });
             if !hit {

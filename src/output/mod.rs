@@ -163,7 +163,7 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
 }
 
 /// Decodes a record's command with its request's code.
-pub fn decode_record(r: &FrameRecord, opts: &OutputOptions) -> Option<Decoded> {
+pub fn decode_record<'a>(r: &'a FrameRecord, opts: &OutputOptions) -> Option<Decoded<'a>> {
     let cmd = r.command.as_ref().ok()?;
     Some(protocol::decode(
         cmd,
@@ -200,7 +200,7 @@ pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
             o.insert("remark".into(), json!(cmd.remark));
             o.insert("ext_fields".into(), ext_fields_json(cmd, opts.show_secrets));
             let mut header = d
-                .and_then(|d| d.header.clone())
+                .and_then(|d| d.header_json())
                 .map(Value::Object)
                 .unwrap_or(Value::Null);
             if let Value::Object(h) = &mut header {
@@ -317,13 +317,12 @@ pub fn frame_line(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
         if let Some(t) = d.topic() {
             let _ = write!(s, " topic={t}");
         }
-        let h = d.header.as_ref();
-        let get = |k: &str| h.and_then(|h| h.get(k));
+        let get = |k: &str| d.field(k).map(|v| v.to_json());
         if let Some(q) = get("queueId") {
             let _ = write!(s, " queueId={q}");
         }
         if cmd.kind() == Kind::Response {
-            if let Some(id) = get("msgId").and_then(Value::as_str) {
+            if let Some(id) = d.field_str("msgId") {
                 let _ = write!(s, " msgId={id}");
             }
             if let Some(q) = get("queueOffset") {

@@ -10,7 +10,7 @@
 //! `Boolean.parseBoolean` (case-insensitive "true", anything else false) — except that "1"
 //! reads as true, as the C++ 2.x client that writes it means.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ty {
@@ -222,50 +222,83 @@ pub fn response_fields(request_code: i32) -> Option<&'static [Field]> {
     })
 }
 
-/// Converts a value like Java's header decoding; `Err` keeps the text when it does not parse.
-pub fn convert(ty: Ty, v: &str) -> Result<Value, String> {
+/// A typed header value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HVal<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+}
+
+impl HVal<'_> {
+    pub fn to_json(&self) -> Value {
+        match self {
+            HVal::Str(s) => Value::String(s.to_string()),
+            HVal::Int(i) => Value::from(*i),
+            HVal::Bool(b) => Value::Bool(*b),
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            HVal::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            HVal::Int(i) => Some(*i),
+            HVal::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            HVal::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+/// Converts a value like Java's header decoding; `Err` when it does not parse.
+pub fn convert(ty: Ty, v: &str) -> Result<HVal<'_>, String> {
     match ty {
-        Str => Ok(Value::String(v.to_string())),
+        Str => Ok(HVal::Str(v)),
         Int => v
             .trim()
             .parse::<i32>()
-            .map(Value::from)
+            .map(|x| HVal::Int(x.into()))
             .map_err(|_| format!("{v:?} is not an Integer")),
         Long => v
             .trim()
             .parse::<i64>()
-            .map(Value::from)
+            .map(HVal::Int)
             .map_err(|_| format!("{v:?} is not a Long")),
         // Java's Boolean.parseBoolean, plus the C++ 2.x client's "1" (it writes booleans
         // as "0"/"1"; its batches are code 10 with batch "1" and only make sense as true).
-        Bool => Ok(Value::Bool(v.eq_ignore_ascii_case("true") || v == "1")),
+        Bool => Ok(HVal::Bool(v.eq_ignore_ascii_case("true") || v == "1")),
     }
 }
 
-/// The typed header: Java field names, numbers as numbers, booleans as booleans. Keys the
-/// class does not declare are kept under their own names as strings. Conversion problems
-/// are appended to `errors`.
-pub fn typed(
+/// The typed header: (Java field name, value) in wire order. Keys the class does not
+/// declare are kept under their own names as strings; values that do not parse are kept
+/// as strings and reported in `errors`.
+pub fn typed<'a>(
     fields: &[Field],
-    ext: &[(String, String)],
+    ext: &'a [(String, String)],
     errors: &mut Vec<String>,
-) -> Map<String, Value> {
-    let mut m = Map::new();
+) -> Vec<(&'a str, HVal<'a>)> {
+    let mut m = Vec::with_capacity(ext.len());
     for (k, v) in ext {
         let def = fields.iter().chain(RPC).find(|f| f.0 == k);
         match def {
             Some(&(_, name, ty)) => match convert(ty, v) {
-                Ok(val) => {
-                    m.insert(name.to_string(), val);
-                }
+                Ok(val) => m.push((name, val)),
                 Err(e) => {
                     errors.push(format!("header field {name} ({k}): {e}"));
-                    m.insert(name.to_string(), Value::String(v.clone()));
+                    m.push((name, HVal::Str(v)));
                 }
             },
-            None => {
-                m.insert(k.clone(), Value::String(v.clone()));
-            }
+            None => m.push((k.as_str(), HVal::Str(v))),
         }
     }
     m

@@ -6,6 +6,7 @@
 //! `MessageClientIDSetter.java`, `sysflag/MessageSysFlag.java`,
 //! `compression/CompressionType.java`; protocol.md sections 7–11.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -66,16 +67,29 @@ pub fn sysflag_names(flag: i32) -> Vec<&'static str> {
 /// `string2messageProperties`: entries split at 0x02, the first 0x01 splits name from
 /// value, entries with an empty name or value are dropped. Order is kept.
 pub fn parse_properties(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for entry in s.split('\u{2}') {
-        if let Some((k, v)) = entry.split_once('\u{1}')
-            && !k.is_empty()
-            && !v.is_empty()
-        {
-            out.push((k.to_string(), v.to_string()));
-        }
+    parse_properties_cow(Cow::Borrowed(s))
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// [`parse_properties`] borrowing from the text when it can.
+pub fn parse_properties_cow(s: Cow<'_, str>) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    fn split(s: &str) -> impl Iterator<Item = (&str, &str)> {
+        s.split('\u{2}').filter_map(|entry| {
+            entry
+                .split_once('\u{1}')
+                .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        })
     }
-    out
+    match s {
+        Cow::Borrowed(b) => split(b)
+            .map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v)))
+            .collect(),
+        Cow::Owned(o) => split(&o)
+            .map(|(k, v)| (Cow::Owned(k.to_string()), Cow::Owned(v.to_string())))
+            .collect(),
+    }
 }
 
 /// Writes properties as Java's `messageProperties2String` does.
@@ -123,16 +137,18 @@ pub fn decompress(sys_flag: i32, data: &[u8], max_out: usize) -> Result<Vec<u8>,
     Ok(out)
 }
 
-/// One message as it appears in a send request, batch or pull response.
+/// One message as it appears in a send request, batch or pull response. Text and body
+/// borrow from the command they were decoded from (the body is owned only when it was
+/// decompressed).
 #[derive(Clone, Debug, PartialEq, Default)]
-pub struct Message {
-    pub topic: String,
+pub struct Message<'a> {
+    pub topic: Cow<'a, str>,
     pub queue_id: Option<i32>,
     pub flag: i32,
     pub sys_flag: i32,
-    pub properties: Vec<(String, String)>,
+    pub properties: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// Body after decompression (as sent when not compressed).
-    pub body: Vec<u8>,
+    pub body: Cow<'a, [u8]>,
     /// Body length on the wire.
     pub wire_body_len: usize,
     pub compressed: bool,
@@ -142,13 +158,13 @@ pub struct Message {
     pub error: Option<String>,
 }
 
-impl Message {
+impl<'a> Message<'a> {
     pub fn property(&self, k: &str) -> Option<&str> {
         self.properties
             .iter()
             .rev()
             .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
     pub fn tags(&self) -> Option<&str> {
         self.property("TAGS")
@@ -162,30 +178,26 @@ impl Message {
 
     /// Builds a message from a body and its sysFlag, inflating when compressed.
     pub fn with_body(
-        topic: &str,
+        topic: Cow<'a, str>,
         sys_flag: i32,
-        props: &str,
-        wire: &[u8],
+        props: Cow<'a, str>,
+        wire: &'a [u8],
         max_body: usize,
     ) -> Self {
         let mut m = Message {
-            topic: topic.to_string(),
+            topic,
             sys_flag,
-            properties: parse_properties(props),
+            properties: parse_properties_cow(props),
             wire_body_len: wire.len(),
             compressed: sys_flag & sysflag::COMPRESSED != 0,
+            body: Cow::Borrowed(wire),
             ..Default::default()
         };
         if m.compressed {
             match decompress(sys_flag, wire, max_body) {
-                Ok(b) => m.body = b,
-                Err(e) => {
-                    m.error = Some(e);
-                    m.body = wire.to_vec();
-                }
+                Ok(b) => m.body = Cow::Owned(b),
+                Err(e) => m.error = Some(e),
             }
-        } else {
-            m.body = wire.to_vec();
         }
         m
     }
@@ -375,16 +387,16 @@ impl<'a> Cur<'a> {
 /// (`MessageDecoder.decodeMessages`). Items: totalSize, magic, bodyCRC, flag, bodyLen,
 /// body, i16 propertiesLen, properties. Problems stop the split and are returned with
 /// the messages decoded so far.
-pub fn decode_batch(
-    body: &[u8],
+pub fn decode_batch<'a>(
+    body: &'a [u8],
     topic: &str,
     queue_id: Option<i32>,
-) -> (Vec<Message>, Option<String>) {
+) -> (Vec<Message<'a>>, Option<String>) {
     let mut out = Vec::new();
     let mut c = Cur { b: body, i: 0 };
     while c.i < body.len() {
         let start = c.i;
-        let r: Result<Message, String> = (|| {
+        let r: Result<Message<'a>, String> = (|| {
             let total = c.i32("batch item totalSize")?;
             let _magic = c.i32("batch item magic")?;
             let _crc = c.i32("batch item bodyCRC")?;
@@ -401,7 +413,13 @@ pub fn decode_batch(
                     c.i - start
                 ));
             }
-            let mut m = Message::with_body(topic, 0, &String::from_utf8_lossy(p), b, 0);
+            let mut m = Message::with_body(
+                Cow::Owned(topic.to_string()),
+                0,
+                String::from_utf8_lossy(p),
+                b,
+                0,
+            );
             m.flag = flag;
             m.queue_id = queue_id;
             Ok(m)
@@ -426,7 +444,7 @@ pub const MAGIC_V2: u32 = 0xDAA3_20AB;
 
 /// Splits a PULL_MESSAGE (or VIEW/QUERY, CHECK_TRANSACTION_STATE) body into stored
 /// messages (`MessageDecoder.decodesBatch`), inflating compressed bodies up to `max_body`.
-pub fn decode_stored_messages(body: &[u8], max_body: usize) -> (Vec<Message>, Option<String>) {
+pub fn decode_stored_messages(body: &[u8], max_body: usize) -> (Vec<Message<'_>>, Option<String>) {
     let mut out = Vec::new();
     let mut c = Cur { b: body, i: 0 };
     while c.i < body.len() {
@@ -445,7 +463,7 @@ pub fn decode_stored_messages(body: &[u8], max_body: usize) -> (Vec<Message>, Op
     (out, None)
 }
 
-fn decode_stored(c: &mut Cur<'_>, max_body: usize) -> Result<Message, String> {
+fn decode_stored<'a>(c: &mut Cur<'a>, max_body: usize) -> Result<Message<'a>, String> {
     let start = c.i;
     let total = c.i32("totalSize")?;
     let magic = c.i32("magicCode")? as u32;
@@ -481,9 +499,9 @@ fn decode_stored(c: &mut Cur<'_>, max_body: usize) -> Result<Message, String> {
         return Err(format!("totalSize {total} but the record is {size} bytes"));
     }
     let mut m = Message::with_body(
-        &String::from_utf8_lossy(topic),
+        String::from_utf8_lossy(topic),
         sys_flag,
-        &String::from_utf8_lossy(props),
+        String::from_utf8_lossy(props),
         body,
         max_body,
     );
@@ -506,20 +524,22 @@ fn decode_stored(c: &mut Cur<'_>, max_body: usize) -> Result<Message, String> {
 }
 
 /// Properties as a JSON object (later duplicates win).
-pub fn properties_json(props: &[(String, String)]) -> serde_json::Map<String, serde_json::Value> {
+pub fn properties_json(
+    props: &[(Cow<'_, str>, Cow<'_, str>)],
+) -> serde_json::Map<String, serde_json::Value> {
     let mut m = serde_json::Map::new();
     for (k, v) in props {
-        m.insert(k.clone(), serde_json::Value::String(v.clone()));
+        m.insert(k.to_string(), serde_json::Value::String(v.to_string()));
     }
     m
 }
 
 /// User properties: everything that is not a well-known system key.
-pub fn user_properties(props: &[(String, String)]) -> BTreeMap<String, String> {
+pub fn user_properties(props: &[(Cow<'_, str>, Cow<'_, str>)]) -> BTreeMap<String, String> {
     props
         .iter()
         .filter(|(k, _)| !is_system_property(k))
-        .cloned()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
@@ -675,8 +695,8 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown compression type")
         );
-        let m = Message::with_body("t", 0x201, "", &zstd, 1 << 20);
-        assert_eq!(m.body, text);
+        let m = Message::with_body("t".into(), 0x201, "".into(), &zstd, 1 << 20);
+        assert_eq!(&*m.body, text);
         assert!(m.compressed && m.error.is_none());
         assert_eq!(sysflag_names(0x201), vec!["COMPRESSED", "ZSTD"]);
     }

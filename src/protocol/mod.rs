@@ -28,13 +28,13 @@ impl Default for DecodeOptions {
     }
 }
 
-/// What a command means.
+/// What a command means. Borrows from the command it was decoded from.
 #[derive(Clone, Debug, Default)]
-pub struct Decoded {
-    /// Typed header with Java field names, when the header class is known.
-    pub header: Option<Map<String, Value>>,
+pub struct Decoded<'a> {
+    /// Typed header, (Java field name, value) in wire order, when the header class is known.
+    pub header: Option<Vec<(&'a str, headers::HVal<'a>)>>,
     /// Messages carried: send request (one, or the batch's items) or pull response.
-    pub messages: Vec<Message>,
+    pub messages: Vec<Message<'a>>,
     /// The body as JSON when it is a JSON document (route data, heartbeat…).
     pub body_json: Option<Value>,
     /// Whether the send request was a batch.
@@ -42,14 +42,38 @@ pub struct Decoded {
     pub errors: Vec<String>,
 }
 
-impl Decoded {
+impl<'a> Decoded<'a> {
+    /// A typed header field (the last one, as Java's map keeps).
+    pub fn field(&self, name: &str) -> Option<&headers::HVal<'a>> {
+        self.header
+            .as_ref()?
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// A string header field.
+    pub fn field_str(&self, name: &str) -> Option<&'a str> {
+        match self.field(name)? {
+            headers::HVal::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The typed header as a JSON object (keys sorted).
+    pub fn header_json(&self) -> Option<Map<String, Value>> {
+        self.header.as_ref().map(|h| {
+            h.iter()
+                .map(|(k, v)| (k.to_string(), v.to_json()))
+                .collect()
+        })
+    }
+
     /// The topic the command is about (header topic, else first message's).
     pub fn topic(&self) -> Option<&str> {
-        self.header
-            .as_ref()
-            .and_then(|h| h.get("topic"))
-            .and_then(|v| v.as_str())
-            .or_else(|| self.messages.first().map(|m| m.topic.as_str()))
+        self.field_str("topic")
+            .or_else(|| self.messages.first().map(|m| m.topic.as_ref()))
     }
 }
 
@@ -63,7 +87,12 @@ pub fn effective_code(cmd: &RemotingCommand, request_code: Option<i32>) -> Optio
 
 /// Decodes the header and body of `cmd`. `request_code` is the paired request's code for a
 /// response (None if unpaired: then only raw extFields and a JSON body are given).
-pub fn decode(cmd: &RemotingCommand, request_code: Option<i32>, opts: &DecodeOptions) -> Decoded {
+pub fn decode<'a>(
+    cmd: &'a RemotingCommand,
+    request_code: Option<i32>,
+    opts: &DecodeOptions,
+) -> Decoded<'a> {
+    use std::borrow::Cow;
     let mut d = Decoded::default();
     let is_response = cmd.kind() == Kind::Response;
     let code = effective_code(cmd, request_code);
@@ -76,29 +105,30 @@ pub fn decode(cmd: &RemotingCommand, request_code: Option<i32>, opts: &DecodeOpt
         let ext = cmd.ext_fields.as_deref().unwrap_or(&[]);
         d.header = Some(headers::typed(f, ext, &mut d.errors));
     }
-    let hdr = |k: &str| d.header.as_ref().and_then(|h| h.get(k));
-    let body = &cmd.body;
+    let body = &cmd.body[..];
     match (is_response, code) {
         (false, Some(10 | 310 | 320 | 324 | 325)) => {
-            let topic = hdr("topic")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let queue_id = hdr("queueId").and_then(Value::as_i64).map(|q| q as i32);
-            let sys_flag = hdr("sysFlag").and_then(Value::as_i64).unwrap_or(0) as i32;
-            let flag = hdr("flag").and_then(Value::as_i64).unwrap_or(0) as i32;
-            let props = hdr("properties")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let batch = code == Some(320) || hdr("batch").and_then(Value::as_bool).unwrap_or(false);
+            let topic = d.field_str("topic").unwrap_or("");
+            let num = |k: &str| d.field(k).and_then(|v| v.as_i64());
+            let queue_id = num("queueId").map(|q| q as i32);
+            let sys_flag = num("sysFlag").unwrap_or(0) as i32;
+            let flag = num("flag").unwrap_or(0) as i32;
+            let props = d.field_str("properties").unwrap_or("");
+            let batch =
+                code == Some(320) || d.field("batch").and_then(|v| v.as_bool()).unwrap_or(false);
             d.batch = batch;
             if batch {
-                let (msgs, err) = message::decode_batch(body, &topic, queue_id);
+                let (msgs, err) = message::decode_batch(body, topic, queue_id);
                 d.messages = msgs;
                 d.errors.extend(err);
             } else {
-                let mut m = Message::with_body(&topic, sys_flag, &props, body, opts.max_inflated);
+                let mut m = Message::with_body(
+                    Cow::Borrowed(topic),
+                    sys_flag,
+                    Cow::Borrowed(props),
+                    body,
+                    opts.max_inflated,
+                );
                 m.queue_id = queue_id;
                 m.flag = flag;
                 if let Some(e) = &m.error {

@@ -778,7 +778,9 @@ mod canonical {
             self.i += 1;
             let start = self.i;
             let rest = &self.b[start..];
-            let end = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            let end = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
             if rest[end] == b'"' {
                 let raw = &rest[..end];
                 if raw.iter().any(|&b| b == 0x7f || b == 0xC2 || b == 0xE2) {
@@ -814,7 +816,8 @@ mod canonical {
                                 if h.iter().any(|c| c.is_ascii_lowercase()) {
                                     return None;
                                 }
-                                let v = u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
+                                let v =
+                                    u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
                                 let c = char::from_u32(v)?;
                                 let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
                                     && !matches!(v, 8 | 9 | 10 | 12 | 13);
@@ -830,7 +833,9 @@ mod canonical {
                     0..=0x1f => return None,
                     _ => {
                         let rest = &self.b[self.i..];
-                        let n = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+                        let n = rest
+                            .iter()
+                            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
                         let chunk = &rest[..n];
                         if chunk.iter().any(|&c| c == 0x7f || c == 0xC2 || c == 0xE2) {
                             return None;
@@ -1147,10 +1152,29 @@ mod tests {
             br#"{"code":0,"extFields":{},"flag":1,"language":"RUST","opaque":2147483647,"serializeTypeCurrentRPC":"JSON","version":474}"#,
         ];
         for h in accepted {
-            let fast = canonical::scan(h).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(h)));
+            let fast =
+                canonical::scan(h).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(h)));
             let slow = decode_json_header_tolerant(h).unwrap();
-            assert_eq!((fast.code, fast.flag, fast.opaque, fast.version, fast.language), (slow.code, slow.flag, slow.opaque, slow.version, slow.language));
-            assert_eq!((&fast.remark, &fast.ext_fields), (&slow.remark, &slow.ext_fields));
+            assert_eq!(
+                (
+                    fast.code,
+                    fast.flag,
+                    fast.opaque,
+                    fast.version,
+                    fast.language
+                ),
+                (
+                    slow.code,
+                    slow.flag,
+                    slow.opaque,
+                    slow.version,
+                    slow.language
+                )
+            );
+            assert_eq!(
+                (&fast.remark, &fast.ext_fields),
+                (&slow.remark, &slow.ext_fields)
+            );
             assert_eq!(encode_json_header_canonical(&fast), *h);
         }
         let rejected: &[&[u8]] = &[
@@ -1165,7 +1189,11 @@ mod tests {
             "{\"code\":1,\"remark\":\"\u{85}\",\"flag\":0,\"language\":\"JAVA\",\"opaque\":0,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":1}".as_bytes(),
         ];
         for h in rejected {
-            assert!(canonical::scan(h).is_none(), "{}", String::from_utf8_lossy(h));
+            assert!(
+                canonical::scan(h).is_none(),
+                "{}",
+                String::from_utf8_lossy(h)
+            );
             // The tolerant path still reads them and re-encodes them exactly.
             if let Ok(c) = decode_json_header(h) {
                 let mut out = Vec::new();
