@@ -62,11 +62,11 @@ pub fn producer_capture<W: Write>(w: W, target_bytes: u64) -> io::Result<u64> {
                     ("b".into(), "BenchTopic".into()),
                     ("c".into(), "TBW102".into()),
                     ("d".into(), "4".into()),
-                    ("e".into(), queue.to_string()),
+                    ("e".into(), queue.to_string().into()),
                     ("f".into(), "0".into()),
-                    ("g".into(), (ts / 1_000_000).to_string()),
+                    ("g".into(), (ts / 1_000_000).to_string().into()),
                     ("h".into(), "0".into()),
-                    ("i".into(), props),
+                    ("i".into(), props.into()),
                     ("j".into(), "0".into()),
                     ("k".into(), "false".into()),
                     ("m".into(), "false".into()),
@@ -80,14 +80,14 @@ pub fn producer_capture<W: Write>(w: W, target_bytes: u64) -> io::Result<u64> {
                 version: 401,
                 opaque,
                 ext_fields: Some(vec![
-                    ("queueId".into(), queue.to_string()),
+                    ("queueId".into(), queue.to_string().into()),
                     ("TRACE_ON".into(), "true".into()),
                     ("MSG_REGION".into(), "DefaultRegion".into()),
                     (
                         "msgId".into(),
-                        format!("0A00000100002A9F{:016X}", (conn as u64) << 32 | i as u64),
+                        format!("0A00000100002A9F{:016X}", (conn as u64) << 32 | i as u64).into(),
                     ),
-                    ("queueOffset".into(), (i / 8).to_string()),
+                    ("queueOffset".into(), (i / 8).to_string().into()),
                 ]),
                 ..Default::default()
             };

@@ -40,7 +40,7 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
                 opaque,
                 flag,
                 remark,
-                ext_fields: ext,
+                ext_fields: ext.map(|v| v.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
                 serialize: if binary {
                     SerializeType::RocketMq
                 } else {

@@ -87,9 +87,9 @@ pub fn ext_fields_json(cmd: &RemotingCommand, show_secrets: bool) -> Value {
             _ if !show_secrets && protocol::is_secret(k) => Value::String(redact(k, v, false)),
             Some(JValue::Null) => Value::Null,
             Some(jv @ (JValue::Num(_) | JValue::Bool(_))) => jv.to_serde(),
-            _ => Value::String(v.clone()),
+            _ => Value::String(v.to_string()),
         };
-        m.insert(k.clone(), val);
+        m.insert(k.to_string(), val);
     }
     Value::Object(m)
 }

@@ -21,6 +21,10 @@
 use std::fmt;
 
 use super::codes::{LanguageCode, SerializeType};
+
+/// An extFields key or value: a string stored inline up to 24 bytes (most keys and values
+/// are short), so that decoding a header allocates little.
+pub type ExtString = compact_str::CompactString;
 use super::json::{self, JStr, JValue, Quote};
 
 /// Limits applied to lengths taken from the wire.
@@ -151,7 +155,7 @@ pub struct RemotingCommand {
     pub flag: i32,
     pub remark: Option<String>,
     /// extFields in wire order (duplicates kept; `None` when absent or `null`).
-    pub ext_fields: Option<Vec<(String, String)>>,
+    pub ext_fields: Option<Vec<(ExtString, ExtString)>>,
     pub serialize: SerializeType,
     pub body: Vec<u8>,
     pub layout: HeaderLayout,
@@ -450,7 +454,7 @@ pub fn decode_json_header_tolerant(h: &[u8]) -> Result<RemotingCommand, FrameErr
                     for (idx, (ek, ev)) in entries.into_iter().enumerate() {
                         match (ek, ev) {
                             (JValue::Str(ks), JValue::Str(vs)) if plain(&ks) && plain(&vs) => {
-                                ext.push((ks.value, vs.value));
+                                ext.push((ks.value.into(), vs.value.into()));
                             }
                             (ek, ev) => {
                                 let ekey = match ek {
@@ -474,7 +478,7 @@ pub fn decode_json_header_tolerant(h: &[u8]) -> Result<RemotingCommand, FrameErr
                                     }
                                     other => other.as_text().unwrap_or_default(),
                                 };
-                                ext.push((ekey.value.clone(), text));
+                                ext.push((ekey.value.as_str().into(), text.into()));
                                 el.exceptions.push((
                                     idx,
                                     ExtForm {
@@ -562,7 +566,7 @@ fn push_scalar<F: Fn(&mut Vec<u8>)>(out: &mut Vec<u8>, orig: &JValue, same: bool
     }
 }
 
-fn ext_canonical(out: &mut Vec<u8>, ext: &[(String, String)]) {
+fn ext_canonical(out: &mut Vec<u8>, ext: &[(ExtString, ExtString)]) {
     out.push(b'{');
     for (i, (k, v)) in ext.iter().enumerate() {
         if i > 0 {
@@ -771,78 +775,62 @@ mod canonical {
             Some(v)
         }
         /// A string in fastjson's escaping; returns its value.
-        fn string(&mut self) -> Option<String> {
+        fn string(&mut self) -> Option<super::ExtString> {
             if self.peek()? != b'"' {
                 return None;
             }
             self.i += 1;
-            let start = self.i;
-            let rest = &self.b[start..];
-            let end = rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-            if rest[end] == b'"' {
-                let raw = &rest[..end];
-                if raw.iter().any(|&b| b == 0x7f || b == 0xC2 || b == 0xE2) {
-                    // Possibly U+007F–U+009F or U+2028/9 written raw: fastjson escapes them.
-                    return None;
-                }
-                let v = std::str::from_utf8(raw).ok()?.to_string();
-                self.i = start + end + 1;
-                return Some(v);
-            }
-            // With escapes: decode, accepting only the escapes fastjson writes.
             let mut out = String::new();
             loop {
-                let b = self.peek()?;
-                match b {
-                    b'"' => {
-                        self.i += 1;
-                        return Some(out);
+                // The next quote or backslash; everything before it must be text fastjson
+                // writes unescaped: no control characters, no U+007F–U+009F, no U+2028/9.
+                let rest = &self.b[self.i..];
+                let n = memchr::memchr2(b'"', b'\\', rest)?;
+                let chunk = &rest[..n];
+                if chunk.iter().any(|&c| c < 0x20 || c == 0x7f || c == 0xC2 || c == 0xE2) {
+                    return None;
+                }
+                let text = std::str::from_utf8(chunk).ok()?;
+                self.i += n;
+                if rest[n] == b'"' {
+                    self.i += 1;
+                    if out.is_empty() {
+                        return Some(text.into());
                     }
-                    b'\\' => {
-                        let e = *self.b.get(self.i + 1)?;
-                        self.i += 2;
-                        match e {
-                            b'"' => out.push('"'),
-                            b'\\' => out.push('\\'),
-                            b'b' => out.push('\u{8}'),
-                            b't' => out.push('\t'),
-                            b'n' => out.push('\n'),
-                            b'f' => out.push('\u{c}'),
-                            b'r' => out.push('\r'),
-                            b'u' => {
-                                let h = self.b.get(self.i..self.i + 4)?;
-                                if h.iter().any(|c| c.is_ascii_lowercase()) {
-                                    return None;
-                                }
-                                let v =
-                                    u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
-                                let c = char::from_u32(v)?;
-                                let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
-                                    && !matches!(v, 8 | 9 | 10 | 12 | 13);
-                                if !escaped {
-                                    return None;
-                                }
-                                out.push(c);
-                                self.i += 4;
-                            }
-                            _ => return None,
+                    out.push_str(text);
+                    return Some(out.into());
+                }
+                out.push_str(text);
+                let e = *self.b.get(self.i + 1)?;
+                self.i += 2;
+                match e {
+                    b'"' => out.push('"'),
+                    b'\\' => out.push('\\'),
+                    b'b' => out.push('\u{8}'),
+                    b't' => out.push('\t'),
+                    b'n' => out.push('\n'),
+                    b'f' => out.push('\u{c}'),
+                    b'r' => out.push('\r'),
+                    b'u' => {
+                        let h = self.b.get(self.i..self.i + 4)?;
+                        let mut v = 0u32;
+                        for &c in h {
+                            let d = match c {
+                                b'0'..=b'9' => c - b'0',
+                                b'A'..=b'F' => c - b'A' + 10,
+                                _ => return None, // fastjson writes uppercase hex
+                            };
+                            v = v * 16 + d as u32;
                         }
-                    }
-                    0..=0x1f => return None,
-                    _ => {
-                        let rest = &self.b[self.i..];
-                        let n = rest
-                            .iter()
-                            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-                        let chunk = &rest[..n];
-                        if chunk.iter().any(|&c| c == 0x7f || c == 0xC2 || c == 0xE2) {
+                        let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
+                            && !matches!(v, 8 | 9 | 10 | 12 | 13);
+                        if !escaped {
                             return None;
                         }
-                        out.push_str(std::str::from_utf8(chunk).ok()?);
-                        self.i += n;
+                        out.push(char::from_u32(v)?);
+                        self.i += 4;
                     }
+                    _ => return None,
                 }
             }
         }
@@ -877,7 +865,7 @@ mod canonical {
         s.lit(b",\"opaque\":")?;
         cmd.opaque = s.int()?;
         if s.lit(b",\"remark\":").is_some() {
-            cmd.remark = Some(s.string()?);
+            cmd.remark = Some(s.string()?.into());
         }
         s.lit(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":")?;
         cmd.version = s.int()?;
@@ -994,8 +982,8 @@ pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
             e
         })?;
         ext.push((
-            utf8(k, at, "extFields key")?,
-            utf8(v, vl_at, "extFields value")?,
+            utf8(k, at, "extFields key")?.into(),
+            utf8(v, vl_at, "extFields value")?.into(),
         ));
     }
     let trailing = h[r.i..].to_vec();
