@@ -289,7 +289,11 @@ pub fn typed<'a>(
 ) -> Vec<(&'a str, HVal<'a>)> {
     let mut m = Vec::with_capacity(ext.len());
     for (k, v) in ext {
-        let def = fields.iter().chain(RPC).find(|f| f.0 == k);
+        let kb = k.as_bytes();
+        let def = fields
+            .iter()
+            .chain(RPC)
+            .find(|f| f.0.len() == kb.len() && f.0.as_bytes()[0] == kb[0] && f.0.as_bytes() == kb);
         match def {
             Some(&(_, name, ty)) => match convert(ty, v) {
                 Ok(val) => m.push((name, val)),

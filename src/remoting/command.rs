@@ -779,58 +779,64 @@ mod canonical {
             if self.peek()? != b'"' {
                 return None;
             }
-            self.i += 1;
-            let mut out = String::new();
+            let b = self.b;
+            let mut i = self.i + 1;
+            let mut run = i;
+            let mut out: Option<String> = None;
             loop {
-                // The next quote or backslash; everything before it must be text fastjson
-                // writes unescaped: no control characters, no U+007F–U+009F, no U+2028/9.
-                let rest = &self.b[self.i..];
-                let n = memchr::memchr2(b'"', b'\\', rest)?;
-                let chunk = &rest[..n];
-                if chunk.iter().any(|&c| c < 0x20 || c == 0x7f || c == 0xC2 || c == 0xE2) {
-                    return None;
-                }
-                let text = std::str::from_utf8(chunk).ok()?;
-                self.i += n;
-                if rest[n] == b'"' {
-                    self.i += 1;
-                    if out.is_empty() {
-                        return Some(text.into());
+                match *b.get(i)? {
+                    b'"' => {
+                        let text = std::str::from_utf8(&b[run..i]).ok()?;
+                        self.i = i + 1;
+                        return Some(match out {
+                            None => text.into(),
+                            Some(mut o) => {
+                                o.push_str(text);
+                                o.into()
+                            }
+                        });
                     }
-                    out.push_str(text);
-                    return Some(out.into());
-                }
-                out.push_str(text);
-                let e = *self.b.get(self.i + 1)?;
-                self.i += 2;
-                match e {
-                    b'"' => out.push('"'),
-                    b'\\' => out.push('\\'),
-                    b'b' => out.push('\u{8}'),
-                    b't' => out.push('\t'),
-                    b'n' => out.push('\n'),
-                    b'f' => out.push('\u{c}'),
-                    b'r' => out.push('\r'),
-                    b'u' => {
-                        let h = self.b.get(self.i..self.i + 4)?;
-                        let mut v = 0u32;
-                        for &c in h {
-                            let d = match c {
-                                b'0'..=b'9' => c - b'0',
-                                b'A'..=b'F' => c - b'A' + 10,
-                                _ => return None, // fastjson writes uppercase hex
-                            };
-                            v = v * 16 + d as u32;
+                    b'\\' => {
+                        let o = out.get_or_insert_with(String::new);
+                        o.push_str(std::str::from_utf8(&b[run..i]).ok()?);
+                        let e = *b.get(i + 1)?;
+                        i += 2;
+                        match e {
+                            b'"' => o.push('"'),
+                            b'\\' => o.push('\\'),
+                            b'b' => o.push('\u{8}'),
+                            b't' => o.push('\t'),
+                            b'n' => o.push('\n'),
+                            b'f' => o.push('\u{c}'),
+                            b'r' => o.push('\r'),
+                            b'u' => {
+                                let h = b.get(i..i + 4)?;
+                                let mut v = 0u32;
+                                for &c in h {
+                                    let d = match c {
+                                        b'0'..=b'9' => c - b'0',
+                                        b'A'..=b'F' => c - b'A' + 10,
+                                        _ => return None, // fastjson writes uppercase hex
+                                    };
+                                    v = v * 16 + d as u32;
+                                }
+                                let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
+                                    && !matches!(v, 8 | 9 | 10 | 12 | 13);
+                                if !escaped {
+                                    return None;
+                                }
+                                o.push(char::from_u32(v)?);
+                                i += 4;
+                            }
+                            _ => return None,
                         }
-                        let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
-                            && !matches!(v, 8 | 9 | 10 | 12 | 13);
-                        if !escaped {
-                            return None;
-                        }
-                        out.push(char::from_u32(v)?);
-                        self.i += 4;
+                        run = i;
                     }
-                    _ => return None,
+                    // Written escaped by fastjson: control characters, U+007F–U+009F
+                    // (C2 80..9F) and U+2028/9 (E2 80 A8/A9); E2 and C2 lead other
+                    // characters too, which the tolerant path then handles.
+                    0..=0x1f | 0x7f | 0xC2 | 0xE2 => return None,
+                    _ => i += 1,
                 }
             }
         }
