@@ -5,7 +5,10 @@
 //! calls back with [`Event`]s; [`Dissector::finish`] flushes every stream at the end. No
 //! clock is read: flow ages use packet time.
 
-use std::collections::HashMap;
+// foldhash: fast, and randomly seeded per process, so crafted captures cannot force
+// collisions.
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 use std::net::SocketAddr;
 
 use crate::capture::{LinkType, decode_packet};
@@ -186,6 +189,8 @@ pub struct Dissector {
     pub totals: Totals,
     since_budget_check: u32,
     finished_flows: usize,
+    scratch_frames: Vec<FrameTuple>,
+    scratch_problems: Vec<Problem>,
 }
 
 /// Closed connections remembered (so their last ACKs are not taken for new ones).
@@ -202,6 +207,8 @@ impl Dissector {
             totals: Totals::default(),
             since_budget_check: 0,
             finished_flows: 0,
+            scratch_frames: Vec::new(),
+            scratch_problems: Vec::new(),
         }
     }
 
@@ -276,8 +283,9 @@ impl Dissector {
         let d = if seg.src == flow.ends[0] { 0 } else { 1 };
         let stream = flow.index;
         let (src, dst) = (seg.src, seg.dst);
-        let mut frames: Vec<FrameTuple> = Vec::new();
-        let mut problems: Vec<Problem> = Vec::new();
+        // Reused between packets: no allocation per packet.
+        let mut frames = std::mem::take(&mut self.scratch_frames);
+        let mut problems = std::mem::take(&mut self.scratch_problems);
         {
             let dir = &mut flow.dirs[d];
             let half = &mut dir.half;
@@ -333,7 +341,7 @@ impl Dissector {
             }
         }
         let done = flow.closed[0] && flow.closed[1];
-        for (res, packet, last_packet, fts, offset, len, wire) in frames {
+        for (res, packet, last_packet, fts, offset, len, wire) in frames.drain(..) {
             self.emit_frame(
                 stream,
                 src,
@@ -348,10 +356,12 @@ impl Dissector {
                 out,
             );
         }
-        for p in problems {
+        for p in problems.drain(..) {
             self.note_problem(&p);
             out(Event::Problem(p));
         }
+        self.scratch_frames = frames;
+        self.scratch_problems = problems;
         if done && let Some(mut flow) = self.flows.remove(&key) {
             self.flush_flow(&mut flow, out);
             flow.finished = true;

@@ -284,7 +284,10 @@ pub fn convert(ty: Ty, v: &str) -> Result<HVal<'_>, String> {
 /// as strings and reported in `errors`.
 pub fn typed<'a>(
     fields: &[Field],
-    ext: &'a [(crate::remoting::command::ExtString, crate::remoting::command::ExtString)],
+    ext: &'a [(
+        crate::remoting::command::ExtString,
+        crate::remoting::command::ExtString,
+    )],
     errors: &mut Vec<String>,
 ) -> Vec<(&'a str, HVal<'a>)> {
     let mut m = Vec::with_capacity(ext.len());

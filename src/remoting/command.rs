@@ -738,6 +738,8 @@ mod canonical {
 
     struct S<'a> {
         b: &'a [u8],
+        /// The same bytes, validated as UTF-8 once.
+        t: &'a str,
         i: usize,
     }
 
@@ -781,12 +783,14 @@ mod canonical {
             }
             let b = self.b;
             let mut i = self.i + 1;
-            let mut run = i;
             let mut out: Option<String> = None;
             loop {
-                match *b.get(i)? {
+                let n = memchr::memchr2(b'"', b'\\', &b[i..])?;
+                // Quote and backslash are ASCII, so these are character boundaries.
+                let text = plain_text(self.t.get(i..i + n)?)?;
+                i += n;
+                match b[i] {
                     b'"' => {
-                        let text = std::str::from_utf8(&b[run..i]).ok()?;
                         self.i = i + 1;
                         return Some(match out {
                             None => text.into(),
@@ -796,9 +800,9 @@ mod canonical {
                             }
                         });
                     }
-                    b'\\' => {
-                        let o = out.get_or_insert_with(String::new);
-                        o.push_str(std::str::from_utf8(&b[run..i]).ok()?);
+                    _ => {
+                        let o = out.get_or_insert_with(|| String::with_capacity(64.max(n * 2)));
+                        o.push_str(text);
                         let e = *b.get(i + 1)?;
                         i += 2;
                         match e {
@@ -830,25 +834,37 @@ mod canonical {
                             }
                             _ => return None,
                         }
-                        run = i;
                     }
-                    // Written escaped by fastjson: control characters, U+007F–U+009F
-                    // (C2 80..9F) and U+2028/9 (E2 80 A8/A9); E2 and C2 lead other
-                    // characters too, which the tolerant path then handles.
-                    0..=0x1f | 0x7f | 0xC2 | 0xE2 => return None,
-                    _ => i += 1,
                 }
             }
         }
     }
 
+    /// Text between escapes: valid UTF-8 with nothing fastjson would have escaped (control
+    /// characters, U+007F–U+009F, U+2028/U+2029).
+    fn plain_text(t: &str) -> Option<&str> {
+        // No early exit, so the compiler can vectorise the scan.
+        if t.bytes().fold(false, |a, c| a | (c < 0x20) | (c == 0x7f)) {
+            return None;
+        }
+        if !t.is_ascii()
+            && t.chars()
+                .any(|c| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}'))
+        {
+            return None;
+        }
+        Some(t)
+    }
+
     pub(super) fn scan(h: &[u8]) -> Option<RemotingCommand> {
-        let mut s = S { b: h, i: 0 };
+        let t = std::str::from_utf8(h).ok()?;
+        let mut s = S { b: h, t, i: 0 };
         let mut cmd = RemotingCommand::default();
         s.lit(b"{\"code\":")?;
         cmd.code = s.int()?;
         if s.lit(b",\"extFields\":{").is_some() {
-            let mut ext = Vec::new();
+            // Send requests carry 12–14 entries; avoid regrowing.
+            let mut ext = Vec::with_capacity(16);
             if s.peek()? != b'}' {
                 loop {
                     let k = s.string()?;
