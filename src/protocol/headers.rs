@@ -51,7 +51,7 @@ const SEND_V1: &[Field] = &[
 ];
 
 /// `SendMessageRequestHeaderV2`: the letters and the V1 names they stand for.
-pub const SEND_V2: &[Field] = &[
+pub static SEND_V2: &[Field] = &[
     ("a", "producerGroup", Str),
     ("b", "topic", Str),
     ("c", "defaultTopic", Str),
@@ -293,10 +293,15 @@ pub fn typed<'a>(
     let mut m = Vec::with_capacity(ext.len());
     for (k, v) in ext {
         let kb = k.as_bytes();
-        let def = fields
-            .iter()
-            .chain(RPC)
-            .find(|f| f.0.len() == kb.len() && f.0.as_bytes()[0] == kb[0] && f.0.as_bytes() == kb);
+        let def = match kb {
+            // SendMessageRequestHeaderV2's letters: a direct index.
+            [c @ b'a'..=b'n'] if std::ptr::eq(fields, SEND_V2) => {
+                Some(&SEND_V2[(c - b'a') as usize])
+            }
+            _ => fields.iter().chain(RPC).find(|f| {
+                f.0.len() == kb.len() && f.0.as_bytes()[0] == kb[0] && f.0.as_bytes() == kb
+            }),
+        };
         match def {
             Some(&(_, name, ty)) => match convert(ty, v) {
                 Ok(val) => m.push((name, val)),

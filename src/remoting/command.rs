@@ -782,61 +782,67 @@ mod canonical {
                 return None;
             }
             let b = self.b;
-            let mut i = self.i + 1;
-            let mut out: Option<String> = None;
-            loop {
-                let n = memchr::memchr2(b'"', b'\\', &b[i..])?;
-                // Quote and backslash are ASCII, so these are character boundaries.
-                let text = plain_text(self.t.get(i..i + n)?)?;
+            let start = self.i + 1;
+            // Find the closing quote, stepping over escaped characters.
+            let mut pos = start;
+            let mut escapes = false;
+            let end = loop {
+                let n = memchr::memchr2(b'"', b'\\', &b[pos..])?;
+                if b[pos + n] == b'"' {
+                    break pos + n;
+                }
+                escapes = true;
+                pos += n + 2;
+                if pos > b.len() {
+                    return None;
+                }
+            };
+            // Quote and backslash are ASCII, so these are character boundaries.
+            let raw = plain_text(self.t.get(start..end)?)?;
+            self.i = end + 1;
+            if !escapes {
+                return Some(raw.into());
+            }
+            let mut o = String::with_capacity(raw.len());
+            let rb = raw.as_bytes();
+            let mut i = 0;
+            while let Some(n) = memchr::memchr(b'\\', &rb[i..]) {
+                o.push_str(raw.get(i..i + n)?);
                 i += n;
-                match b[i] {
-                    b'"' => {
-                        self.i = i + 1;
-                        return Some(match out {
-                            None => text.into(),
-                            Some(mut o) => {
-                                o.push_str(text);
-                                o.into()
-                            }
-                        });
-                    }
-                    _ => {
-                        let o = out.get_or_insert_with(|| String::with_capacity(64.max(n * 2)));
-                        o.push_str(text);
-                        let e = *b.get(i + 1)?;
-                        i += 2;
-                        match e {
-                            b'"' => o.push('"'),
-                            b'\\' => o.push('\\'),
-                            b'b' => o.push('\u{8}'),
-                            b't' => o.push('\t'),
-                            b'n' => o.push('\n'),
-                            b'f' => o.push('\u{c}'),
-                            b'r' => o.push('\r'),
-                            b'u' => {
-                                let h = b.get(i..i + 4)?;
-                                let mut v = 0u32;
-                                for &c in h {
-                                    let d = match c {
-                                        b'0'..=b'9' => c - b'0',
-                                        b'A'..=b'F' => c - b'A' + 10,
-                                        _ => return None, // fastjson writes uppercase hex
-                                    };
-                                    v = v * 16 + d as u32;
-                                }
-                                let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
-                                    && !matches!(v, 8 | 9 | 10 | 12 | 13);
-                                if !escaped {
-                                    return None;
-                                }
-                                o.push(char::from_u32(v)?);
-                                i += 4;
-                            }
-                            _ => return None,
+                let e = *rb.get(i + 1)?;
+                i += 2;
+                match e {
+                    b'"' => o.push('"'),
+                    b'\\' => o.push('\\'),
+                    b'b' => o.push('\u{8}'),
+                    b't' => o.push('\t'),
+                    b'n' => o.push('\n'),
+                    b'f' => o.push('\u{c}'),
+                    b'r' => o.push('\r'),
+                    b'u' => {
+                        let h = rb.get(i..i + 4)?;
+                        let mut v = 0u32;
+                        for &c in h {
+                            let d = match c {
+                                b'0'..=b'9' => c - b'0',
+                                b'A'..=b'F' => c - b'A' + 10,
+                                _ => return None, // fastjson writes uppercase hex
+                            };
+                            v = v * 16 + d as u32;
                         }
+                        let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
+                            && !matches!(v, 8 | 9 | 10 | 12 | 13);
+                        if !escaped {
+                            return None;
+                        }
+                        o.push(char::from_u32(v)?);
+                        i += 4;
                     }
+                    _ => return None,
                 }
             }
+            o.push_str(raw.get(i..)?);
+            Some(o.into())
         }
     }
 
