@@ -229,7 +229,12 @@ fn read(a: ReadArgs) -> io::Result<u8> {
                 if filter.stream.is_some_and(|s| p.stream != Some(s)) {
                     return;
                 }
-                eprintln!("{}", output::problem_line(&p));
+                let name = if a.common.file == "-" {
+                    "<stdin>"
+                } else {
+                    a.common.file.as_str()
+                };
+                eprintln!("{name}: {}", output::problem_line(&p));
                 Ok(())
             }
         };

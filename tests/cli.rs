@@ -223,3 +223,71 @@ fn broken_pipe_exits_quietly() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+/// A capture whose stream holds a frame with an absurd length, garbage, and a frame cut off
+/// by the end of the capture, between good frames: each problem is reported with its packet
+/// number and reason, and every good frame is still decoded.
+#[test]
+fn hostile_stream_contents_are_located_and_skipped() {
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let good = |opaque: i32| {
+        encode_frame(&RemotingCommand {
+            code: 105,
+            opaque,
+            ext_fields: Some(vec![("topic".into(), "T".into())]),
+            ..Default::default()
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:9876".parse().unwrap(),
+    );
+    c.handshake(&mut w, 1_000_000_000).unwrap(); // packets 1-3
+    c.send(&mut w, 2_000_000_000, true, &good(1)).unwrap(); // packet 4
+    // Packet 5: a length of 2^31-1 (way over the 16 MiB limit), then a good frame.
+    let mut bad = vec![0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 2, b'{', b'}'];
+    bad.extend(good(2));
+    c.send(&mut w, 3_000_000_000, true, &bad).unwrap();
+    // Packet 6: garbage between frames, then a good frame.
+    let mut junk = b"\x00\x00\x00\x20\x05 junk junk junk junk junk junk".to_vec();
+    junk.extend(good(3));
+    c.send(&mut w, 4_000_000_000, true, &junk).unwrap();
+    // Packet 7: the first half of a frame, and the capture ends.
+    let last = good(4);
+    c.send(&mut w, 5_000_000_000, true, &last[..last.len() / 2])
+        .unwrap();
+    w.flush().unwrap();
+    drop(w);
+    let (code, out, err) = run(&["read", "--json", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let opaques: Vec<i64> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["opaque"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(opaques, vec![1, 2, 3]);
+    assert!(
+        err.contains("packet 5: frame (stream 0): malformed frame: length at frame byte 0: 2147483647 exceeds the maximum frame length 16777212; skipped 10 bytes to resynchronise (stream offset 129)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("packet 6: frame (stream 0): malformed frame: serialize type at frame byte 4: unknown value 5; skipped 35 bytes to resynchronise (stream offset 268)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("packet 7: truncated (stream 0): truncated frame at end of stream"),
+        "{err}"
+    );
+    let (code, _, _) = run(&["read", "--strict", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    // A larger --max-frame accepts the huge length and waits for the rest instead.
+    let (_, _, err) = run(&["read", "--max-frame", "2147483647", path.to_str().unwrap()]);
+    assert!(err.contains("truncated frame at end of stream"), "{err}");
+}

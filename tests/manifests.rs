@@ -170,6 +170,12 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
         for (k, v) in m["user_properties"].as_object().unwrap() {
             assert_eq!(&msg["properties"][k], v, "{id} property {k}");
         }
+        // Exactly the properties the script set, once the system ones are set aside.
+        assert_eq!(
+            msg["user_properties"], m["user_properties"],
+            "{id} user properties"
+        );
+        assert_eq!(msg["keys"], m["keys_property"], "{id} KEYS");
         let r = &m["send_result"];
         if s.frame["kind"] == "oneway" {
             assert!(s.response.is_none());

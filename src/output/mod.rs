@@ -114,6 +114,11 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
         }
     }
     o.insert("properties".into(), Value::Object(props));
+    o.insert(
+        "user_properties".into(),
+        json!(message::user_properties(&m.properties)),
+    );
+    o.insert("born_timestamp".into(), json!(m.born_timestamp));
     o.insert("flag".into(), json!(m.flag));
     o.insert("sys_flag".into(), json!(m.sys_flag));
     o.insert(
@@ -122,8 +127,10 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
     );
     o.insert("compressed".into(), json!(m.compressed));
     o.insert("uniq_key".into(), json!(m.uniq_key()));
-    let born = m.stored.as_ref().map(|s| s.born_timestamp);
-    if let Some(k) = m.uniq_key().and_then(|k| message::decode_uniq_key(k, born)) {
+    if let Some(k) = m
+        .uniq_key()
+        .and_then(|k| message::decode_uniq_key(k, m.born_timestamp))
+    {
         o.insert(
             "uniq_key_decoded".into(),
             json!({
@@ -133,6 +140,7 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
                 "month_offset_ms": k.month_offset_ms,
                 "counter": k.counter,
                 "month_start_ms": k.month_start_ms,
+                "utc_offset_minutes": k.utc_offset_minutes,
             }),
         );
     }
@@ -144,7 +152,6 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
         o.insert("commit_log_offset".into(), json!(s.commit_log_offset));
         o.insert("msg_id".into(), json!(s.offset_msg_id()));
         o.insert("born_host".into(), json!(s.born_host.to_string()));
-        o.insert("born_timestamp".into(), json!(s.born_timestamp));
         o.insert("store_host".into(), json!(s.store_host.to_string()));
         o.insert("store_timestamp".into(), json!(s.store_timestamp));
         o.insert("reconsume_times".into(), json!(s.reconsume_times));
@@ -415,12 +422,12 @@ fn scalar(v: &Value) -> String {
 pub fn problem_line(p: &Problem) -> String {
     match p.stream {
         Some(st) => format!(
-            "{:>6} ! {} (stream {st}): {}",
+            "packet {}: {} (stream {st}): {}",
             p.packet,
             p.kind.as_str(),
             p.message
         ),
-        None => format!("{:>6} ! {}: {}", p.packet, p.kind.as_str(), p.message),
+        None => format!("packet {}: {}: {}", p.packet, p.kind.as_str(), p.message),
     }
 }
 

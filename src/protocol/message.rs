@@ -156,6 +156,8 @@ pub struct Message<'a> {
     pub stored: Option<StoredInfo>,
     /// Problem decoding this message (body kept as on the wire).
     pub error: Option<String>,
+    /// The producer's born time (ms) when known from the send header or the stored message.
+    pub born_timestamp: Option<i64>,
 }
 
 impl<'a> Message<'a> {
@@ -299,6 +301,42 @@ pub struct UniqKey {
     /// `born_timestamp - month_offset_ms` when the born time is known: the producer's
     /// local month start as a UTC instant, from which its time zone follows.
     pub month_start_ms: Option<i64>,
+    /// The producer's UTC offset in minutes, when the born time is known and the month
+    /// start is within ±14 h of a month's first midnight UTC.
+    pub utc_offset_minutes: Option<i32>,
+}
+
+/// Days since 1970-01-01 → (year, month).
+fn civil_year_month(days: i64) -> (i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m)
+}
+
+/// (year, month) → days since 1970-01-01 of its first day.
+fn days_from_civil(y: i64, m: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The UTC offset of a producer whose local month started at the UTC instant `month_start_ms`.
+pub fn utc_offset_from_month_start(month_start_ms: i64) -> Option<i32> {
+    const H14: i64 = 14 * 3_600_000;
+    let (y, m) = civil_year_month((month_start_ms + H14).div_euclid(86_400_000));
+    let first = days_from_civil(y, m) * 86_400_000;
+    let off = first - month_start_ms;
+    (off.abs() <= H14 && off % 60_000 == 0).then_some((off / 60_000) as i32)
 }
 
 /// Decodes a UNIQ_KEY (32 hex chars for IPv4, 56 for IPv6).
@@ -325,6 +363,8 @@ pub fn decode_uniq_key(id: &str, born_timestamp: Option<i64>) -> Option<UniqKey>
         month_offset_ms,
         counter: u16::from_be_bytes([r[10], r[11]]),
         month_start_ms: born_timestamp.map(|t| t - month_offset_ms as i64),
+        utc_offset_minutes: born_timestamp
+            .and_then(|t| utc_offset_from_month_start(t - month_offset_ms as i64)),
     })
 }
 
@@ -507,6 +547,7 @@ fn decode_stored<'a>(c: &mut Cur<'a>, max_body: usize) -> Result<Message<'a>, St
     );
     m.queue_id = Some(queue_id);
     m.flag = flag;
+    m.born_timestamp = Some(born_timestamp);
     m.stored = Some(StoredInfo {
         magic,
         body_crc,
@@ -623,6 +664,79 @@ mod tests {
         assert_eq!(k.month_offset_ms, 1769656683);
         assert_eq!(k.counter, 0);
         assert_eq!(k.month_start_ms, Some(1622476800000));
+        // 2021-06-01T00:00+08:00: the producer ran in UTC+8.
+        assert_eq!(k.utc_offset_minutes, Some(480));
+        assert_eq!(utc_offset_from_month_start(1622505600000), Some(0));
+        assert_eq!(
+            utc_offset_from_month_start(1622505600000 + 5 * 3_600_000),
+            Some(-300)
+        );
+        assert_eq!(
+            utc_offset_from_month_start(1622505600000 + 20 * 86_400_000),
+            None
+        );
+    }
+
+    /// A stored message in the 5.1 V2 layout (i16 topic length) with IPv6 born and store
+    /// hosts (sysFlag 0x30), built field by field as `MessageDecoder.encode` writes it.
+    #[test]
+    fn stored_message_v2_ipv6() {
+        let body = b"hello v6";
+        let topic = "T".repeat(130);
+        let props = "UNIQ_KEY\u{1}AB\u{2}TAGS\u{1}x\u{2}";
+        let mut r = Vec::new();
+        r.extend_from_slice(&0i32.to_be_bytes()); // totalSize, patched below
+        r.extend_from_slice(&MAGIC_V2.to_be_bytes());
+        r.extend_from_slice(&7i32.to_be_bytes()); // bodyCRC
+        r.extend_from_slice(&3i32.to_be_bytes()); // queueId
+        r.extend_from_slice(&0i32.to_be_bytes()); // flag
+        r.extend_from_slice(&42i64.to_be_bytes()); // queueOffset
+        r.extend_from_slice(&4096i64.to_be_bytes()); // physicalOffset
+        r.extend_from_slice(&0x30i32.to_be_bytes()); // sysFlag: both hosts IPv6
+        r.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
+        r.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        r.extend_from_slice(&50000i32.to_be_bytes());
+        r.extend_from_slice(&1_700_000_000_001i64.to_be_bytes());
+        r.extend_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets());
+        r.extend_from_slice(&10911i32.to_be_bytes());
+        r.extend_from_slice(&0i32.to_be_bytes()); // reconsumeTimes
+        r.extend_from_slice(&0i64.to_be_bytes()); // preparedTransactionOffset
+        r.extend_from_slice(&(body.len() as i32).to_be_bytes());
+        r.extend_from_slice(body);
+        r.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+        r.extend_from_slice(topic.as_bytes());
+        r.extend_from_slice(&(props.len() as i16).to_be_bytes());
+        r.extend_from_slice(props.as_bytes());
+        let n = r.len() as i32;
+        r[..4].copy_from_slice(&n.to_be_bytes());
+        let mut two = r.clone();
+        two.extend_from_slice(&r);
+        let (msgs, err) = decode_stored_messages(&two, 1 << 20);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(msgs.len(), 2);
+        let m = &msgs[0];
+        assert_eq!(m.topic, topic.as_str());
+        assert_eq!(&*m.body, body);
+        assert_eq!(m.tags(), Some("x"));
+        let st = m.stored.as_ref().unwrap();
+        assert_eq!(st.born_host, "[::1]:50000".parse().unwrap());
+        assert_eq!(st.store_host, "[2001:db8::1]:10911".parse().unwrap());
+        assert_eq!((st.queue_offset, st.commit_log_offset), (42, 4096));
+        // A 56-hex-digit offset msgId for an IPv6 store host, and back.
+        let id = st.offset_msg_id();
+        assert_eq!(id.len(), 56);
+        let back = decode_offset_msg_id(&id).unwrap();
+        assert_eq!(
+            (back.store_host, back.commit_log_offset),
+            (st.store_host, 4096)
+        );
+        // A truncated second record is reported with its offset, the first one kept.
+        let (msgs, err) = decode_stored_messages(&two[..two.len() - 3], 1 << 20);
+        assert_eq!(msgs.len(), 1);
+        assert!(
+            err.unwrap()
+                .contains(&format!("stored message 1 at body offset {n}"))
+        );
     }
 
     #[test]

@@ -113,12 +113,16 @@ pub fn decode<'a>(
             let queue_id = num("queueId").map(|q| q as i32);
             let sys_flag = num("sysFlag").unwrap_or(0) as i32;
             let flag = num("flag").unwrap_or(0) as i32;
+            let born = num("bornTimestamp");
             let props = d.field_str("properties").unwrap_or("");
             let batch =
                 code == Some(320) || d.field("batch").and_then(|v| v.as_bool()).unwrap_or(false);
             d.batch = batch;
             if batch {
-                let (msgs, err) = message::decode_batch(body, topic, queue_id);
+                let (mut msgs, err) = message::decode_batch(body, topic, queue_id);
+                for m in &mut msgs {
+                    m.born_timestamp = born;
+                }
                 d.messages = msgs;
                 d.errors.extend(err);
             } else {
@@ -131,6 +135,7 @@ pub fn decode<'a>(
                 );
                 m.queue_id = queue_id;
                 m.flag = flag;
+                m.born_timestamp = born;
                 if let Some(e) = &m.error {
                     d.errors.push(format!("message body: {e}"));
                 }

@@ -77,6 +77,8 @@ pub struct FrameSplitter {
     pub frames: u64,
     /// Bytes skipped while hunting.
     pub skipped: u64,
+    /// The run of bytes being skipped: (start offset, packet, bytes, why it began).
+    run: Option<(u64, u64, u64, String)>,
 }
 
 impl FrameSplitter {
@@ -96,6 +98,7 @@ impl FrameSplitter {
             hunted: 0,
             frames: 0,
             skipped: 0,
+            run: None,
         }
     }
 
@@ -255,11 +258,7 @@ impl FrameSplitter {
                     data.len()
                 }
                 FrameCheck::Invalid(e) => {
-                    out(SplitEvent::Problem(SplitProblem {
-                        packet,
-                        offset,
-                        reason: format!("malformed frame: {e}; resynchronising"),
-                    }));
+                    self.run = Some((offset, packet, 0, format!("malformed frame: {e}")));
                     self.mode = Mode::Hunting;
                     // Skip at least one byte so hunting starts past the bad word.
                     self.skip(data, offset, packet, 1, out)
@@ -267,6 +266,7 @@ impl FrameSplitter {
             },
             Mode::Hunting => match find_frame_start(data, &self.limits) {
                 Hunt::At(0) => {
+                    self.end_run(out);
                     self.mode = Mode::Synced;
                     self.scan_one(data, offset, packet, ts, last, out)
                 }
@@ -330,24 +330,31 @@ impl FrameSplitter {
         }
         self.hunted += n;
         self.skipped += n as u64;
-        let ignored_before = self.mode == Mode::Ignored;
+        let run = self.run.get_or_insert_with(|| {
+            let why = if self.frames == 0 {
+                "bytes before the first frame boundary (capture started mid-connection?)"
+            } else {
+                "bytes that do not start a frame"
+            };
+            (offset, packet, 0, why.to_string())
+        });
+        run.2 += n as u64;
         self.hunted_check(0, offset, packet, out);
-        if !ignored_before && self.mode != Mode::Ignored && self.frames > 0 {
-            out(SplitEvent::Problem(SplitProblem {
-                packet,
-                offset,
-                reason: format!("skipped {n} bytes that do not start a frame"),
-            }));
-        } else if !ignored_before && self.mode != Mode::Ignored && self.frames == 0 {
-            out(SplitEvent::Problem(SplitProblem {
-                packet,
-                offset,
-                reason: format!(
-                    "skipped {n} bytes before the first frame boundary (capture started mid-connection?)"
-                ),
-            }));
+        if self.mode == Mode::Ignored {
+            self.run = None;
         }
         n
+    }
+
+    /// Reports the run of skipped bytes, if any, as one problem located at its start.
+    fn end_run<F: FnMut(SplitEvent<'_>)>(&mut self, out: &mut F) {
+        if let Some((offset, packet, n, why)) = self.run.take() {
+            out(SplitEvent::Problem(SplitProblem {
+                packet,
+                offset,
+                reason: format!("{why}; skipped {n} bytes to resynchronise"),
+            }));
+        }
     }
 
     /// A hole in the stream (lost packets): drop the partial frame and hunt again.
@@ -356,6 +363,7 @@ impl FrameSplitter {
             self.next = offset + len;
             return;
         }
+        self.end_run(out);
         if !self.buf.is_empty() {
             out(SplitEvent::Problem(SplitProblem {
                 packet: self.packet_at(self.buf_offset).0,
@@ -376,6 +384,9 @@ impl FrameSplitter {
 
     /// End of stream: whatever is buffered is a truncated frame.
     pub fn finish<F: FnMut(SplitEvent<'_>)>(&mut self, out: &mut F) {
+        if self.mode != Mode::Ignored {
+            self.end_run(out);
+        }
         if !self.buf.is_empty() && self.mode != Mode::Ignored {
             let need = match check_frame(&self.buf, &self.limits) {
                 FrameCheck::NeedMore(n) => format!(" of {n}"),
