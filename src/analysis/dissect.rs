@@ -27,6 +27,9 @@ pub struct Options {
     pub max_pending_requests: usize,
     /// Keep each frame's wire bytes in the record (for verify).
     pub keep_wire: bool,
+    /// A connection with no packet for this long (capture time, ns) is flushed and
+    /// forgotten; a later packet starts it afresh (mid-connection).
+    pub idle_timeout_ns: i64,
 }
 
 impl Default for Options {
@@ -37,6 +40,7 @@ impl Default for Options {
             max_buffered_total: 256 << 20,
             max_pending_requests: 1 << 20,
             keep_wire: false,
+            idle_timeout_ns: 600 * 1_000_000_000,
         }
     }
 }
@@ -165,6 +169,7 @@ struct Flow {
     ends: [SocketAddr; 2],
     dirs: [Dir; 2],
     last_packet: u64,
+    last_ts: i64,
     closed: [bool; 2],
     /// Both sides closed and flushed; later packets (final ACKs) are ignored.
     finished: bool,
@@ -257,6 +262,7 @@ impl Dissector {
                 ends,
                 dirs: [Dir::new(opts.stream), Dir::new(opts.stream)],
                 last_packet: number,
+                last_ts: ts,
                 closed: [false; 2],
                 finished: false,
             }
@@ -272,6 +278,7 @@ impl Dissector {
                     ends: [seg.src, seg.dst],
                     dirs: [Dir::new(opts.stream), Dir::new(opts.stream)],
                     last_packet: number,
+                    last_ts: ts,
                     closed: [false; 2],
                     finished: false,
                 };
@@ -280,6 +287,7 @@ impl Dissector {
             }
         }
         flow.last_packet = number;
+        flow.last_ts = ts;
         let d = if seg.src == flow.ends[0] { 0 } else { 1 };
         let stream = flow.index;
         let (src, dst) = (seg.src, seg.dst);
@@ -376,6 +384,7 @@ impl Dissector {
         self.since_budget_check += 1;
         if self.since_budget_check >= 1024 {
             self.since_budget_check = 0;
+            self.expire_idle(ts, out);
             self.enforce_budget(number, out);
         }
     }
@@ -522,6 +531,29 @@ impl Dissector {
             for p in problems {
                 self.note_problem(&p);
                 out(Event::Problem(p));
+            }
+        }
+    }
+
+    /// Flushes and forgets connections idle for longer than `idle_timeout_ns` of capture time.
+    fn expire_idle<F: FnMut(Event)>(&mut self, now: i64, out: &mut F) {
+        let limit = now.saturating_sub(self.opts.idle_timeout_ns);
+        let idle: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| f.last_ts < limit)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut idle: Vec<(u64, FlowKey)> = idle
+            .into_iter()
+            .map(|k| (self.flows[&k].index, k))
+            .collect();
+        idle.sort();
+        for (_, key) in idle {
+            if let Some(mut flow) = self.flows.remove(&key)
+                && !flow.finished
+            {
+                self.flush_flow(&mut flow, out);
             }
         }
     }
