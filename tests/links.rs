@@ -254,6 +254,35 @@ fn every_link_type_and_container_gives_the_same_frames() {
     }
 }
 
+/// Inserts an 8-byte hop-by-hop options header (a PadN option) after the IPv6 header.
+fn with_hop_by_hop(p: &[u8]) -> Vec<u8> {
+    let mut v = p[..40].to_vec();
+    let next = v[6];
+    v[6] = 0; // next header: hop-by-hop
+    let plen = u16::from_be_bytes([v[4], v[5]]) + 8;
+    v[4..6].copy_from_slice(&plen.to_be_bytes());
+    v.extend_from_slice(&[next, 0, 1, 4, 0, 0, 0, 0]);
+    v.extend_from_slice(&p[40..]);
+    v
+}
+
+#[test]
+fn ipv6_extension_headers() {
+    let reference = decode(&pcap(101, &ip_packets(false), false, false));
+    let pkts: Vec<Vec<u8>> = ip_packets(true)
+        .iter()
+        .map(|p| with_hop_by_hop(p))
+        .collect();
+    let (frames, problems) = decode(&pcap(101, &pkts, false, false));
+    assert!(problems.is_empty(), "{problems:?}");
+    let strip = |v: &[(i32, String, i32, String)]| {
+        v.iter()
+            .map(|f| (f.0, f.1.clone(), f.2))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&frames), strip(&reference.0));
+}
+
 #[test]
 fn pcapng_sections_interfaces_epb_and_spb() {
     let ips = ip_packets(false);
