@@ -291,3 +291,104 @@ fn hostile_stream_contents_are_located_and_skipped() {
     let (_, _, err) = run(&["read", "--max-frame", "2147483647", path.to_str().unwrap()]);
     assert!(err.contains("truncated frame at end of stream"), "{err}");
 }
+
+/// Every problem rmqdump reports on the bundled captures, and why it is right.
+#[test]
+fn every_problem_on_the_bundled_captures_is_explained() {
+    // (capture, problem kinds with counts, the explanation)
+    let expected: &[(&str, &str, &str)] = &[
+        ("cpp/rocketmq-cpp-dev.pcap", "", "clean"),
+        ("cpp/rocketmq-cpp-dev.pcapng", "", "clean"),
+        // Long-poll PULL_MESSAGE requests still suspended when the consumer shut down
+        // (shared/peers/README.md, item 12).
+        (
+            "node/rocketmq-node-dev.pcap",
+            "5 unanswered",
+            "suspended long polls",
+        ),
+        (
+            "rust/rocketmq-rust-dev.pcap",
+            "5 unanswered",
+            "suspended long polls",
+        ),
+        // deepflow keeps only some packets of each conversation; tshark flags the same
+        // holes ("previous segment not captured" / "ACKed unseen segment").
+        (
+            "public/deepflow/rocketmq-consumer-otel.pcap",
+            "4 gap",
+            "packets not in the capture",
+        ),
+        (
+            "public/deepflow/rocketmq-consumer-skywalking.pcap",
+            "5 gap",
+            "packets not in the capture",
+        ),
+        (
+            "public/deepflow/rocketmq-producer-otel.pcap",
+            "4 gap",
+            "packets not in the capture",
+        ),
+        (
+            "public/deepflow/rocketmq-producer-skywalking.pcap",
+            "4 gap",
+            "packets not in the capture",
+        ),
+        (
+            "public/deepflow/rocketmq-pull-message.pcap",
+            "5 gap, 1 unanswered",
+            "holes; a long poll still held",
+        ),
+        (
+            "public/deepflow/rocketmq-get-consumer-list-by-group.pcap",
+            "",
+            "clean",
+        ),
+        (
+            "public/deepflow/rocketmq-get-routeinfo-by-topic.pcap",
+            "",
+            "clean",
+        ),
+        ("public/deepflow/rocketmq-heartbeat.pcap", "", "clean"),
+        ("public/deepflow/rocketmq-send-message-v2.pcap", "", "clean"),
+        (
+            "public/deepflow/rocketmq-update-consumer-offset.pcap",
+            "",
+            "clean",
+        ),
+        ("public/newlife/rmq_4.9.7.pcap", "", "clean"),
+    ];
+    assert_eq!(
+        expected.len(),
+        captures().len(),
+        "a bundled capture is not listed here"
+    );
+    for (name, want, why) in expected {
+        let path = root().join("captures").join(name);
+        let (code, out, err) = run(&["read", "--json", path.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+        for l in err.lines() {
+            let kind = l.split(": ").nth(2).unwrap().split(' ').next().unwrap();
+            *kinds.entry(kind.to_string()).or_default() += 1;
+        }
+        let got = kinds
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert_eq!(&got, want, "{name} ({why}):\n{err}");
+        // No frame carries an error except an unpaired response in a capture with holes.
+        for l in out.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            for e in v["errors"].as_array().unwrap() {
+                assert!(
+                    name.contains("deepflow")
+                        && e.as_str()
+                            .unwrap()
+                            .starts_with("no request with this opaque"),
+                    "{name}: {e}"
+                );
+            }
+        }
+    }
+}

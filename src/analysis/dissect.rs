@@ -294,6 +294,27 @@ impl Dissector {
         // Reused between packets: no allocation per packet.
         let mut frames = std::mem::take(&mut self.scratch_frames);
         let mut problems = std::mem::take(&mut self.scratch_problems);
+        // This side's ACK may show that bytes of the other direction were lost by the
+        // capture: those frames come out first, in the other direction.
+        let mut acked_frames: Vec<FrameTuple> = Vec::new();
+        if seg.ack && !seg.rst {
+            let dir = &mut flow.dirs[1 - d];
+            let half = &mut dir.half;
+            let splitter = &mut dir.splitter;
+            let syn_known = half.saw_syn;
+            let mut on_stream = |e: StreamEvent<'_>| {
+                handle_stream_event(
+                    e,
+                    splitter,
+                    syn_known,
+                    &opts,
+                    stream,
+                    &mut acked_frames,
+                    &mut problems,
+                )
+            };
+            half.handle_ack(seg.ack_number, number, &mut on_stream);
+        }
         {
             let dir = &mut flow.dirs[d];
             let half = &mut dir.half;
@@ -349,6 +370,21 @@ impl Dissector {
             }
         }
         let done = flow.closed[0] && flow.closed[1];
+        for (res, packet, last_packet, fts, offset, len, wire) in acked_frames {
+            self.emit_frame(
+                stream,
+                dst,
+                src,
+                res,
+                packet,
+                last_packet,
+                fts,
+                offset,
+                len,
+                wire,
+                out,
+            );
+        }
         for (res, packet, last_packet, fts, offset, len, wire) in frames.drain(..) {
             self.emit_frame(
                 stream,
@@ -680,7 +716,7 @@ fn handle_stream_event(
                 packet,
                 stream: Some(stream),
                 kind: ProblemKind::Gap,
-                message: format!("{len} bytes missing from the stream at offset {offset} (lost before packet {packet})"),
+                message: format!("{len} bytes missing from the stream at offset {offset}: never captured (noticed at packet {packet})"),
             });
             if let Some(sp) = splitter.as_mut() {
                 sp.gap(offset, len, &mut |se| {

@@ -46,6 +46,8 @@ pub struct TcpSegment<'a> {
     pub seq: u32,
     pub syn: bool,
     pub ack: bool,
+    /// The acknowledgment number (meaningful when `ack`).
+    pub ack_number: u32,
     pub fin: bool,
     pub rst: bool,
     pub payload: &'a [u8],
@@ -168,6 +170,7 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_
         seq: tcp.sequence_number(),
         syn: tcp.syn(),
         ack: tcp.ack(),
+        ack_number: tcp.acknowledgment_number(),
         fin: tcp.fin(),
         rst: tcp.rst(),
         payload,

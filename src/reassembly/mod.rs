@@ -249,6 +249,39 @@ impl HalfStream {
         }
     }
 
+    /// The peer acknowledged everything before `ack`: bytes up to there that the capture has
+    /// not delivered were received by the peer but never captured, so the hole will not be
+    /// filled — declare it a gap now instead of waiting for the buffer limit or the end.
+    pub fn handle_ack<F: FnMut(StreamEvent<'_>)>(&mut self, ack: u32, packet: u64, out: &mut F) {
+        if !self.started {
+            return;
+        }
+        let diff = ack.wrapping_sub(self.next_seq) as i32;
+        // A FIN takes one sequence number; an ACK of it is not a hole.
+        if diff <= 0 || (self.fin && diff == 1 && self.pending.is_empty()) {
+            return;
+        }
+        let acked_to = self.delivered + diff as u64;
+        let hole_end = match self.pending.first_key_value() {
+            Some((&k, _)) => k.min(acked_to),
+            None => acked_to,
+        };
+        if hole_end <= self.delivered {
+            return;
+        }
+        let len = hole_end - self.delivered;
+        out(StreamEvent::Gap {
+            offset: self.delivered,
+            len,
+            packet,
+        });
+        self.stats.gaps += 1;
+        self.stats.gap_bytes += len;
+        self.delivered = hole_end;
+        self.next_seq = self.next_seq.wrapping_add(len as u32);
+        self.drain(out);
+    }
+
     /// The capture promised `missing` more bytes after the `present` bytes of the segment
     /// at `seq` but does not hold them (snap length): when they are the next bytes to
     /// deliver, declare them a gap right away.
@@ -372,6 +405,28 @@ mod tests {
         assert_eq!(gaps, vec![(1, 1)]);
         assert_eq!(delivered, 1 + 50_000);
         assert_eq!(h.stats.gap_bytes, 1);
+    }
+
+    #[test]
+    fn ack_beyond_the_hole_declares_it_at_once() {
+        let mut h = HalfStream::new(StreamLimits::default());
+        let mut ev = Vec::new();
+        let mut f = |e: StreamEvent<'_>| {
+            ev.push(match e {
+                StreamEvent::Data { offset, bytes, .. } => format!("data {offset}+{}", bytes.len()),
+                StreamEvent::Gap { offset, len, .. } => format!("gap {offset}+{len}"),
+            })
+        };
+        h.handle_segment(100, false, false, false, b"abc", 1, 0, &mut f);
+        h.handle_segment(110, false, false, false, b"xyz", 2, 0, &mut f);
+        // The peer acknowledges up to 113: bytes 103..110 were sent, and lost by the capture.
+        h.handle_ack(113, 3, &mut f);
+        // An ACK with no hole behind it changes nothing.
+        h.handle_ack(113, 4, &mut f);
+        h.handle_segment(113, false, true, false, b"!", 5, 0, &mut f);
+        h.handle_ack(115, 6, &mut f); // acknowledges the FIN
+        drop(f);
+        assert_eq!(ev, vec!["data 0+3", "gap 3+7", "data 10+3", "data 13+1"]);
     }
 
     #[test]
