@@ -425,7 +425,6 @@ mod tests {
         h.handle_ack(113, 4, &mut f);
         h.handle_segment(113, false, true, false, b"!", 5, 0, &mut f);
         h.handle_ack(115, 6, &mut f); // acknowledges the FIN
-        drop(f);
         assert_eq!(ev, vec!["data 0+3", "gap 3+7", "data 10+3", "data 13+1"]);
     }
 
