@@ -294,8 +294,9 @@ impl Dissector {
         // Reused between packets: no allocation per packet.
         let mut frames = std::mem::take(&mut self.scratch_frames);
         let mut problems = std::mem::take(&mut self.scratch_problems);
-        // This side's ACK may show that bytes of the other direction were lost by the
-        // capture: those frames come out first, in the other direction.
+        // This side's ACK tells what the other direction really sent: a hole in the
+        // capture is declared as soon as data beyond it is captured too. Frames this
+        // releases belong to the other direction and come out first.
         let mut acked_frames: Vec<FrameTuple> = Vec::new();
         if seg.ack && !seg.rst {
             let dir = &mut flow.dirs[1 - d];
@@ -313,7 +314,7 @@ impl Dissector {
                     &mut problems,
                 )
             };
-            half.handle_ack(seg.ack_number, number, &mut on_stream);
+            half.handle_ack(seg.ack_number, &mut on_stream);
         }
         {
             let dir = &mut flow.dirs[d];

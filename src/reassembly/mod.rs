@@ -74,6 +74,10 @@ pub struct HalfStream {
     delivered: u64,
     pending: BTreeMap<u64, Pending>,
     pending_bytes: usize,
+    /// Highest stream offset the peer has acknowledged.
+    acked_to: Option<u64>,
+    /// Last packet that carried data for this direction.
+    last_packet: u64,
     pub fin: bool,
     pub rst: bool,
     pub stats: StreamStats,
@@ -145,6 +149,7 @@ impl HalfStream {
             self.next_seq = seq;
         }
         self.stats.segments += 1;
+        self.last_packet = packet;
         let diff = seq.wrapping_sub(self.next_seq) as i32 as i64;
         let start = self.delivered as i64 + diff;
         let end = start + payload.len() as i64;
@@ -184,6 +189,7 @@ impl HalfStream {
             } else {
                 self.stats.retransmitted_bytes += payload.len() as u64;
             }
+            self.gap_if_acked(out);
             if self.pending_bytes > self.limits.max_out_of_order {
                 self.skip_gap(out);
             }
@@ -249,23 +255,35 @@ impl HalfStream {
         }
     }
 
-    /// The peer acknowledged everything before `ack`: bytes up to there that the capture has
-    /// not delivered were received by the peer but never captured, so the hole will not be
-    /// filled — declare it a gap now instead of waiting for the buffer limit or the end.
-    pub fn handle_ack<F: FnMut(StreamEvent<'_>)>(&mut self, ack: u32, packet: u64, out: &mut F) {
+    /// The peer acknowledged everything before `ack`. Bytes up to there that the capture
+    /// has not delivered were received by the peer: once data after them has been captured
+    /// too (now or later), the capture lost them, and the hole is declared a gap at once
+    /// instead of waiting for the buffer limit or the end. An ACK alone, with nothing
+    /// captured beyond the hole, declares nothing: a capture that merely put a segment
+    /// after its ACK stays gap-free.
+    pub fn handle_ack<F: FnMut(StreamEvent<'_>)>(&mut self, ack: u32, out: &mut F) {
         if !self.started {
             return;
         }
         let diff = ack.wrapping_sub(self.next_seq) as i32;
-        // A FIN takes one sequence number; an ACK of it is not a hole.
-        if diff <= 0 || (self.fin && diff == 1 && self.pending.is_empty()) {
+        if diff <= 0 {
             return;
         }
-        let acked_to = self.delivered + diff as u64;
-        let hole_end = match self.pending.first_key_value() {
-            Some((&k, _)) => k.min(acked_to),
-            None => acked_to,
+        let to = self.delivered + diff as u64;
+        if self.acked_to.is_none_or(|a| a < to) {
+            self.acked_to = Some(to);
+        }
+        // Data beyond the hole was captured already: the hole is a capture loss.
+        self.gap_if_acked(out);
+    }
+
+    /// Declares the hole before the first pending segment when the peer has acknowledged it.
+    fn gap_if_acked<F: FnMut(StreamEvent<'_>)>(&mut self, out: &mut F) {
+        let (Some(acked), Some((&first, p))) = (self.acked_to, self.pending.first_key_value())
+        else {
+            return;
         };
+        let hole_end = first.min(acked);
         if hole_end <= self.delivered {
             return;
         }
@@ -273,7 +291,7 @@ impl HalfStream {
         out(StreamEvent::Gap {
             offset: self.delivered,
             len,
-            packet,
+            packet: p.packet,
         });
         self.stats.gaps += 1;
         self.stats.gap_bytes += len;
@@ -308,10 +326,26 @@ impl HalfStream {
         self.drain(out);
     }
 
-    /// End of the capture or of the connection: every remaining hole becomes a gap.
+    /// End of the capture or of the connection: every remaining hole becomes a gap, and so
+    /// do bytes the peer acknowledged that the capture never held.
     pub fn flush<F: FnMut(StreamEvent<'_>)>(&mut self, out: &mut F) {
         while !self.pending.is_empty() {
             self.skip_gap(out);
+        }
+        if let Some(a) = self.acked_to {
+            // A FIN takes one sequence number that carries no data.
+            let end = if self.fin { a.saturating_sub(1) } else { a };
+            if end > self.delivered {
+                let len = end - self.delivered;
+                out(StreamEvent::Gap {
+                    offset: self.delivered,
+                    len,
+                    packet: self.last_packet,
+                });
+                self.stats.gaps += 1;
+                self.stats.gap_bytes += len;
+                self.delivered = end;
+            }
         }
     }
 }
@@ -408,7 +442,7 @@ mod tests {
     }
 
     #[test]
-    fn ack_beyond_the_hole_declares_it_at_once() {
+    fn acked_hole_is_declared_when_later_data_arrives() {
         let mut h = HalfStream::new(StreamLimits::default());
         let mut ev = Vec::new();
         let mut f = |e: StreamEvent<'_>| {
@@ -418,14 +452,28 @@ mod tests {
             })
         };
         h.handle_segment(100, false, false, false, b"abc", 1, 0, &mut f);
+        // The peer acknowledges up to 110: bytes 103..110 were sent; the capture has none.
+        h.handle_ack(110, &mut f);
+        // Later data beyond the hole: the hole is declared and the data delivered at once.
         h.handle_segment(110, false, false, false, b"xyz", 2, 0, &mut f);
-        // The peer acknowledges up to 113: bytes 103..110 were sent, and lost by the capture.
-        h.handle_ack(113, 3, &mut f);
-        // An ACK with no hole behind it changes nothing.
-        h.handle_ack(113, 4, &mut f);
-        h.handle_segment(113, false, true, false, b"!", 5, 0, &mut f);
-        h.handle_ack(115, 6, &mut f); // acknowledges the FIN
-        assert_eq!(ev, vec!["data 0+3", "gap 3+7", "data 10+3", "data 13+1"]);
+        // Reordered capture: the ACK comes before the segment it acknowledges, which then
+        // arrives in order — no gap.
+        h.handle_ack(116, &mut f);
+        h.handle_segment(113, false, false, false, b"uvw", 3, 0, &mut f);
+        // Data captured beyond a hole first, then the ACK covering the hole: declared at the ACK.
+        h.handle_segment(120, false, false, false, b"q", 4, 0, &mut f);
+        h.handle_ack(121, &mut f);
+        assert_eq!(
+            ev,
+            vec![
+                "data 0+3",
+                "gap 3+7",
+                "data 10+3",
+                "data 13+3",
+                "gap 16+4",
+                "data 20+1"
+            ]
+        );
     }
 
     #[test]
