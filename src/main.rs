@@ -29,6 +29,21 @@ enum Cmd {
     Read(ReadArgs),
     /// Re-encode every decoded frame and compare it with the bytes on the wire.
     Verify(CommonArgs),
+    /// What happened in a capture: overview, per request code, topic, connection, route,
+    /// problems (tables, or one JSON document with --json).
+    Stats(StatsArgs),
+}
+
+#[derive(Args)]
+struct StatsArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// One JSON document instead of tables (schema: docs/stats.md).
+    #[arg(long)]
+    json: bool,
+    /// Also count per time bucket of this length (e.g. 1s, 500ms, 1m).
+    #[arg(long)]
+    interval: Option<String>,
 }
 
 #[derive(Args)]
@@ -78,6 +93,7 @@ fn main() -> ExitCode {
     let r = match cli.cmd {
         Cmd::Read(a) => read(a),
         Cmd::Verify(a) => verify(a),
+        Cmd::Stats(a) => stats(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -356,4 +372,94 @@ fn verify(a: CommonArgs) -> io::Result<u8> {
     } else {
         0
     })
+}
+
+/// Counts bytes read, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    n: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: io::Read> io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n
+            .fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+fn stats(a: StatsArgs) -> io::Result<u8> {
+    use rmqdump::analysis::stats::Stats;
+    use rmqdump::protocol::DecodeOptions;
+    use std::io::IsTerminal;
+    let interval = match a.interval.as_deref().map(output::tables::parse_interval) {
+        Some(Err(e)) => {
+            eprintln!("rmqdump: --interval {e}");
+            return Ok(2);
+        }
+        Some(Ok(i)) => Some(i),
+        None => None,
+    };
+    let input = open(&a.common.file)?;
+    let size = std::fs::metadata(&a.common.file)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let input = Counting {
+        inner: input,
+        n: counter.clone(),
+    };
+    // A progress bar for large files, only when stderr is a terminal.
+    let bar = (io::stderr().is_terminal() && size > 64 << 20).then(|| {
+        let b = indicatif::ProgressBar::new(size);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {wide_bar} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut st = Stats::new(interval);
+    let dopts = DecodeOptions {
+        inflate: false,
+        ..Default::default()
+    };
+    let mut n = 0u64;
+    let (totals, cap_err) = rmqdump::dissect(input, options(&a.common, false), |ev| {
+        match ev {
+            Event::Frame(r) => {
+                let d = r.command.as_ref().ok().map(|c| {
+                    rmqdump::protocol::decode(c, r.request.as_ref().map(|q| q.code), &dopts)
+                });
+                st.handle_frame(&r, d.as_ref());
+            }
+            Event::Problem(p) => st.handle_problem(&p),
+        }
+        n += 1;
+        if n.is_multiple_of(4096)
+            && let Some(b) = &bar
+        {
+            b.set_position(counter.load(std::sync::atomic::Ordering::Relaxed));
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(e) = cap_err {
+        capture_error(&a.common.file, e)?;
+    }
+    st.finish_roles();
+    let doc = st.to_json(&totals);
+    let stdout = io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    if a.json {
+        serde_json::to_writer_pretty(&mut w, &doc).map_err(io::Error::from)?;
+        w.write_all(b"\n")?;
+    } else {
+        w.write_all(output::tables::render(&doc).as_bytes())?;
+    }
+    w.flush()?;
+    Ok(0)
 }

@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     for f in [1, 0x101, 0x201, 0x301] {
         let _ = message::decompress(f, data, 1 << 20);
     }
-    let opts = DecodeOptions { max_inflated: 1 << 20 };
+    let opts = DecodeOptions {
+        max_inflated: 1 << 20,
+        inflate: true,
+    };
     for (code, flag) in [(310, 0), (320, 0), (11, 1), (105, 1), (34, 0)] {
         let cmd = RemotingCommand {
             code: if flag == 1 { 0 } else { code },

@@ -51,6 +51,9 @@ pub struct RequestRef {
     pub packet: u64,
     pub code: i32,
     pub ts: i64,
+    /// The request's topic (extFields `topic`, or `b` of SEND_MESSAGE_V2), if it had one:
+    /// the response does not repeat it.
+    pub topic: Option<crate::remoting::command::ExtString>,
 }
 
 /// One decoded (or undecodable) frame.
@@ -472,12 +475,18 @@ impl Dissector {
                             }
                         }
                     }
+                    let topic = match cmd.code {
+                        310 | 320 | 325 => cmd.ext("b"),
+                        _ => cmd.ext("topic"),
+                    }
+                    .map(Into::into);
                     if let Some(prev) = self.pending.insert(
                         key,
                         RequestRef {
                             packet,
                             code: cmd.code,
                             ts,
+                            topic,
                         },
                     ) {
                         self.totals.unanswered += 1;

@@ -1,6 +1,7 @@
 //! Analysis of decoded traffic: the packet-to-command pipeline and request/response pairing.
 
 pub mod dissect;
+pub mod stats;
 
 pub use dissect::{
     Dissector, Event, FrameRecord, Options, Problem, ProblemKind, RequestRef, Totals,

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+pub mod tables;
+
 use base64::Engine;
 use serde_json::{Map, Value, json};
 

@@ -178,7 +178,8 @@ impl<'a> Message<'a> {
         self.property("UNIQ_KEY")
     }
 
-    /// Builds a message from a body and its sysFlag, inflating when compressed.
+    /// Builds a message from a body and its sysFlag, inflating when compressed (unless
+    /// `max_body` is 0: then the body stays as on the wire).
     pub fn with_body(
         topic: Cow<'a, str>,
         sys_flag: i32,
@@ -195,7 +196,7 @@ impl<'a> Message<'a> {
             body: Cow::Borrowed(wire),
             ..Default::default()
         };
-        if m.compressed {
+        if m.compressed && max_body > 0 {
             match decompress(sys_flag, wire, max_body) {
                 Ok(b) => m.body = Cow::Owned(b),
                 Err(e) => m.error = Some(e),

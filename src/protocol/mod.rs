@@ -18,13 +18,23 @@ pub use message::Message;
 pub struct DecodeOptions {
     /// Largest body a compressed message may inflate to.
     pub max_inflated: usize,
+    /// Inflate compressed bodies (off for statistics, which only need sizes).
+    pub inflate: bool,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         Self {
             max_inflated: 64 << 20,
+            inflate: true,
         }
+    }
+}
+
+impl DecodeOptions {
+    /// The body limit handed to the message decoders: 0 keeps bodies as on the wire.
+    fn body_limit(&self) -> usize {
+        if self.inflate { self.max_inflated } else { 0 }
     }
 }
 
@@ -131,7 +141,7 @@ pub fn decode<'a>(
                     sys_flag,
                     Cow::Borrowed(props),
                     body,
-                    opts.max_inflated,
+                    opts.body_limit(),
                 );
                 m.queue_id = queue_id;
                 m.flag = flag;
@@ -144,7 +154,7 @@ pub fn decode<'a>(
         }
         (true, Some(11 | 361 | 33)) | (false, Some(39 | 309)) if !body.is_empty() => {
             if !is_response || cmd.code == 0 {
-                let (msgs, err) = message::decode_stored_messages(body, opts.max_inflated);
+                let (msgs, err) = message::decode_stored_messages(body, opts.body_limit());
                 for m in &msgs {
                     if let Some(e) = &m.error {
                         d.errors.push(format!("stored message body: {e}"));

@@ -1,0 +1,328 @@
+//! `rmqdump stats` checked against ground truth: the manifests of the bundled captures (what
+//! the clients sent and where it landed) and tshark's own per-connection payload counts.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn stats(capture: &str, extra: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["stats", "--json"])
+        .args(extra)
+        .arg(capture)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn path(rel: &str) -> String {
+    format!("{}/captures/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn manifest(rel: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path(rel)).unwrap()).unwrap()
+}
+
+fn check(dir: &str, name: &str) {
+    let m = manifest(&format!("{dir}/{name}.manifest.json"));
+    let s = stats(&path(&format!("{dir}/{name}.pcap")), &[]);
+    let cc = &m["capture_check"];
+    // Overview against the independent tshark-based check.
+    assert_eq!(s["overview"]["remoting_commands"], cc["remoting_frames"]);
+    assert_eq!(s["overview"]["tcp_connections"], cc["tcp_streams"]);
+    let mut req: BTreeMap<String, u64> = BTreeMap::new();
+    for c in s["codes"].as_array().unwrap() {
+        if c["requests"].as_u64().unwrap() > 0 {
+            req.insert(c["code"].to_string(), c["requests"].as_u64().unwrap());
+        }
+    }
+    let want: BTreeMap<String, u64> = cc["requests_by_code"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(req, want);
+    let mut resp: BTreeMap<String, u64> = BTreeMap::new();
+    for c in s["codes"].as_array().unwrap() {
+        for (name, n) in c["responses"].as_object().unwrap() {
+            let code = rmqdump::remoting::ResponseCode::parse(name).unwrap().0;
+            *resp.entry(code.to_string()).or_default() += n.as_u64().unwrap();
+        }
+    }
+    let want: BTreeMap<String, u64> = cc["responses_by_code"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(resp, want);
+
+    // Topic: messages and body bytes of every message that went on the wire.
+    let topic = m["topic"].as_str().unwrap();
+    let t = s["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["topic"] == topic)
+        .unwrap();
+    let on_wire: Vec<&Value> = m["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["on_wire"] == true)
+        .collect();
+    assert_eq!(t["messages"].as_u64().unwrap(), on_wire.len() as u64);
+    // Tags seen = tags the script set.
+    let mut tags: Vec<String> = on_wire
+        .iter()
+        .filter_map(|x| x["tags"].as_str().map(String::from))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    let mut got: Vec<String> = t["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, tags);
+    // Per queue, where the client reported the queue of each message.
+    if dir != "cpp" {
+        let mut want: BTreeMap<i64, u64> = BTreeMap::new();
+        for x in &on_wire {
+            let q = &x["send_result"]["queue_id"];
+            let q = q
+                .as_i64()
+                .or_else(|| q.as_str().and_then(|s| s.parse().ok()));
+            if let Some(q) = q {
+                *want.entry(q).or_default() += 1;
+            }
+        }
+        let mut got: BTreeMap<i64, u64> = BTreeMap::new();
+        for q in t["queues"].as_array().unwrap() {
+            *got.entry(q["queue_id"].as_i64().unwrap()).or_default() +=
+                q["messages"].as_u64().unwrap();
+        }
+        // Oneway sends report no queue: compare on the queues the client reported.
+        for (q, n) in &want {
+            assert!(
+                got.get(q).copied().unwrap_or(0) >= *n,
+                "queue {q}: {got:?} vs {want:?}"
+            );
+        }
+        assert_eq!(got.values().sum::<u64>(), on_wire.len() as u64);
+    }
+    // The broker is named from the route answer.
+    assert!(
+        t["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["broker"] == "broker-a"),
+        "{t}"
+    );
+    // Error responses carry the broker's remark (node: the empty body rejected, code 13).
+    if dir == "node" {
+        let e = s["problems"]["error_responses"].as_array().unwrap();
+        assert!(e.iter().any(|e| {
+            e["code"] == 13
+                && e["remark"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Message validation failed")
+        }));
+        assert_eq!(t["send_errors"], 1);
+    }
+}
+
+#[test]
+fn stats_match_the_manifests() {
+    check("rust", "rocketmq-rust-dev");
+    check("cpp", "rocketmq-cpp-dev");
+    check("node", "rocketmq-node-dev");
+}
+
+/// Per-connection payload bytes each way equal tshark's sum of `tcp.len` over the segments
+/// it does not flag as retransmissions (captures without gaps), and the capture's
+/// retransmitted bytes are counted in the overview.
+#[test]
+fn connection_bytes_match_tshark() {
+    if Command::new("tshark").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tshark is missing: scripts/deps.sh installs it"
+        );
+        eprintln!("SKIPPED: tshark is not installed");
+        return;
+    }
+    for rel in [
+        "rust/rocketmq-rust-dev.pcap",
+        "cpp/rocketmq-cpp-dev.pcap",
+        "node/rocketmq-node-dev.pcap",
+        "public/newlife/rmq_4.9.7.pcap",
+    ] {
+        let p = path(rel);
+        let s = stats(&p, &[]);
+        let out = Command::new("tshark")
+            .args([
+                "-r",
+                &p,
+                "-2",
+                "-R",
+                "!tcp.analysis.retransmission && !tcp.analysis.spurious_retransmission",
+                "-T",
+                "fields",
+                "-e",
+                "tcp.stream",
+                "-e",
+                "tcp.srcport",
+                "-e",
+                "tcp.len",
+            ])
+            .output()
+            .unwrap();
+        let mut t: BTreeMap<(u64, u16), u64> = BTreeMap::new();
+        for l in String::from_utf8(out.stdout).unwrap().lines() {
+            let f: Vec<&str> = l.split('\t').collect();
+            if f.len() == 3 && !f[2].is_empty() {
+                *t.entry((f[0].parse().unwrap(), f[1].parse().unwrap()))
+                    .or_default() += f[2].parse::<u64>().unwrap();
+            }
+        }
+        for c in s["connections"].as_array().unwrap() {
+            let st = c["stream"].as_u64().unwrap();
+            let port = |k: &str| {
+                c[k].as_str()
+                    .unwrap()
+                    .rsplit_once(':')
+                    .unwrap()
+                    .1
+                    .parse::<u16>()
+                    .unwrap()
+            };
+            assert_eq!(
+                c["bytes_to_server"].as_u64(),
+                Some(t.get(&(st, port("client"))).copied().unwrap_or(0)),
+                "{rel} stream {st}"
+            );
+            assert_eq!(
+                c["bytes_to_client"].as_u64(),
+                Some(t.get(&(st, port("server"))).copied().unwrap_or(0)),
+                "{rel} stream {st}"
+            );
+        }
+        if rel.starts_with("rust") {
+            // Packet 111 of the rust capture is a TCP retransmission of 417 bytes.
+            assert_eq!(s["overview"]["retransmitted_bytes"], 417);
+        }
+    }
+}
+
+#[test]
+fn roles_languages_and_intervals() {
+    let s = stats(
+        &path("public/newlife/rmq_4.9.7.pcap"),
+        &["--interval", "1s"],
+    );
+    let conns = s["connections"].as_array().unwrap();
+    assert!(conns.iter().any(|c| c["role"] == "Broker"
+        && c["client_language"] == "DOTNET"
+        && c["client_version_name"] == "V4_8_0"));
+    assert!(conns.iter().any(|c| c["role"] == "NameServer"));
+    // Buckets add up to the totals.
+    let iv = s["intervals"].as_array().unwrap();
+    assert!(iv.len() > 1);
+    let frames: u64 = iv.iter().map(|b| b["frames"].as_u64().unwrap()).sum();
+    assert_eq!(frames, s["overview"]["remoting_commands"].as_u64().unwrap());
+    // The deepflow 4.4 capture is on the VIP port (10909).
+    let s = stats(
+        &path("public/deepflow/rocketmq-get-consumer-list-by-group.pcap"),
+        &[],
+    );
+    assert_eq!(
+        s["connections"][0]["role"], "Broker (VIP channel)",
+        "{}",
+        s["connections"]
+    );
+}
+
+#[test]
+fn queue_selection_audit_on_a_round_robin_producer() {
+    // A synthetic Java-style producer that picks queues exactly as selectOneMessageQueue
+    // does (index++ % 4 from a start of 2), after a route answer with 4 writable queues.
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("rr.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
+    let mut ns = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.9:9876".parse().unwrap(),
+    );
+    ns.handshake(&mut w, 1_000_000_000).unwrap();
+    let req = RemotingCommand {
+        code: 105,
+        opaque: 1,
+        ext_fields: Some(vec![("topic".into(), "T".into())]),
+        ..Default::default()
+    };
+    ns.send(&mut w, 1_000_000_000, true, &encode_frame(&req))
+        .unwrap();
+    let route = br#"{"brokerDatas":[{"brokerAddrs":{0:"10.0.0.8:10911"},"brokerName":"b1","cluster":"C"}],"filterServerTable":{},"queueDatas":[{"brokerName":"b1","perm":6,"readQueueNums":4,"topicSynFlag":0,"writeQueueNums":4}]}"#;
+    let resp = RemotingCommand {
+        code: 0,
+        flag: 1,
+        opaque: 1,
+        body: route.to_vec(),
+        ..Default::default()
+    };
+    ns.send(&mut w, 1_001_000_000, false, &encode_frame(&resp))
+        .unwrap();
+    let mut b = TcpConversation::new(
+        "10.0.0.1:40001".parse().unwrap(),
+        "10.0.0.8:10911".parse().unwrap(),
+    );
+    b.handshake(&mut w, 1_002_000_000).unwrap();
+    for i in 0..12i32 {
+        let q = (2 + i) % 4;
+        let send = RemotingCommand {
+            code: 310,
+            opaque: 10 + i,
+            ext_fields: Some(vec![
+                ("a".into(), "PG".into()),
+                ("b".into(), "T".into()),
+                ("e".into(), q.to_string().into()),
+                ("f".into(), "0".into()),
+                ("i".into(), "TAGS\u{1}x\u{2}".into()),
+                ("m".into(), "false".into()),
+            ]),
+            body: vec![b'x'; 10],
+            ..Default::default()
+        };
+        b.send(&mut w, 1_003_000_000 + i as i64, true, &encode_frame(&send))
+            .unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let s = stats(f.to_str().unwrap(), &[]);
+    let a = &s["topics"][0]["queue_selection"][0];
+    assert_eq!(a["producer"], "PG@10.0.0.1");
+    assert_eq!(a["round_robin"], true, "{a}");
+    assert_eq!(a["queue_list_from_route"], true);
+    assert_eq!(
+        a["queue_list"],
+        serde_json::json!(["b1:0", "b1:1", "b1:2", "b1:3"])
+    );
+    assert_eq!(a["spread"], 1.0);
+    assert_eq!(s["routes"][0]["producers_sent_to"][0]["used"], true);
+    assert_eq!(s["routes"][0]["topic"], "T");
+}
