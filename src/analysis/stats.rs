@@ -903,6 +903,7 @@ mod tests {
                 "{v} -> {back}"
             );
         }
-        assert!(h.buckets.len() < 1200, "sparse: {}", h.buckets.len());
+        // 128 exact buckets, then 128 per octave: about 1,360 for 1..100,000, not 100,000.
+        assert!(h.buckets.len() < 1400, "sparse: {}", h.buckets.len());
     }
 }
