@@ -32,6 +32,42 @@ enum Cmd {
     /// What happened in a capture: overview, per request code, topic, connection, route,
     /// problems (tables, or one JSON document with --json).
     Stats(StatsArgs),
+    /// Compare a capture with a golden JSON Lines file (fields that change from run to run
+    /// are ignored); exit 1 on any difference. --bless writes the golden file.
+    Check(CheckArgs),
+    /// Compare the shape of two captures of the same scenario: request sequences per
+    /// connection, header keys, serialization, language, version, property keys, body
+    /// shapes, response codes. Exit 1 when they differ.
+    Diff(DiffArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The golden JSON Lines file (as written by `rmqdump read --json` or --bless).
+    #[arg(long)]
+    golden: String,
+    /// Also ignore this field: a key name anywhere, or a dotted path (header.topic). Repeatable.
+    #[arg(long)]
+    ignore: Vec<String>,
+    /// Compare this normally ignored field after all. Repeatable.
+    #[arg(long)]
+    keep: Vec<String>,
+    /// Write the capture's JSON Lines to the golden file instead of comparing.
+    #[arg(long)]
+    bless: bool,
+    /// Show the ignored-by-default fields and exit.
+    #[arg(long)]
+    list_ignored: bool,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The first capture (A).
+    a: String,
+    /// The second capture (B).
+    b: String,
 }
 
 #[derive(Args)]
@@ -94,6 +130,8 @@ fn main() -> ExitCode {
         Cmd::Read(a) => read(a),
         Cmd::Verify(a) => verify(a),
         Cmd::Stats(a) => stats(a),
+        Cmd::Check(a) => check(a),
+        Cmd::Diff(a) => diff(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -462,4 +500,136 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
     }
     w.flush()?;
     Ok(0)
+}
+
+/// Every frame of a capture as its JSON Lines object, and the problem lines.
+fn frames_json(c: &CommonArgs) -> io::Result<(Vec<serde_json::Value>, Vec<String>)> {
+    let input = open(&c.file)?;
+    let oo = OutputOptions::default();
+    let mut frames = Vec::new();
+    let mut problems = Vec::new();
+    let (_, cap_err) = rmqdump::dissect(input, options(c, false), |ev| match ev {
+        Event::Frame(r) => {
+            let d = output::decode_record(&r, &oo);
+            frames.push(output::frame_json(&r, d.as_ref(), &oo));
+        }
+        Event::Problem(p) => problems.push(output::problem_line(&p)),
+    });
+    if let Some(e) = cap_err {
+        capture_error(&c.file, e)?;
+    }
+    Ok((frames, problems))
+}
+
+fn check(a: CheckArgs) -> io::Result<u8> {
+    use rmqdump::analysis::regress;
+    if a.list_ignored {
+        for f in regress::DEFAULT_IGNORE {
+            println!("{f}");
+        }
+        return Ok(0);
+    }
+    let (frames, _) = frames_json(&a.common)?;
+    if a.bless {
+        let mut w = BufWriter::new(
+            std::fs::File::create(&a.golden)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.golden)))?,
+        );
+        for f in &frames {
+            serde_json::to_writer(&mut w, f).map_err(io::Error::from)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()?;
+        println!(
+            "{}: wrote {} frames to {}",
+            a.common.file,
+            frames.len(),
+            a.golden
+        );
+        return Ok(0);
+    }
+    let text = std::fs::read_to_string(&a.golden)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.golden)))?;
+    let mut golden = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(l) {
+            Ok(v) => golden.push(v),
+            Err(e) => {
+                return Err(io::Error::other(format!(
+                    "{}: line {}: not JSON: {e}",
+                    a.golden,
+                    i + 1
+                )));
+            }
+        }
+    }
+    let ignore = regress::Ignore::new(&a.ignore, &a.keep);
+    let diffs = regress::check(&golden, &frames, &ignore);
+    let stdout = io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    let show = |v: &Option<serde_json::Value>| match v {
+        None => "(absent)".to_string(),
+        Some(x) => {
+            let t = x.to_string();
+            if t.len() > 200 {
+                format!("{}…", &t[..t.floor_char_boundary(200)])
+            } else {
+                t
+            }
+        }
+    };
+    let pk = |p: Option<u64>| p.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+    for d in &diffs {
+        writeln!(
+            w,
+            "frame {} (golden packet {}, capture packet {}): {}: expected {}, actual {}",
+            d.index + 1,
+            pk(d.expected_packet),
+            pk(d.actual_packet),
+            d.path,
+            show(&d.expected),
+            show(&d.actual)
+        )?;
+    }
+    writeln!(
+        w,
+        "{}: {} frames vs {} golden frames, {} differences",
+        a.common.file,
+        frames.len(),
+        golden.len(),
+        diffs.len()
+    )?;
+    w.flush()?;
+    Ok(if diffs.is_empty() { 0 } else { 1 })
+}
+
+fn diff(a: DiffArgs) -> io::Result<u8> {
+    use rmqdump::analysis::regress;
+    let common = |f: &str| CommonArgs {
+        file: f.to_string(),
+        max_frame: 16_777_212,
+        max_buffered: 256 << 20,
+    };
+    let (fa, _) = frames_json(&common(&a.a))?;
+    let (fb, _) = frames_json(&common(&a.b))?;
+    let lines = regress::diff_shapes(&regress::shape(&fa), &regress::shape(&fb));
+    let stdout = io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    for l in &lines {
+        writeln!(w, "{l}")?;
+    }
+    writeln!(
+        w,
+        "A={} ({} frames) B={} ({} frames): {} differences",
+        a.a,
+        fa.len(),
+        a.b,
+        fb.len(),
+        lines.len()
+    )?;
+    w.flush()?;
+    Ok(if lines.is_empty() { 0 } else { 1 })
 }
