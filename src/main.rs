@@ -465,12 +465,19 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
         ..Default::default()
     };
     let mut n = 0u64;
-    let (totals, cap_err) = rmqdump::dissect(input, options(&a.common, false), |ev| {
+    let mut opts = options(&a.common, false);
+    opts.light = true;
+    let (totals, cap_err) = rmqdump::dissect(input, opts, |ev| {
         match ev {
             Event::Frame(r) => {
-                let d = r.command.as_ref().ok().map(|c| {
-                    rmqdump::protocol::decode(c, r.request.as_ref().map(|q| q.code), &dopts)
-                });
+                // Only route answers need their body decoded; sends are read from the header.
+                let route = r.request.as_ref().is_some_and(|q| q.code == 105);
+                let d = r
+                    .command
+                    .as_ref()
+                    .ok()
+                    .filter(|_| route)
+                    .map(|c| rmqdump::protocol::decode(c, Some(105), &dopts));
                 st.handle_frame(&r, d.as_ref());
             }
             Event::Problem(p) => st.handle_problem(&p),

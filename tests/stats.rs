@@ -124,11 +124,22 @@ fn check(dir: &str, name: &str) {
     // Queue selection: the C++ and ali-ons producers step round robin through the route's
     // four queues; rocketmq-client-rust does not (it picked 0,3,0,1,2,3,1,0,0,1).
     let audit = &t["queue_selection"][0];
-    assert_eq!(audit["queue_list"], serde_json::json!(["broker-a:0", "broker-a:1", "broker-a:2", "broker-a:3"]));
+    assert_eq!(
+        audit["queue_list"],
+        serde_json::json!(["broker-a:0", "broker-a:1", "broker-a:2", "broker-a:3"])
+    );
     assert_eq!(audit["round_robin"], dir != "rust", "{dir}: {audit}");
     if dir == "rust" {
-        let seq: Vec<&str> = audit["sequence"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
-        let qs: Vec<String> = seq.iter().map(|x| x.rsplit(':').next().unwrap().to_string()).collect();
+        let seq: Vec<&str> = audit["sequence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        let qs: Vec<String> = seq
+            .iter()
+            .map(|x| x.rsplit(':').next().unwrap().to_string())
+            .collect();
         assert_eq!(qs.join(","), "0,3,0,1,2,3,1,0,0,1");
     }
     // The broker is named from the route answer.

@@ -30,6 +30,27 @@ pub struct Options {
     /// A connection with no packet for this long (capture time, ns) is flushed and
     /// forgotten; a later packet starts it afresh (mid-connection).
     pub idle_timeout_ns: i64,
+    /// Decode only what statistics need: the header's code, flag, opaque, language,
+    /// version, remark, the extFields [`light_key`] names, and the body only of batches and
+    /// of responses that look like JSON (route answers). Records are then partial.
+    pub light: bool,
+}
+
+/// The extFields kept by [`Options::light`] decoding: producer group, topic, queue,
+/// properties and batch flag, as V2 letters or V1 names.
+pub fn light_key(k: &str) -> bool {
+    matches!(
+        k,
+        "a" | "b"
+            | "e"
+            | "i"
+            | "m"
+            | "topic"
+            | "producerGroup"
+            | "queueId"
+            | "properties"
+            | "batch"
+    )
 }
 
 impl Default for Options {
@@ -41,6 +62,7 @@ impl Default for Options {
             max_pending_requests: 1 << 20,
             keep_wire: false,
             idle_timeout_ns: 600 * 1_000_000_000,
+            light: false,
         }
     }
 }
@@ -746,7 +768,25 @@ fn collect_split(
 ) {
     match e {
         SplitEvent::Frame(f) => {
-            let res = decode_frame(f.bytes, &opts.frame);
+            let res = if opts.light {
+                crate::remoting::command::decode_frame_light(
+                    f.bytes,
+                    &opts.frame,
+                    light_key,
+                    |c, body| {
+                        if c.kind() == Kind::Response {
+                            body.first() == Some(&b'{')
+                        } else {
+                            c.code == 320
+                                || c.ext("m")
+                                    .or_else(|| c.ext("batch"))
+                                    .is_some_and(|b| b.eq_ignore_ascii_case("true") || b == "1")
+                        }
+                    },
+                )
+            } else {
+                decode_frame(f.bytes, &opts.frame)
+            };
             let wire = opts.keep_wire.then(|| f.bytes.to_vec());
             frames.push((
                 res,

@@ -12,7 +12,7 @@
 //! through that list by one.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde_json::{Map, Value, json};
 
@@ -118,21 +118,22 @@ impl CodeStats {
 pub struct TopicStats {
     pub messages: u64,
     pub body_bytes: u64,
-    /// (broker, queueId) → messages; broker is the broker name when a route told it, else
-    /// the address.
-    pub queues: BTreeMap<(String, i32), u64>,
+    /// (broker address, queueId) → messages; shown with the broker's name when a route
+    /// answer told it.
+    pub queues: BTreeMap<(SocketAddr, i32), u64>,
     pub tags: BTreeSet<String>,
-    pub producers: BTreeSet<String>,
+    /// Producer groups by client IP.
+    pub producers: BTreeMap<IpAddr, BTreeSet<String>>,
     pub send_errors: u64,
 }
 
 /// One producer's sends to one topic, for the queue-selection audit.
 #[derive(Clone, Debug, Default)]
 pub struct ProducerAudit {
-    /// Queues picked, in send order (capped; `picks` counts all).
-    pub sequence: Vec<(String, i32)>,
+    /// Queues picked (broker address, queueId), in send order (capped; `picks` counts all).
+    pub sequence: Vec<(SocketAddr, i32)>,
     pub picks: u64,
-    pub counts: BTreeMap<(String, i32), u64>,
+    pub counts: BTreeMap<(SocketAddr, i32), u64>,
 }
 
 const MAX_SEQUENCE: usize = 10_000;
@@ -217,7 +218,8 @@ pub struct Stats {
     pub interval_ns: Option<i64>,
     pub codes: BTreeMap<i32, CodeStats>,
     pub topics: BTreeMap<String, TopicStats>,
-    pub producers: BTreeMap<(String, String), ProducerAudit>,
+    /// Client IP → producer group → topic → picks.
+    pub producers: BTreeMap<IpAddr, BTreeMap<String, BTreeMap<String, ProducerAudit>>>,
     pub conns: BTreeMap<u64, ConnStats>,
     pub routes: Vec<RouteAnswer>,
     pub errors: BTreeMap<(i32, i32, String), ErrorAgg>,
@@ -227,9 +229,17 @@ pub struct Stats {
     pub messages: u64,
     /// Broker address → broker name, from route answers.
     broker_names: BTreeMap<String, String>,
-    /// Send destinations: (topic, broker address) pairs producers used.
-    sent_to: BTreeSet<(String, String)>,
+    /// Send destinations: broker address → topics producers sent there.
+    sent_to: BTreeMap<SocketAddr, BTreeSet<String>>,
     max_routes: usize,
+}
+
+/// The TAGS property of a properties string, without parsing the rest.
+fn tag_of(props: &str) -> Option<&str> {
+    props
+        .split('\u{2}')
+        .find_map(|e| e.strip_prefix("TAGS\u{1}"))
+        .filter(|t| !t.is_empty())
 }
 
 const MAX_ROUTES: usize = 1000;
@@ -301,50 +311,8 @@ impl Stats {
                     c.oneways += 1;
                 }
                 c.request_bytes += r.frame_len as u64;
-                if RequestCode(cmd.code).is_send()
-                    && let Some(d) = d
-                {
-                    messages = d.messages.len() as u64;
-                    self.messages += messages;
-                    let group = d.field_str("producerGroup").unwrap_or("").to_string();
-                    let broker = self
-                        .broker_names
-                        .get(&server.to_string())
-                        .cloned()
-                        .unwrap_or_else(|| server.to_string());
-                    self.sent_to
-                        .insert((d.topic().unwrap_or("").to_string(), server.to_string()));
-                    for m in &d.messages {
-                        let t = self.topics.entry(m.topic.to_string()).or_default();
-                        t.messages += 1;
-                        t.body_bytes += m.wire_body_len as u64;
-                        if let Some(q) = m.queue_id {
-                            *t.queues.entry((broker.clone(), q)).or_default() += 1;
-                        }
-                        if let Some(tag) = m.tags()
-                            && t.tags.len() < 1000
-                        {
-                            t.tags.insert(tag.to_string());
-                        }
-                        if t.producers.len() < 1000 {
-                            t.producers.insert(format!("{}@{}", group, client.ip()));
-                        }
-                    }
-                    // One pick per request (a batch goes to one queue).
-                    if let (Some(t), Some(q)) =
-                        (d.topic(), d.field("queueId").and_then(|v| v.as_i64()))
-                    {
-                        let a = self
-                            .producers
-                            .entry((format!("{}@{}", group, client.ip()), t.to_string()))
-                            .or_default();
-                        let pick = (broker.clone(), q as i32);
-                        if a.sequence.len() < MAX_SEQUENCE {
-                            a.sequence.push(pick.clone());
-                        }
-                        a.picks += 1;
-                        *a.counts.entry(pick).or_default() += 1;
-                    }
+                if RequestCode(cmd.code).is_send() {
+                    messages = self.note_send(cmd, client, server);
                 }
             }
             Kind::Response => {
@@ -405,6 +373,86 @@ impl Stats {
                 b.latency.record(l.max(0) as u64);
             }
         }
+    }
+
+    /// A send request: topic, queue, producer, tags and message count, read straight from
+    /// the header (V2 letters or V1 names) without building typed headers. Returns the
+    /// number of messages.
+    fn note_send(
+        &mut self,
+        cmd: &crate::remoting::command::RemotingCommand,
+        client: SocketAddr,
+        server: SocketAddr,
+    ) -> u64 {
+        let v2 = matches!(cmd.code, 310 | 320 | 325);
+        let get = |l: &str, n: &str| cmd.ext(if v2 { l } else { n });
+        let topic = get("b", "topic").unwrap_or("");
+        let group = get("a", "producerGroup").unwrap_or("");
+        let queue = get("e", "queueId").and_then(|q| q.trim().parse::<i32>().ok());
+        let batch = cmd.code == 320
+            || get("m", "batch").is_some_and(|b| b.eq_ignore_ascii_case("true") || b == "1");
+        // (messages, body bytes, tags)
+        let mut tags: Vec<String> = Vec::new();
+        let (count, bytes) = if batch {
+            let (msgs, _) = crate::protocol::message::decode_batch(&cmd.body, topic, queue);
+            for m in &msgs {
+                if let Some(t) = m.tags() {
+                    tags.push(t.to_string());
+                }
+            }
+            (
+                msgs.len() as u64,
+                msgs.iter().map(|m| m.wire_body_len as u64).sum(),
+            )
+        } else {
+            let props = get("i", "properties").unwrap_or("");
+            if let Some(t) = tag_of(props) {
+                tags.push(t.to_string());
+            }
+            (1, cmd.body.len() as u64)
+        };
+        self.messages += count;
+        let sent = self.sent_to.entry(server).or_default();
+        if !sent.contains(topic) {
+            sent.insert(topic.to_string());
+        }
+        if !self.topics.contains_key(topic) {
+            self.topics.insert(topic.to_string(), TopicStats::default());
+        }
+        if let Some(t) = self.topics.get_mut(topic) {
+            t.messages += count;
+            t.body_bytes += bytes;
+            if let Some(q) = queue {
+                *t.queues.entry((server, q)).or_default() += count;
+            }
+            for tag in tags {
+                if t.tags.len() < 1000 && !t.tags.contains(&tag) {
+                    t.tags.insert(tag);
+                }
+            }
+            let groups = t.producers.entry(client.ip()).or_default();
+            if groups.len() < 1000 && !groups.contains(group) {
+                groups.insert(group.to_string());
+            }
+        }
+        // One pick per request (a batch goes to one queue).
+        if let Some(q) = queue {
+            let by_group = self.producers.entry(client.ip()).or_default();
+            if !by_group.contains_key(group) {
+                by_group.insert(group.to_string(), BTreeMap::new());
+            }
+            let by_topic = by_group.get_mut(group).expect("inserted above");
+            if !by_topic.contains_key(topic) {
+                by_topic.insert(topic.to_string(), ProducerAudit::default());
+            }
+            let a = by_topic.get_mut(topic).expect("inserted above");
+            if a.sequence.len() < MAX_SEQUENCE {
+                a.sequence.push((server, q));
+            }
+            a.picks += 1;
+            *a.counts.entry((server, q)).or_default() += 1;
+        }
+        count
     }
 
     fn note_slow(&mut self, r: &FrameRecord, code: i32, l: i64) {
@@ -494,6 +542,15 @@ impl Stats {
         }
     }
 
+    /// A broker address as shown: its name from a route answer (or its VIP channel's), else
+    /// the address.
+    pub fn broker_label(&self, a: SocketAddr) -> String {
+        self.broker_names
+            .get(&a.to_string())
+            .cloned()
+            .unwrap_or_else(|| a.to_string())
+    }
+
     /// The route's writable queue list for a topic, as the producer builds it
     /// (`topicRouteData2TopicPublishInfo`): QueueData sorted by brokerName, writable ones
     /// (perm & 2) with a master address, `writeQueueNums` queues each.
@@ -515,18 +572,24 @@ impl Stats {
 
     /// The audit of one producer's picks: (queue list used, steps that followed +1 round
     /// robin, steps, max/min share).
-    pub fn audit(&self, key: &(String, String)) -> Option<Audit> {
-        let a = self.producers.get(key)?;
-        let from_route = self.publish_queues(&key.1);
+    pub fn audit(&self, ip: IpAddr, group: &str, topic: &str) -> Option<Audit> {
+        let a = self.producers.get(&ip)?.get(group)?.get(topic)?;
+        let from_route = self.publish_queues(topic);
+        let named = |(addr, q): &(SocketAddr, i32)| (self.broker_label(*addr), *q);
+        let sequence: Vec<(String, i32)> = a.sequence.iter().map(named).collect();
+        let mut counts: BTreeMap<(String, i32), u64> = BTreeMap::new();
+        for (k, n) in &a.counts {
+            *counts.entry(named(k)).or_default() += n;
+        }
         let list = match &from_route {
             Some(l) if !l.is_empty() => l.clone(),
-            _ => a.counts.keys().cloned().collect(),
+            _ => counts.keys().cloned().collect(),
         };
         let n = list.len();
         let idx = |p: &(String, i32)| list.iter().position(|q| q == p);
         let mut steps = 0u64;
         let mut rr = 0u64;
-        for w in a.sequence.windows(2) {
+        for w in sequence.windows(2) {
             steps += 1;
             if let (Some(i), Some(j)) = (idx(&w[0]), idx(&w[1]))
                 && n > 0
@@ -535,20 +598,20 @@ impl Stats {
                 rr += 1;
             }
         }
-        let unused = list.iter().filter(|q| !a.counts.contains_key(*q)).count();
-        let outside: u64 = a
-            .counts
+        let unused = list.iter().filter(|q| !counts.contains_key(*q)).count();
+        let outside: u64 = counts
             .iter()
             .filter(|(q, _)| idx(q).is_none())
             .map(|(_, c)| c)
             .sum();
-        let max = a.counts.values().copied().max().unwrap_or(0);
+        let max = counts.values().copied().max().unwrap_or(0);
         let min = if unused > 0 {
             0
         } else {
-            a.counts.values().copied().min().unwrap_or(0)
+            counts.values().copied().min().unwrap_or(0)
         };
         Some(Audit {
+            sequence,
             queue_list: list,
             from_route: from_route.is_some(),
             steps,
@@ -574,9 +637,11 @@ impl Stats {
         let mut v = Vec::new();
         for b in &r.brokers {
             for a in b.addrs.values() {
-                let used = self.sent_to.iter().any(|(t, addr)| {
-                    t == &r.topic && (addr == a || vip_of(a).as_deref() == Some(addr.as_str()))
-                });
+                let used = [Some(a.clone()), vip_of(a)]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x.parse::<SocketAddr>().ok())
+                    .any(|x| self.sent_to.get(&x).is_some_and(|t| t.contains(&r.topic)));
                 v.push((a.clone(), used));
             }
         }
@@ -627,6 +692,7 @@ fn vip_of(addr: &str) -> Option<String> {
 /// The queue-selection audit of one producer on one topic.
 #[derive(Clone, Debug)]
 pub struct Audit {
+    pub sequence: Vec<(String, i32)>,
     pub queue_list: Vec<(String, i32)>,
     pub from_route: bool,
     pub steps: u64,
@@ -725,19 +791,17 @@ impl Stats {
                 let queues: Vec<Value> = s
                     .queues
                     .iter()
-                    .map(|((b, q), n)| json!({"broker": b, "queue_id": q, "messages": n}))
+                    .map(|((b, q), n)| json!({"broker": self.broker_label(*b), "broker_addr": b.to_string(), "queue_id": q, "messages": n}))
                     .collect();
-                let producers: Vec<Value> = self
-                    .producers
-                    .keys()
-                    .filter(|(_, t)| t == name)
-                    .map(|k| {
-                        let a = self.audit(k);
-                        let p = &self.producers[k];
-                        json!({
-                            "producer": k.0,
+                let mut producers: Vec<Value> = Vec::new();
+                for (ip, groups) in &self.producers {
+                    for (group, topics) in groups {
+                        let Some(p) = topics.get(name) else { continue };
+                        let a = self.audit(*ip, group, name);
+                        producers.push(json!({
+                            "producer": format!("{group}@{ip}"),
                             "picks": p.picks,
-                            "sequence": p.sequence.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>(),
+                            "sequence": a.as_ref().map(|a| a.sequence.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
                             "queue_list": a.as_ref().map(|a| a.queue_list.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
                             "queue_list_from_route": a.as_ref().map(|a| a.from_route),
                             "round_robin": a.as_ref().map(|a| a.is_round_robin()),
@@ -747,8 +811,13 @@ impl Stats {
                             "max_share": a.as_ref().map(|a| a.max_share),
                             "min_share": a.as_ref().map(|a| a.min_share),
                             "spread": a.as_ref().and_then(|a| a.spread()),
-                        })
-                    })
+                        }));
+                    }
+                }
+                let producer_names: Vec<String> = s
+                    .producers
+                    .iter()
+                    .flat_map(|(ip, gs)| gs.iter().map(move |g| format!("{g}@{ip}")))
                     .collect();
                 json!({
                     "topic": name,
@@ -757,7 +826,7 @@ impl Stats {
                     "send_errors": s.send_errors,
                     "queues": queues,
                     "tags": s.tags,
-                    "producers": s.producers,
+                    "producers": producer_names,
                     "queue_selection": producers,
                 })
             })

@@ -337,6 +337,44 @@ pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<RemotingComman
     Ok(cmd)
 }
 
+/// Decodes a frame keeping only some of its extFields (and no body unless `keep_body` says
+/// so): the fast path for statistics, which need a few header fields of every frame. The
+/// command it returns is partial and does not re-encode to the wire bytes.
+pub fn decode_frame_light(
+    frame: &[u8],
+    limits: &FrameLimits,
+    keys: fn(&str) -> bool,
+    keep_body: impl Fn(&RemotingCommand, &[u8]) -> bool,
+) -> Result<RemotingCommand, FrameError> {
+    match check_frame(frame, limits) {
+        FrameCheck::Complete(n) if n == frame.len() => {}
+        _ => return decode_frame(frame, limits),
+    }
+    let header_len = u32::from_be_bytes([0, frame[5], frame[6], frame[7]]) as usize;
+    let header = &frame[8..8 + header_len];
+    let body = &frame[8 + header_len..];
+    let light = if frame[4] == 0 {
+        canonical::scan_keeping(header, Some(keys))
+    } else {
+        None
+    };
+    let mut cmd = match light {
+        Some(c) => c,
+        None => {
+            let mut c = decode_frame(frame, limits)?;
+            c.body = Vec::new();
+            if let Some(e) = &mut c.ext_fields {
+                e.retain(|(k, _)| keys(k.as_str()));
+            }
+            c
+        }
+    };
+    if keep_body(&cmd, body) {
+        cmd.body = body.to_vec();
+    }
+    Ok(cmd)
+}
+
 /// Encodes a command into a whole frame.
 pub fn encode_frame(cmd: &RemotingCommand) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + cmd.body.len());
@@ -776,6 +814,26 @@ mod canonical {
             }
             Some(v)
         }
+        /// Steps over a string value without decoding it.
+        fn skip_string(&mut self) -> Option<()> {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let b = self.b;
+            let mut pos = self.i + 1;
+            loop {
+                let n = memchr::memchr2(b'"', b'\\', &b[pos..])?;
+                if b[pos + n] == b'"' {
+                    self.i = pos + n + 1;
+                    return Some(());
+                }
+                pos += n + 2;
+                if pos > b.len() {
+                    return None;
+                }
+            }
+        }
+
         /// A string in fastjson's escaping; returns its value.
         fn string(&mut self) -> Option<super::ExtString> {
             if self.peek()? != b'"' {
@@ -863,6 +921,15 @@ mod canonical {
     }
 
     pub(super) fn scan(h: &[u8]) -> Option<RemotingCommand> {
+        scan_keeping(h, None)
+    }
+
+    /// [`scan`], keeping only the extFields keys in `keep` (others are skipped without
+    /// being decoded).
+    pub(super) fn scan_keeping(
+        h: &[u8],
+        keep: Option<fn(&str) -> bool>,
+    ) -> Option<RemotingCommand> {
         let t = std::str::from_utf8(h).ok()?;
         let mut s = S { b: h, t, i: 0 };
         let mut cmd = RemotingCommand::default();
@@ -875,8 +942,12 @@ mod canonical {
                 loop {
                     let k = s.string()?;
                     s.lit(b":")?;
-                    let v = s.string()?;
-                    ext.push((k, v));
+                    if keep.is_none_or(|f| f(k.as_str())) {
+                        let v = s.string()?;
+                        ext.push((k, v));
+                    } else {
+                        s.skip_string()?;
+                    }
                     if s.lit(b",").is_none() {
                         break;
                     }
