@@ -524,6 +524,12 @@ impl Dissector {
                         }));
                     }
                     self.pending_order.push_back(key);
+                    // Answered requests leave stale keys behind: compact now and then, so
+                    // the queue stays proportional to what is really pending.
+                    if self.pending_order.len() > 2 * self.pending.len() + 1024 {
+                        let pending = &self.pending;
+                        self.pending_order.retain(|k| pending.contains_key(k));
+                    }
                 }
                 Kind::Oneway => self.totals.oneways += 1,
                 Kind::Response => {

@@ -131,12 +131,17 @@ pub struct TopicStats {
 #[derive(Clone, Debug, Default)]
 pub struct ProducerAudit {
     /// Queues picked (broker address, queueId), in send order (capped; `picks` counts all).
-    pub sequence: Vec<(SocketAddr, i32)>,
+    /// (index into [`Stats::brokers`], queueId) — 4 bytes a pick.
+    pub sequence: Vec<(u16, u16)>,
     pub picks: u64,
     pub counts: BTreeMap<(SocketAddr, i32), u64>,
 }
 
-const MAX_SEQUENCE: usize = 10_000;
+/// Picks kept per producer and topic, and in all: the audit looks at the first ones.
+const MAX_SEQUENCE: usize = 4_096;
+const MAX_SEQUENCE_TOTAL: usize = 4 << 20;
+/// Picks shown in the output.
+const SHOWN_PICKS: usize = 64;
 
 /// Per connection.
 #[derive(Clone, Debug)]
@@ -231,6 +236,10 @@ pub struct Stats {
     broker_names: BTreeMap<String, String>,
     /// Send destinations: broker address → topics producers sent there.
     sent_to: BTreeMap<SocketAddr, BTreeSet<String>>,
+    /// Broker addresses picks refer to, and their indexes.
+    brokers: Vec<SocketAddr>,
+    broker_index: BTreeMap<SocketAddr, u16>,
+    sequence_total: usize,
     max_routes: usize,
 }
 
@@ -446,8 +455,20 @@ impl Stats {
                 by_topic.insert(topic.to_string(), ProducerAudit::default());
             }
             let a = by_topic.get_mut(topic).expect("inserted above");
-            if a.sequence.len() < MAX_SEQUENCE {
-                a.sequence.push((server, q));
+            let room = self.sequence_total < MAX_SEQUENCE_TOTAL && a.sequence.len() < MAX_SEQUENCE;
+            let idx = match self.broker_index.get(&server) {
+                Some(&i) => Some(i),
+                None if self.brokers.len() < u16::MAX as usize => {
+                    self.brokers.push(server);
+                    let i = (self.brokers.len() - 1) as u16;
+                    self.broker_index.insert(server, i);
+                    Some(i)
+                }
+                None => None,
+            };
+            if room && let (Some(i), Ok(q16)) = (idx, u16::try_from(q)) {
+                a.sequence.push((i, q16));
+                self.sequence_total += 1;
             }
             a.picks += 1;
             *a.counts.entry((server, q)).or_default() += 1;
@@ -576,7 +597,15 @@ impl Stats {
         let a = self.producers.get(&ip)?.get(group)?.get(topic)?;
         let from_route = self.publish_queues(topic);
         let named = |(addr, q): &(SocketAddr, i32)| (self.broker_label(*addr), *q);
-        let sequence: Vec<(String, i32)> = a.sequence.iter().map(named).collect();
+        let sequence: Vec<(String, i32)> = a
+            .sequence
+            .iter()
+            .filter_map(|&(i, q)| {
+                self.brokers
+                    .get(i as usize)
+                    .map(|b| (self.broker_label(*b), q as i32))
+            })
+            .collect();
         let mut counts: BTreeMap<(String, i32), u64> = BTreeMap::new();
         for (k, n) in &a.counts {
             *counts.entry(named(k)).or_default() += n;
@@ -801,7 +830,9 @@ impl Stats {
                         producers.push(json!({
                             "producer": format!("{group}@{ip}"),
                             "picks": p.picks,
-                            "sequence": a.as_ref().map(|a| a.sequence.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
+                            // The first picks (the audit used up to 4,096 of them).
+                            "sequence": a.as_ref().map(|a| a.sequence.iter().take(SHOWN_PICKS).map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
+                            "sequence_stored": a.as_ref().map(|a| a.sequence.len()),
                             "queue_list": a.as_ref().map(|a| a.queue_list.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
                             "queue_list_from_route": a.as_ref().map(|a| a.from_route),
                             "round_robin": a.as_ref().map(|a| a.is_round_robin()),
