@@ -18,6 +18,7 @@
 pub mod analysis;
 pub mod capture;
 pub mod output;
+pub mod producer;
 pub mod protocol;
 pub mod reassembly;
 pub mod remoting;

@@ -35,6 +35,9 @@ enum Cmd {
     /// Compare a capture with a golden JSON Lines file (fields that change from run to run
     /// are ignored); exit 1 on any difference. --bless writes the golden file.
     Check(CheckArgs),
+    /// Send messages through the real send path (route lookup, round robin over the
+    /// writable queues, SEND_MESSAGE_V2) to a NameServer and Broker.
+    Produce(ProduceArgs),
     /// Compare the shape of two captures of the same scenario: request sequences per
     /// connection, header keys, serialization, language, version, property keys, body
     /// shapes, response codes. Exit 1 when they differ.
@@ -60,6 +63,52 @@ struct CheckArgs {
     /// Show the ignored-by-default fields and exit.
     #[arg(long)]
     list_ignored: bool,
+}
+
+#[derive(Args)]
+struct ProduceArgs {
+    /// NameServer address.
+    #[arg(long, default_value = "127.0.0.1:9876")]
+    namesrv: String,
+    /// Topic to send to (auto-created through TBW102 when the broker allows it).
+    #[arg(long)]
+    topic: String,
+    /// Number of messages.
+    #[arg(long, default_value_t = 1)]
+    count: usize,
+    /// Body size in bytes (a deterministic text), unless --body-file.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Tags, comma-separated: message i gets tag i mod n.
+    #[arg(long)]
+    tags: Option<String>,
+    /// KEYS: message i gets `<keys>-<i>`.
+    #[arg(long)]
+    keys: Option<String>,
+    /// A user property k=v (repeatable).
+    #[arg(long)]
+    property: Vec<String>,
+    /// The body, from a file.
+    #[arg(long)]
+    body_file: Option<String>,
+    /// Producer group.
+    #[arg(long, default_value = "rmqdump_producer")]
+    group: String,
+    /// Version sent in headers (ordinal or name such as V4_9_4).
+    #[arg(long, default_value = "V4_9_4")]
+    version: String,
+    /// Send mode. Only sync is implemented so far.
+    #[arg(long, default_value = "sync")]
+    mode: String,
+    /// Write the producer's own traffic to this pcap.
+    #[arg(long)]
+    record: Option<String>,
+    /// Write what was sent and what came back to this JSON manifest.
+    #[arg(long)]
+    manifest: Option<String>,
+    /// Per-request timeout in milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    timeout_ms: u64,
 }
 
 #[derive(Args)]
@@ -132,6 +181,7 @@ fn main() -> ExitCode {
         Cmd::Stats(a) => stats(a),
         Cmd::Check(a) => check(a),
         Cmd::Diff(a) => diff(a),
+        Cmd::Produce(a) => produce(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -639,4 +689,215 @@ fn diff(a: DiffArgs) -> io::Result<u8> {
     )?;
     w.flush()?;
     Ok(if lines.is_empty() { 0 } else { 1 })
+}
+
+fn produce(a: ProduceArgs) -> io::Result<u8> {
+    use rmqdump::producer::client::{Producer, ProducerConfig};
+    use rmqdump::producer::send_path::OutMessage;
+    if a.mode != "sync" {
+        eprintln!(
+            "rmqdump: --mode {}: only sync sends are implemented so far",
+            a.mode
+        );
+        return Ok(2);
+    }
+    let version = match a.version.parse::<i32>() {
+        Ok(v) => v,
+        Err(_) => match rmqdump::remoting::codes::version_ordinal(&a.version) {
+            Some(v) => v,
+            None => {
+                eprintln!(
+                    "rmqdump: --version {}: not a version ordinal or name",
+                    a.version
+                );
+                return Ok(2);
+            }
+        },
+    };
+    let mut props = Vec::new();
+    for p in &a.property {
+        match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => props.push((k.to_string(), v.to_string())),
+            _ => {
+                eprintln!("rmqdump: --property {p}: expected k=v");
+                return Ok(2);
+            }
+        }
+    }
+    let file_body = match &a.body_file {
+        Some(f) => {
+            Some(std::fs::read(f).map_err(|e| io::Error::new(e.kind(), format!("{f}: {e}")))?)
+        }
+        None => None,
+    };
+    let tags: Vec<String> = a
+        .tags
+        .as_deref()
+        .map(|t| t.split(',').map(String::from).collect())
+        .unwrap_or_default();
+    let cfg = ProducerConfig {
+        namesrv: a.namesrv.clone(),
+        group: a.group.clone(),
+        version,
+        timeout: std::time::Duration::from_millis(a.timeout_ms),
+        ..Default::default()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seed = (now.as_nanos() as u32) ^ std::process::id();
+    // The UNIQ_KEY counts milliseconds from the start of the month (UTC here).
+    let month_start_ms = {
+        let s = rmqdump::output::format_ts(now.as_nanos() as i64);
+        let (y, m) = (
+            s[0..4].parse::<i64>().unwrap_or(1970),
+            s[5..7].parse::<i64>().unwrap_or(1),
+        );
+        days_from_civil(y, m) * 86_400_000
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut producer = Producer::new(cfg, seed);
+    let mut outcomes = Vec::new();
+    let mut messages = Vec::new();
+    let started = std::time::Instant::now();
+    rt.block_on(async {
+        for i in 0..a.count {
+            let body = match &file_body {
+                Some(b) => b.clone(),
+                None => {
+                    let text = format!("rmqdump message {i} ");
+                    text.bytes().cycle().take(a.size).collect()
+                }
+            };
+            let m = OutMessage {
+                topic: a.topic.clone(),
+                tags: (!tags.is_empty()).then(|| tags[i % tags.len()].clone()),
+                keys: a.keys.iter().map(|k| format!("{k}-{i}")).collect(),
+                properties: props.clone(),
+                body,
+                flag: 0,
+            };
+            let o = producer.send(i, &m, month_start_ms).await;
+            messages.push(m);
+            outcomes.push(o);
+        }
+        producer.shutdown().await;
+    });
+    let elapsed = started.elapsed();
+    let stdout = io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    let mut failed = 0;
+    let mut lat: Vec<u64> = Vec::new();
+    let mut per_queue: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for o in &outcomes {
+        match &o.result {
+            Ok(r) => {
+                lat.push(o.latency_us);
+                *per_queue
+                    .entry(format!("{}:{}", r.queue.broker_name, r.queue.queue_id))
+                    .or_default() += 1;
+                writeln!(
+                    w,
+                    "{} {} msgId={} offsetMsgId={} queue={}:{} queueOffset={} latency={}us",
+                    o.index,
+                    r.status.as_str(),
+                    r.msg_id,
+                    r.offset_msg_id,
+                    r.queue.broker_name,
+                    r.queue.queue_id,
+                    r.queue_offset,
+                    o.latency_us
+                )?;
+            }
+            Err(e) => {
+                failed += 1;
+                writeln!(w, "{} FAILED msgId={} {e}", o.index, o.uniq_key)?;
+            }
+        }
+    }
+    lat.sort_unstable();
+    let pct = |q: f64| {
+        lat.get(((q * lat.len() as f64).ceil() as usize).clamp(1, lat.len().max(1)) - 1)
+            .copied()
+            .unwrap_or(0)
+    };
+    let spread = match (per_queue.values().max(), per_queue.values().min()) {
+        (Some(x), Some(n)) if *n > 0 => format!("{:.2}", *x as f64 / *n as f64),
+        _ => "-".into(),
+    };
+    writeln!(
+        w,
+        "sent {} of {}, failed {failed}, {:.0} msg/s, latency p50 {}us p99 {}us, queues {:?} (spread {spread})",
+        outcomes.len() - failed,
+        outcomes.len(),
+        outcomes.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+        pct(0.5),
+        pct(0.99),
+        per_queue
+    )?;
+    w.flush()?;
+    if let Some(path) = &a.record {
+        let f = std::fs::File::create(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+        producer.rec.write_pcap(BufWriter::new(f))?;
+    }
+    if let Some(path) = &a.manifest {
+        use base64::Engine;
+        let msgs: Vec<serde_json::Value> = messages
+            .iter()
+            .zip(&outcomes)
+            .map(|(m, o)| {
+                serde_json::json!({
+                    "id": format!("m{:04}", o.index),
+                    "send_mode": "sync",
+                    "tags": m.tags,
+                    "keys": m.keys,
+                    "keys_property": if m.keys.is_empty() { None } else { Some(m.keys.join(" ")) },
+                    "user_properties": m.properties.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                    "body_len": m.body.len(),
+                    "body_b64": base64::engine::general_purpose::STANDARD.encode(&m.body),
+                    "on_wire": o.sent_to.is_some(),
+                    "send_result": match &o.result {
+                        Ok(r) => serde_json::json!({
+                            "ok": true,
+                            "status": r.status.as_str(),
+                            "msg_id": r.msg_id,
+                            "offset_msg_id": r.offset_msg_id,
+                            "broker_name": r.queue.broker_name,
+                            "queue_id": r.queue.queue_id,
+                            "queue_offset": r.queue_offset,
+                        }),
+                        Err(e) => serde_json::json!({"ok": false, "error": e, "msg_id": o.uniq_key}),
+                    },
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "format": "rocketmq-capture-manifest/1",
+            "capture": a.record,
+            "client": {"name": "rmqdump produce", "version": env!("CARGO_PKG_VERSION"), "send_modes": ["sync"]},
+            "namesrv": a.namesrv,
+            "topic": a.topic,
+            "producer_group": a.group,
+            "messages": msgs,
+        });
+        std::fs::write(
+            path,
+            serde_json::to_vec_pretty(&doc).map_err(io::Error::from)?,
+        )
+        .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn days_from_civil(y: i64, m: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }

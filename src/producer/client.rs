@@ -1,0 +1,452 @@
+//! The producer's network side (tokio): connections that send a request and wait for the
+//! response with the same opaque, a recorder of everything that crossed each connection
+//! (for `--record`), and the sync send loop.
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::send_path::{
+    self, MessageQueue, OutMessage, QueueSelector, SendResult, TopicRoute, UniqIdGen,
+    java_properties,
+};
+use crate::capture::writer::{PcapWriter, TcpConversation};
+use crate::protocol::message::sysflag;
+use crate::remoting::codes::LanguageCode;
+use crate::remoting::command::{
+    FrameCheck, FrameLimits, RemotingCommand, check_frame, decode_frame, encode_frame,
+};
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Everything that crossed the producer's connections, with capture times.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    /// (connection, from client, time ns, bytes)
+    pub events: Vec<(usize, bool, i64, Vec<u8>)>,
+    /// (client address, server address, connect time) per connection.
+    pub conns: Vec<(SocketAddr, SocketAddr, i64)>,
+}
+
+impl Recorder {
+    /// Writes the traffic as a pcap of synthesised Ethernet/IPv4/TCP packets (handshake,
+    /// data with correct sequence numbers, FIN) at the times it happened.
+    pub fn write_pcap<W: Write>(&self, w: W) -> io::Result<()> {
+        let mut pw = PcapWriter::new(w)?;
+        let mut convs: Vec<TcpConversation> = self
+            .conns
+            .iter()
+            .map(|(c, s, _)| TcpConversation::new(*c, *s))
+            .collect();
+        let mut order: Vec<(i64, usize, Option<usize>)> = self
+            .conns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.2, i, None))
+            .collect();
+        order.extend(
+            self.events
+                .iter()
+                .enumerate()
+                .map(|(j, e)| (e.2, e.0, Some(j))),
+        );
+        order.sort_by_key(|x| (x.0, x.2.is_some()));
+        let mut last = vec![0i64; convs.len()];
+        for (ts, conn, ev) in order {
+            match ev {
+                None => convs[conn].handshake(&mut pw, ts)?,
+                Some(j) => {
+                    let e = &self.events[j];
+                    convs[conn].send(&mut pw, ts, e.1, &e.3)?;
+                }
+            }
+            last[conn] = last[conn].max(ts);
+        }
+        for (i, c) in convs.iter_mut().enumerate() {
+            c.close(&mut pw, last[i])?;
+        }
+        pw.flush()
+    }
+}
+
+/// One remoting connection.
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    id: usize,
+    pub server: SocketAddr,
+}
+
+impl Conn {
+    pub async fn connect(addr: &str, rec: &mut Recorder) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let local = stream.local_addr()?;
+        let server = stream.peer_addr()?;
+        rec.conns.push((local, server, now_ns()));
+        Ok(Self {
+            stream,
+            buf: Vec::new(),
+            id: rec.conns.len() - 1,
+            server,
+        })
+    }
+
+    /// Sends a request and waits for the response with its opaque (requests the server
+    /// sends meanwhile are recorded and skipped).
+    pub async fn request(
+        &mut self,
+        cmd: &RemotingCommand,
+        timeout: Duration,
+        rec: &mut Recorder,
+    ) -> io::Result<RemotingCommand> {
+        let bytes = encode_frame(cmd);
+        rec.events.push((self.id, true, now_ns(), bytes.clone()));
+        self.stream.write_all(&bytes).await?;
+        if cmd.flag & crate::remoting::command::flag::ONEWAY != 0 {
+            return Ok(RemotingCommand::default());
+        }
+        tokio::time::timeout(timeout, self.read_response(cmd.opaque, rec))
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no response from {} within {timeout:?}", self.server),
+                )
+            })?
+    }
+
+    async fn read_response(
+        &mut self,
+        opaque: i32,
+        rec: &mut Recorder,
+    ) -> io::Result<RemotingCommand> {
+        let limits = FrameLimits::default();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            while let FrameCheck::Complete(n) = check_frame(&self.buf, &limits) {
+                let frame: Vec<u8> = self.buf.drain(..n).collect();
+                let cmd = decode_frame(&frame, &limits)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                if cmd.flag & crate::remoting::command::flag::RESPONSE != 0 && cmd.opaque == opaque
+                {
+                    return Ok(cmd);
+                }
+            }
+            if let FrameCheck::Invalid(e) = check_frame(&self.buf, &limits) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("from {}: {e}", self.server),
+                ));
+            }
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} closed the connection", self.server),
+                ));
+            }
+            rec.events
+                .push((self.id, false, now_ns(), chunk[..n].to_vec()));
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// Producer settings.
+#[derive(Clone, Debug)]
+pub struct ProducerConfig {
+    pub namesrv: String,
+    pub group: String,
+    pub version: i32,
+    pub language: LanguageCode,
+    pub timeout: Duration,
+    /// Bodies at least this long are zlib-compressed (`compressMsgBodyOverHowmuch`).
+    pub compress_over: usize,
+    /// `retryTimesWhenSendFailed`.
+    pub retries: u32,
+    pub vip_channel: bool,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        Self {
+            namesrv: "127.0.0.1:9876".into(),
+            group: "rmqdump_producer".into(),
+            version: 401,
+            language: LanguageCode::JAVA,
+            timeout: Duration::from_secs(3),
+            compress_over: 4096,
+            retries: 2,
+            vip_channel: false,
+        }
+    }
+}
+
+/// One send's outcome.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub index: usize,
+    pub result: Result<SendResult, String>,
+    pub latency_us: u64,
+    pub uniq_key: String,
+    pub sent_to: Option<MessageQueue>,
+}
+
+/// A sync producer: route lookup, publish queues, round robin, SEND_MESSAGE_V2.
+pub struct Producer {
+    cfg: ProducerConfig,
+    pub rec: Recorder,
+    namesrv: Option<Conn>,
+    brokers: Vec<(String, Conn)>,
+    opaque: i32,
+    selector: QueueSelector,
+    ids: UniqIdGen,
+    routes: Vec<(String, TopicRoute, Vec<MessageQueue>)>,
+}
+
+impl Producer {
+    pub fn new(cfg: ProducerConfig, seed: u32) -> Self {
+        let ip = "127.0.0.1".parse().expect("literal");
+        Self {
+            cfg,
+            rec: Recorder::default(),
+            namesrv: None,
+            brokers: Vec::new(),
+            opaque: 0,
+            selector: QueueSelector::new(seed),
+            ids: UniqIdGen::new(ip, std::process::id(), seed.rotate_left(7)),
+            routes: Vec::new(),
+        }
+    }
+
+    fn next_opaque(&mut self) -> i32 {
+        self.opaque = self.opaque.wrapping_add(1) & 0x7FFF_FFFF;
+        self.opaque
+    }
+
+    /// Sends a request to the NameServer (connecting first if needed).
+    async fn namesrv_request(&mut self, req: &RemotingCommand) -> io::Result<RemotingCommand> {
+        let mut ns = match self.namesrv.take() {
+            Some(c) => c,
+            None => Conn::connect(&self.cfg.namesrv, &mut self.rec).await?,
+        };
+        let r = ns.request(req, self.cfg.timeout, &mut self.rec).await;
+        if r.is_ok() {
+            self.namesrv = Some(ns);
+        }
+        r
+    }
+
+    /// `tryToFindTopicPublishInfo`: the topic's route, or TBW102's (auto-creation) with
+    /// `defaultTopicQueueNums` = 4 queues per broker when the topic does not exist yet.
+    pub async fn route(&mut self, topic: &str) -> io::Result<Vec<MessageQueue>> {
+        if let Some((_, _, q)) = self.routes.iter().find(|r| r.0 == topic) {
+            return Ok(q.clone());
+        }
+        let (version, language) = (self.cfg.version, self.cfg.language);
+        let op = self.next_opaque();
+        let req = send_path::route_request(topic, op, version, language);
+        let mut resp = self.namesrv_request(&req).await?;
+        let mut route_topic = topic;
+        if resp.code == 17 {
+            let op = self.next_opaque();
+            let req = send_path::route_request("TBW102", op, version, language);
+            resp = self.namesrv_request(&req).await?;
+            route_topic = "TBW102";
+        }
+        if resp.code != 0 {
+            return Err(io::Error::other(format!(
+                "no route for {topic}: {} {}",
+                crate::remoting::codes::ResponseCode(resp.code),
+                resp.remark.unwrap_or_default()
+            )));
+        }
+        let mut route = send_path::parse_route(&resp.body).map_err(io::Error::other)?;
+        if route_topic == "TBW102" {
+            for q in &mut route.queues {
+                q.write_queue_nums = q.write_queue_nums.min(4);
+                q.read_queue_nums = q.read_queue_nums.min(4);
+            }
+        }
+        let queues = send_path::publish_queues(topic, &route);
+        self.routes.push((topic.to_string(), route, queues.clone()));
+        Ok(queues)
+    }
+
+    async fn broker(&mut self, broker_name: &str, topic: &str) -> io::Result<usize> {
+        let route = &self
+            .routes
+            .iter()
+            .find(|r| r.0 == topic)
+            .expect("route looked up first")
+            .1;
+        let mut addr = send_path::master_addr(route, broker_name)
+            .ok_or_else(|| io::Error::other(format!("no master address for broker {broker_name}")))?
+            .to_string();
+        if self.cfg.vip_channel {
+            addr = send_path::vip_channel(&addr);
+        }
+        if let Some(i) = self.brokers.iter().position(|(a, _)| *a == addr) {
+            return Ok(i);
+        }
+        let mut c = Conn::connect(&addr, &mut self.rec).await?;
+        // A Java producer heartbeats every broker it uses (MQClientInstance.sendHeartbeatToAllBroker).
+        let hb = serde_json::json!({
+            "clientID": format!("127.0.0.1@{}", std::process::id()),
+            "consumerDataSet": [],
+            "producerDataSet": [{"groupName": self.cfg.group}, {"groupName": "CLIENT_INNER_PRODUCER"}],
+        });
+        let op = self.next_opaque();
+        let req = RemotingCommand {
+            code: 34,
+            language: self.cfg.language,
+            version: self.cfg.version,
+            opaque: op,
+            body: serde_json::to_vec(&hb).unwrap_or_default(),
+            ..Default::default()
+        };
+        c.request(&req, self.cfg.timeout, &mut self.rec).await?;
+        self.brokers.push((addr, c));
+        Ok(self.brokers.len() - 1)
+    }
+
+    /// Sends one message the way `DefaultMQProducer.send(msg)` does (sync), retrying on
+    /// another broker as `retryTimesWhenSendFailed` allows.
+    pub async fn send(&mut self, index: usize, m: &OutMessage, month_start_ms: i64) -> Outcome {
+        let now_ms = now_ns() / 1_000_000;
+        let uniq = self.ids.next(now_ms, month_start_ms);
+        let started = std::time::Instant::now();
+        let mut last_broker: Option<String> = None;
+        let mut last_err = String::new();
+        let mut sent_to = None;
+        for _attempt in 0..=self.cfg.retries {
+            let queues = match self.route(&m.topic).await {
+                Ok(q) => q,
+                Err(e) => {
+                    last_err = e.to_string();
+                    break;
+                }
+            };
+            let Some(q) = self
+                .selector
+                .select(&queues, last_broker.as_deref())
+                .cloned()
+            else {
+                last_err = format!("no writable queue for {}", m.topic);
+                break;
+            };
+            sent_to = Some(q.clone());
+            let props = java_properties(m, &uniq);
+            let (body, sys_flag) = if m.body.len() >= self.cfg.compress_over {
+                let mut enc =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(5));
+                let _ = enc.write_all(&m.body);
+                let z = enc.finish().unwrap_or_default();
+                let typ = if self.cfg.version >= 401 { 0x300 } else { 0 };
+                (z, sysflag::COMPRESSED | typ)
+            } else {
+                (m.body.clone(), 0)
+            };
+            let op = self.next_opaque();
+            let req = send_path::send_request_v2(
+                m,
+                &self.cfg.group,
+                q.queue_id,
+                &props,
+                now_ms,
+                sys_flag,
+                body,
+                op,
+                self.cfg.version,
+                self.cfg.language,
+                false,
+            );
+            let bi = match self.broker(&q.broker_name, &m.topic).await {
+                Ok(i) => i,
+                Err(e) => {
+                    last_err = e.to_string();
+                    last_broker = Some(q.broker_name.clone());
+                    continue;
+                }
+            };
+            let timeout = self.cfg.timeout;
+            let resp = self.brokers[bi]
+                .1
+                .request(&req, timeout, &mut self.rec)
+                .await;
+            match resp {
+                Ok(r) => match send_path::process_send_response(&r, &q, &uniq) {
+                    Ok(res) => {
+                        return Outcome {
+                            index,
+                            result: Ok(res),
+                            latency_us: started.elapsed().as_micros() as u64,
+                            uniq_key: uniq,
+                            sent_to,
+                        };
+                    }
+                    Err((code, remark)) => {
+                        last_err = format!(
+                            "{} ({code}): {remark}",
+                            crate::remoting::codes::ResponseCode(code)
+                        );
+                        // Java retries only on system errors and busy brokers.
+                        if !matches!(code, 1 | 2 | 14 | 17 | 25 | 26 | 205 | 206 | 207 | 215) {
+                            break;
+                        }
+                        last_broker = Some(q.broker_name.clone());
+                    }
+                },
+                Err(e) => {
+                    last_err = e.to_string();
+                    last_broker = Some(q.broker_name.clone());
+                    self.brokers.remove(bi);
+                }
+            }
+        }
+        Outcome {
+            index,
+            result: Err(last_err),
+            latency_us: started.elapsed().as_micros() as u64,
+            uniq_key: uniq,
+            sent_to,
+        }
+    }
+
+    /// `DefaultMQProducer.shutdown`: UNREGISTER_CLIENT to every broker used.
+    pub async fn shutdown(&mut self) {
+        let mut brokers = std::mem::take(&mut self.brokers);
+        for (_, c) in &mut brokers {
+            let op = self.next_opaque();
+            let req = RemotingCommand {
+                code: 35,
+                language: self.cfg.language,
+                version: self.cfg.version,
+                opaque: op,
+                ext_fields: Some(
+                    send_path::java_hashmap_order(&[
+                        (
+                            "clientID".into(),
+                            format!("127.0.0.1@{}", std::process::id()),
+                        ),
+                        ("producerGroup".into(), self.cfg.group.clone()),
+                    ])
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+                ),
+                ..Default::default()
+            };
+            let _ = c.request(&req, self.cfg.timeout, &mut self.rec).await;
+        }
+    }
+}
