@@ -97,9 +97,19 @@ struct ProduceArgs {
     /// Version sent in headers (ordinal or name such as V4_9_4).
     #[arg(long, default_value = "V4_9_4")]
     version: String,
-    /// Send mode. Only sync is implemented so far.
-    #[arg(long, default_value = "sync")]
+    /// Send mode: sync (wait for each result), async (pipelined, --concurrency requests in
+    /// flight) or oneway (no result).
+    #[arg(long, default_value = "sync", value_parser = ["sync", "async", "oneway"])]
     mode: String,
+    /// Requests in flight in async mode.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Send messages in batches of N (SEND_BATCH_MESSAGE).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Header serialization: json or rocketmq (binary).
+    #[arg(long, default_value = "json", value_parser = ["json", "rocketmq"])]
+    serialize: String,
     /// Write the producer's own traffic to this pcap.
     #[arg(long)]
     record: Option<String>,
@@ -692,15 +702,13 @@ fn diff(a: DiffArgs) -> io::Result<u8> {
 }
 
 fn produce(a: ProduceArgs) -> io::Result<u8> {
-    use rmqdump::producer::client::{Producer, ProducerConfig};
+    use rmqdump::producer::client::{Mode, Producer, ProducerConfig};
     use rmqdump::producer::send_path::OutMessage;
-    if a.mode != "sync" {
-        eprintln!(
-            "rmqdump: --mode {}: only sync sends are implemented so far",
-            a.mode
-        );
-        return Ok(2);
-    }
+    let mode = match a.mode.as_str() {
+        "async" => Mode::Async,
+        "oneway" => Mode::Oneway,
+        _ => Mode::Sync,
+    };
     let version = match a.version.parse::<i32>() {
         Ok(v) => v,
         Err(_) => match rmqdump::remoting::codes::version_ordinal(&a.version) {
@@ -740,6 +748,11 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         group: a.group.clone(),
         version,
         timeout: std::time::Duration::from_millis(a.timeout_ms),
+        serialize: if a.serialize == "rocketmq" {
+            SerializeType::RocketMq
+        } else {
+            SerializeType::Json
+        },
         ..Default::default()
     };
     let now = std::time::SystemTime::now()
@@ -779,10 +792,11 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
                 body,
                 flag: 0,
             };
-            let o = producer.send(i, &m, month_start_ms).await;
             messages.push(m);
-            outcomes.push(o);
         }
+        outcomes = producer
+            .run(&messages, mode, a.concurrency, a.batch, month_start_ms)
+            .await;
         producer.shutdown().await;
     });
     let elapsed = started.elapsed();
@@ -851,7 +865,7 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
             .map(|(m, o)| {
                 serde_json::json!({
                     "id": format!("m{:04}", o.index),
-                    "send_mode": "sync",
+                    "send_mode": if a.batch > 1 { "batch" } else { a.mode.as_str() },
                     "tags": m.tags,
                     "keys": m.keys,
                     "keys_property": if m.keys.is_empty() { None } else { Some(m.keys.join(" ")) },
@@ -877,7 +891,7 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         let doc = serde_json::json!({
             "format": "rocketmq-capture-manifest/1",
             "capture": a.record,
-            "client": {"name": "rmqdump produce", "version": env!("CARGO_PKG_VERSION"), "send_modes": ["sync"]},
+            "client": {"name": "rmqdump produce", "version": env!("CARGO_PKG_VERSION"), "send_modes": ["sync", "async", "oneway", "batch"], "serialize": a.serialize},
             "namesrv": a.namesrv,
             "topic": a.topic,
             "producer_group": a.group,

@@ -124,6 +124,30 @@ impl Conn {
             })?
     }
 
+    /// Writes a request without waiting (async and one-way sends).
+    pub async fn send_only(&mut self, cmd: &RemotingCommand, rec: &mut Recorder) -> io::Result<()> {
+        let bytes = encode_frame(cmd);
+        rec.events.push((self.id, true, now_ns(), bytes.clone()));
+        self.stream.write_all(&bytes).await
+    }
+
+    /// The next response on this connection, whatever its opaque.
+    pub async fn next_response(
+        &mut self,
+        timeout: Duration,
+        rec: &mut Recorder,
+    ) -> io::Result<RemotingCommand> {
+        tokio::time::timeout(timeout, self.read_response(-1, rec))
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no response from {} within {timeout:?}", self.server),
+                )
+            })?
+    }
+
+    /// Reads until a response with `opaque` (any response when `opaque` is -1).
     async fn read_response(
         &mut self,
         opaque: i32,
@@ -136,7 +160,8 @@ impl Conn {
                 let frame: Vec<u8> = self.buf.drain(..n).collect();
                 let cmd = decode_frame(&frame, &limits)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                if cmd.flag & crate::remoting::command::flag::RESPONSE != 0 && cmd.opaque == opaque
+                if cmd.flag & crate::remoting::command::flag::RESPONSE != 0
+                    && (opaque == -1 || cmd.opaque == opaque)
                 {
                     return Ok(cmd);
                 }
@@ -174,6 +199,8 @@ pub struct ProducerConfig {
     /// `retryTimesWhenSendFailed`.
     pub retries: u32,
     pub vip_channel: bool,
+    /// Header serialization of every request.
+    pub serialize: crate::remoting::SerializeType,
 }
 
 impl Default for ProducerConfig {
@@ -187,8 +214,17 @@ impl Default for ProducerConfig {
             compress_over: 4096,
             retries: 2,
             vip_channel: false,
+            serialize: crate::remoting::SerializeType::Json,
         }
     }
+}
+
+/// How messages are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Sync,
+    Async,
+    Oneway,
 }
 
 /// One send's outcome.
@@ -239,7 +275,9 @@ impl Producer {
             Some(c) => c,
             None => Conn::connect(&self.cfg.namesrv, &mut self.rec).await?,
         };
-        let r = ns.request(req, self.cfg.timeout, &mut self.rec).await;
+        let mut req = req.clone();
+        req.serialize = self.cfg.serialize;
+        let r = ns.request(&req, self.cfg.timeout, &mut self.rec).await;
         if r.is_ok() {
             self.namesrv = Some(ns);
         }
@@ -312,6 +350,7 @@ impl Producer {
             version: self.cfg.version,
             opaque: op,
             body: serde_json::to_vec(&hb).unwrap_or_default(),
+            serialize: self.cfg.serialize,
             ..Default::default()
         };
         c.request(&req, self.cfg.timeout, &mut self.rec).await?;
@@ -322,68 +361,34 @@ impl Producer {
     /// Sends one message the way `DefaultMQProducer.send(msg)` does (sync), retrying on
     /// another broker as `retryTimesWhenSendFailed` allows.
     pub async fn send(&mut self, index: usize, m: &OutMessage, month_start_ms: i64) -> Outcome {
-        let now_ms = now_ns() / 1_000_000;
-        let uniq = self.ids.next(now_ms, month_start_ms);
         let started = std::time::Instant::now();
         let mut last_broker: Option<String> = None;
         let mut last_err = String::new();
         let mut sent_to = None;
+        let mut uniq = String::new();
         for _attempt in 0..=self.cfg.retries {
-            let queues = match self.route(&m.topic).await {
-                Ok(q) => q,
+            let (q, bi, ids, req) = match self
+                .prepare(
+                    std::slice::from_ref(m),
+                    month_start_ms,
+                    last_broker.as_deref(),
+                )
+                .await
+            {
+                Ok(p) => p,
                 Err(e) => {
-                    last_err = e.to_string();
+                    last_err = e;
                     break;
                 }
             };
-            let Some(q) = self
-                .selector
-                .select(&queues, last_broker.as_deref())
-                .cloned()
-            else {
-                last_err = format!("no writable queue for {}", m.topic);
-                break;
-            };
+            uniq = ids[0].clone();
             sent_to = Some(q.clone());
-            let props = java_properties(m, &uniq);
-            let (body, sys_flag) = if m.body.len() >= self.cfg.compress_over {
-                let mut enc =
-                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(5));
-                let _ = enc.write_all(&m.body);
-                let z = enc.finish().unwrap_or_default();
-                let typ = if self.cfg.version >= 401 { 0x300 } else { 0 };
-                (z, sysflag::COMPRESSED | typ)
-            } else {
-                (m.body.clone(), 0)
-            };
-            let op = self.next_opaque();
-            let req = send_path::send_request_v2(
-                m,
-                &self.cfg.group,
-                q.queue_id,
-                &props,
-                now_ms,
-                sys_flag,
-                body,
-                op,
-                self.cfg.version,
-                self.cfg.language,
-                false,
-            );
-            let bi = match self.broker(&q.broker_name, &m.topic).await {
-                Ok(i) => i,
-                Err(e) => {
-                    last_err = e.to_string();
-                    last_broker = Some(q.broker_name.clone());
-                    continue;
-                }
-            };
             let timeout = self.cfg.timeout;
-            let resp = self.brokers[bi]
+            match self.brokers[bi]
                 .1
                 .request(&req, timeout, &mut self.rec)
-                .await;
-            match resp {
+                .await
+            {
                 Ok(r) => match send_path::process_send_response(&r, &q, &uniq) {
                     Ok(res) => {
                         return Outcome {
@@ -422,6 +427,305 @@ impl Producer {
         }
     }
 
+    /// Picks a queue and builds the request for one message (or a batch of them), as
+    /// `sendKernelImpl` does. Returns (queue, broker connection index, the message ids,
+    /// request).
+    async fn prepare(
+        &mut self,
+        msgs: &[OutMessage],
+        month_start_ms: i64,
+        last_broker: Option<&str>,
+    ) -> Result<(MessageQueue, usize, Vec<String>, RemotingCommand), String> {
+        let m = &msgs[0];
+        let queues = self.route(&m.topic).await.map_err(|e| e.to_string())?;
+        let q = self
+            .selector
+            .select(&queues, last_broker)
+            .cloned()
+            .ok_or_else(|| format!("no writable queue for {}", m.topic))?;
+        let now_ms = now_ns() / 1_000_000;
+        let op = self.next_opaque();
+        let (ids, mut req) = if msgs.len() == 1 {
+            let uniq = self.ids.next(now_ms, month_start_ms);
+            let props = java_properties(m, &uniq);
+            let (body, sys_flag) = if m.body.len() >= self.cfg.compress_over {
+                let mut enc =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(5));
+                let _ = enc.write_all(&m.body);
+                let z = enc.finish().unwrap_or_default();
+                (
+                    z,
+                    sysflag::COMPRESSED | if self.cfg.version >= 401 { 0x300 } else { 0 },
+                )
+            } else {
+                (m.body.clone(), 0)
+            };
+            let req = send_path::send_request_v2(
+                m,
+                &self.cfg.group,
+                q.queue_id,
+                &props,
+                now_ms,
+                sys_flag,
+                body,
+                op,
+                self.cfg.version,
+                self.cfg.language,
+                false,
+            );
+            (vec![uniq], req)
+        } else {
+            // DefaultMQProducer.batch: every message gets its UNIQ_KEY; the batch its own
+            // (WAIT, UNIQ_KEY); batches are never compressed.
+            let mut ids = Vec::new();
+            let mut items = Vec::new();
+            for x in msgs {
+                let uniq = self.ids.next(now_ms, month_start_ms);
+                items.push((x, java_properties(x, &uniq)));
+                ids.push(uniq);
+            }
+            let body = send_path::encode_batch(&items);
+            let batch_id = self.ids.next(now_ms, month_start_ms);
+            let props = send_path::java_hashmap_order(&[
+                ("WAIT".into(), "true".into()),
+                ("UNIQ_KEY".into(), batch_id),
+            ]);
+            let req = send_path::send_request_v2(
+                m,
+                &self.cfg.group,
+                q.queue_id,
+                &props,
+                now_ms,
+                0,
+                body,
+                op,
+                self.cfg.version,
+                self.cfg.language,
+                true,
+            );
+            (ids, req)
+        };
+        req.serialize = self.cfg.serialize;
+        let bi = self
+            .broker(&q.broker_name, &m.topic)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((q, bi, ids, req))
+    }
+
+    /// Sends `msgs` in `mode`: sync one by one, async pipelined with at most `concurrency`
+    /// requests in flight, or one-way; `batch` > 1 groups messages into SEND_BATCH_MESSAGE
+    /// requests (sent sync).
+    pub async fn run(
+        &mut self,
+        msgs: &[OutMessage],
+        mode: Mode,
+        concurrency: usize,
+        batch: usize,
+        month_start_ms: i64,
+    ) -> Vec<Outcome> {
+        let mut out: Vec<Outcome> = Vec::new();
+        if batch > 1 {
+            for (ci, chunk) in msgs.chunks(batch).enumerate() {
+                let started = std::time::Instant::now();
+                let base = ci * batch;
+                match self.prepare(chunk, month_start_ms, None).await {
+                    Ok((q, bi, ids, req)) => {
+                        let r = self.brokers[bi]
+                            .1
+                            .request(&req, self.cfg.timeout, &mut self.rec)
+                            .await;
+                        let lat = started.elapsed().as_micros() as u64;
+                        for (k, id) in ids.iter().enumerate() {
+                            let result = match &r {
+                                Ok(resp) => send_path::process_send_response(resp, &q, id)
+                                    .map(|mut res| {
+                                        res.offset_msg_id = res
+                                            .offset_msg_id
+                                            .split(',')
+                                            .nth(k)
+                                            .unwrap_or("")
+                                            .to_string();
+                                        res.queue_offset += k as i64;
+                                        res
+                                    })
+                                    .map_err(|(c, r)| {
+                                        format!(
+                                            "{} ({c}): {r}",
+                                            crate::remoting::codes::ResponseCode(c)
+                                        )
+                                    }),
+                                Err(e) => Err(e.to_string()),
+                            };
+                            out.push(Outcome {
+                                index: base + k,
+                                result,
+                                latency_us: lat,
+                                uniq_key: id.clone(),
+                                sent_to: Some(q.clone()),
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        for k in 0..chunk.len() {
+                            out.push(Outcome {
+                                index: base + k,
+                                result: Err(e.clone()),
+                                latency_us: 0,
+                                uniq_key: String::new(),
+                                sent_to: None,
+                            });
+                        }
+                    }
+                }
+            }
+            return out;
+        }
+        match mode {
+            Mode::Sync => {
+                for (i, m) in msgs.iter().enumerate() {
+                    out.push(self.send(i, m, month_start_ms).await);
+                }
+            }
+            Mode::Oneway => {
+                for (i, m) in msgs.iter().enumerate() {
+                    let started = std::time::Instant::now();
+                    let o = match self
+                        .prepare(std::slice::from_ref(m), month_start_ms, None)
+                        .await
+                    {
+                        Ok((q, bi, ids, mut req)) => {
+                            req.flag |= crate::remoting::command::flag::ONEWAY;
+                            let r = self.brokers[bi].1.send_only(&req, &mut self.rec).await;
+                            Outcome {
+                                index: i,
+                                result: r
+                                    .map(|_| SendResult {
+                                        status: send_path::SendStatus::OnewayNoResult,
+                                        msg_id: ids[0].clone(),
+                                        offset_msg_id: String::new(),
+                                        queue: q.clone(),
+                                        queue_offset: -1,
+                                    })
+                                    .map_err(|e| e.to_string()),
+                                latency_us: started.elapsed().as_micros() as u64,
+                                uniq_key: ids[0].clone(),
+                                sent_to: Some(q),
+                            }
+                        }
+                        Err(e) => Outcome {
+                            index: i,
+                            result: Err(e),
+                            latency_us: 0,
+                            uniq_key: String::new(),
+                            sent_to: None,
+                        },
+                    };
+                    out.push(o);
+                }
+            }
+            Mode::Async => {
+                // (opaque, message index, queue, id, start, broker)
+                let mut in_flight: Vec<(
+                    i32,
+                    usize,
+                    MessageQueue,
+                    String,
+                    std::time::Instant,
+                    usize,
+                )> = Vec::new();
+                let mut next = 0;
+                while next < msgs.len() || !in_flight.is_empty() {
+                    if next < msgs.len() && in_flight.len() < concurrency.max(1) {
+                        let i = next;
+                        next += 1;
+                        match self
+                            .prepare(std::slice::from_ref(&msgs[i]), month_start_ms, None)
+                            .await
+                        {
+                            Ok((q, bi, ids, req)) => {
+                                let started = std::time::Instant::now();
+                                match self.brokers[bi].1.send_only(&req, &mut self.rec).await {
+                                    Ok(()) => in_flight.push((
+                                        req.opaque,
+                                        i,
+                                        q,
+                                        ids[0].clone(),
+                                        started,
+                                        bi,
+                                    )),
+                                    Err(e) => out.push(Outcome {
+                                        index: i,
+                                        result: Err(e.to_string()),
+                                        latency_us: 0,
+                                        uniq_key: ids[0].clone(),
+                                        sent_to: Some(q),
+                                    }),
+                                }
+                            }
+                            Err(e) => out.push(Outcome {
+                                index: i,
+                                result: Err(e),
+                                latency_us: 0,
+                                uniq_key: String::new(),
+                                sent_to: None,
+                            }),
+                        }
+                        continue;
+                    }
+                    // The window is full (or everything is sent): take the next response
+                    // on the connection of the oldest request in flight.
+                    let bi = in_flight[0].5;
+                    match self.brokers[bi]
+                        .1
+                        .next_response(self.cfg.timeout, &mut self.rec)
+                        .await
+                    {
+                        Ok(resp) => {
+                            if let Some(pos) = in_flight
+                                .iter()
+                                .position(|f| f.0 == resp.opaque && f.5 == bi)
+                            {
+                                let (_, i, q, id, started, _) = in_flight.remove(pos);
+                                let result = send_path::process_send_response(&resp, &q, &id)
+                                    .map_err(|(c, r)| {
+                                        format!(
+                                            "{} ({c}): {r}",
+                                            crate::remoting::codes::ResponseCode(c)
+                                        )
+                                    });
+                                out.push(Outcome {
+                                    index: i,
+                                    result,
+                                    latency_us: started.elapsed().as_micros() as u64,
+                                    uniq_key: id,
+                                    sent_to: Some(q),
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            // The connection failed or timed out: everything in flight on it fails.
+                            let (failed, kept): (Vec<_>, Vec<_>) =
+                                in_flight.drain(..).partition(|f| f.5 == bi);
+                            in_flight = kept;
+                            for (_, i, q, id, started, _) in failed {
+                                out.push(Outcome {
+                                    index: i,
+                                    result: Err(e.to_string()),
+                                    latency_us: started.elapsed().as_micros() as u64,
+                                    uniq_key: id,
+                                    sent_to: Some(q),
+                                });
+                            }
+                        }
+                    }
+                }
+                out.sort_by_key(|o| o.index);
+            }
+        }
+        out
+    }
+
     /// `DefaultMQProducer.shutdown`: UNREGISTER_CLIENT to every broker used.
     pub async fn shutdown(&mut self) {
         let mut brokers = std::mem::take(&mut self.brokers);
@@ -444,6 +748,7 @@ impl Producer {
                     .map(|(k, v)| (k.into(), v.into()))
                     .collect(),
                 ),
+                serialize: self.cfg.serialize,
                 ..Default::default()
             };
             let _ = c.request(&req, self.cfg.timeout, &mut self.rec).await;

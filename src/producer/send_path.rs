@@ -281,6 +281,25 @@ pub fn send_request_v2(
     }
 }
 
+/// Encodes messages as a MessageBatch body (`MessageDecoder.encodeMessages`): per item
+/// totalSize, magic 0, bodyCRC 0, flag, bodyLen, body, i16 propertiesLen, properties.
+pub fn encode_batch(items: &[(&OutMessage, Vec<(String, String)>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (m, props) in items {
+        let p = encode_properties(props);
+        let total = 4 + 4 + 4 + 4 + 4 + m.body.len() + 2 + p.len();
+        out.extend_from_slice(&(total as i32).to_be_bytes());
+        out.extend_from_slice(&0i32.to_be_bytes());
+        out.extend_from_slice(&0i32.to_be_bytes());
+        out.extend_from_slice(&m.flag.to_be_bytes());
+        out.extend_from_slice(&(m.body.len() as i32).to_be_bytes());
+        out.extend_from_slice(&m.body);
+        out.extend_from_slice(&(p.len() as i16).to_be_bytes());
+        out.extend_from_slice(p.as_bytes());
+    }
+    out
+}
+
 /// `SendStatus`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SendStatus {
@@ -288,6 +307,8 @@ pub enum SendStatus {
     FlushDiskTimeout,
     FlushSlaveTimeout,
     SlaveNotAvailable,
+    /// A one-way send: nothing comes back.
+    OnewayNoResult,
 }
 
 impl SendStatus {
@@ -297,6 +318,7 @@ impl SendStatus {
             SendStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
             SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
             SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
+            SendStatus::OnewayNoResult => "ONEWAY_NO_RESULT",
         }
     }
 }
