@@ -27,8 +27,10 @@ struct Cli {
 enum Cmd {
     /// Print every RemotingCommand of a capture: one line per frame, a tree (-V) or JSON Lines.
     Read(ReadArgs),
-    /// Re-encode every decoded frame and compare it with the bytes on the wire.
-    Verify(CommonArgs),
+    /// Re-encode every decoded frame and compare it with the bytes on the wire; with
+    /// --manifest, also check that every message of the manifest is in the capture, decoded
+    /// as sent, with the send result the producer reported.
+    Verify(VerifyArgs),
     /// What happened in a capture: overview, per request code, topic, connection, route,
     /// problems (tables, or one JSON document with --json).
     Stats(StatsArgs),
@@ -127,6 +129,16 @@ struct DiffArgs {
     a: String,
     /// The second capture (B).
     b: String,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// A manifest of what was sent and what came back (rmqdump produce --manifest, or a
+    /// rocketmq-capture-manifest/1 file).
+    #[arg(long)]
+    manifest: Option<String>,
 }
 
 #[derive(Args)]
@@ -371,7 +383,35 @@ fn read(a: ReadArgs) -> io::Result<u8> {
     Ok(if a.strict && bad { 1 } else { 0 })
 }
 
-fn verify(a: CommonArgs) -> io::Result<u8> {
+fn verify(v: VerifyArgs) -> io::Result<u8> {
+    let mut code = verify_frames(&v.common)?;
+    if let Some(m) = &v.manifest {
+        let text = std::fs::read_to_string(m)
+            .map_err(|e| io::Error::new(e.kind(), format!("{m}: {e}")))?;
+        let manifest: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| io::Error::other(format!("{m}: not JSON: {e}")))?;
+        let (frames, _) = frames_json(&v.common)?;
+        let problems = rmqdump::analysis::manifest::check(&manifest, &frames);
+        let n = manifest["messages"]
+            .as_array()
+            .map(|a| a.len())
+            .unwrap_or(0);
+        for p in &problems {
+            println!("{p}");
+        }
+        println!(
+            "{}: manifest {m}: {n} messages, {} disagreements",
+            v.common.file,
+            problems.len()
+        );
+        if !problems.is_empty() {
+            code = 1;
+        }
+    }
+    Ok(code)
+}
+
+fn verify_frames(a: &CommonArgs) -> io::Result<u8> {
     let input = open(&a.file)?;
     let mut frames = 0u64;
     let mut identical = 0u64;
@@ -382,7 +422,7 @@ fn verify(a: CommonArgs) -> io::Result<u8> {
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     let mut err = None;
-    let (totals, cap_err) = rmqdump::dissect(input, options(&a, true), |ev| {
+    let (totals, cap_err) = rmqdump::dissect(input, options(a, true), |ev| {
         let Event::Frame(r) = ev else { return };
         frames += 1;
         let wire = r.wire.as_deref().unwrap_or(&[]);

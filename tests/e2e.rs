@@ -181,8 +181,14 @@ fn produce_and_check(name: &str, extra: &[&str], count: usize) -> (Value, Vec<Va
     ]);
     let (code, out, err) = rmqdump(&args);
     assert_eq!(code, 0, "{name}: {out}{err}");
-    let (code, out, _) = rmqdump(&["verify", pcap.to_str().unwrap()]);
+    let (code, out, _) = rmqdump(&[
+        "verify",
+        pcap.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{name}: {out}");
+    assert!(out.contains(" 0 disagreements"), "{out}");
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     let (_, out, _) = rmqdump(&["read", "--json", pcap.to_str().unwrap()]);
     let frames: Vec<Value> = out

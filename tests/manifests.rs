@@ -311,3 +311,39 @@ fn cpp_client_pcapng_matches_manifest() {
 fn node_client_capture_matches_manifest() {
     check_capture("node", "rocketmq-node-dev", "pcap");
 }
+
+/// `rmqdump verify CAPTURE --manifest M` agrees with the manifests of the bundled captures,
+/// and says where a capture and a manifest disagree.
+#[test]
+fn verify_manifest_option() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for c in [
+        "rust/rocketmq-rust-dev",
+        "cpp/rocketmq-cpp-dev",
+        "node/rocketmq-node-dev",
+    ] {
+        let (code, out, err) = rmqdump(&[
+            "verify",
+            &format!("{root}/captures/{c}.pcap"),
+            "--manifest",
+            &format!("{root}/captures/{c}.manifest.json"),
+        ]);
+        assert_eq!(code, 0, "{c}: {out}{err}");
+        assert!(out.contains("13 messages, 0 disagreements"), "{out}");
+    }
+    // The rust client's capture against the node client's manifest: other topic, bodies,
+    // results.
+    let (code, out, _) = rmqdump(&[
+        "verify",
+        &format!("{root}/captures/rust/rocketmq-rust-dev.pcap"),
+        "--manifest",
+        &format!("{root}/captures/node/rocketmq-node-dev.manifest.json"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "d01 (packet 17): topic: manifest \"CapDev_node_topic\", capture \"CapDev_rust_topic\""
+        ),
+        "{out}"
+    );
+}
