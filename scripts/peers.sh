@@ -88,7 +88,28 @@ EOF
   setsid "$BROKER" -c "$RUN/broker.toml" -n 127.0.0.1:9876 > "$RUN/broker.out" 2>&1 < /dev/null &
   echo $! > "$RUN/broker.pid"
   wait_port 10911 60 || { echo "Broker did not open 127.0.0.1:10911" >&2; tail -30 "$RUN/broker.out" >&2; exit 1; }
-  sleep 3 # let the broker register with the NameServer
+  # Ready when the NameServer routes TBW102 (the broker registered: topics can be
+  # auto-created).
+  for _ in $(seq 1 60); do
+    if python3 - <<'PY' 2>/dev/null
+import json, socket, struct, sys
+h = json.dumps({"code": 105, "extFields": {"topic": "TBW102"}, "flag": 0, "language": "JAVA",
+                "opaque": 1, "serializeTypeCurrentRPC": "JSON", "version": 401},
+               separators=(",", ":")).encode()
+s = socket.create_connection(("127.0.0.1", 9876), timeout=2)
+s.sendall(struct.pack(">II", 4 + len(h), len(h)) + h)
+n = struct.unpack(">I", s.recv(4))[0]
+data = b""
+while len(data) < n:
+    data += s.recv(n - len(data))
+hl = struct.unpack(">I", data[:4])[0] & 0xFFFFFF
+sys.exit(0 if json.loads(data[4:4 + hl])["code"] == 0 else 1)
+PY
+    then
+      break
+    fi
+    sleep 0.5
+  done
   echo "NameServer 127.0.0.1:9876 (pid $(cat "$RUN/namesrv.pid")), Broker 127.0.0.1:10911 (pid $(cat "$RUN/broker.pid")); logs in $RUN"
 }
 

@@ -121,6 +121,9 @@ struct ProduceArgs {
     /// Per-request timeout in milliseconds.
     #[arg(long, default_value_t = 3000)]
     timeout_ms: u64,
+    /// Send through the broker's VIP channel (listen port − 2), as Java clients ≤ 4.4 did.
+    #[arg(long)]
+    vip_channel: bool,
 }
 
 #[derive(Args)]
@@ -788,6 +791,7 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         group: a.group.clone(),
         version,
         timeout: std::time::Duration::from_millis(a.timeout_ms),
+        vip_channel: a.vip_channel,
         serialize: if a.serialize == "rocketmq" {
             SerializeType::RocketMq
         } else {
@@ -911,7 +915,9 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
                     "keys_property": if m.keys.is_empty() { None } else { Some(m.keys.join(" ")) },
                     "user_properties": m.properties.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
                     "body_len": m.body.len(),
-                    "body_b64": base64::engine::general_purpose::STANDARD.encode(&m.body),
+                    "body_sha256": sha256_hex(&m.body),
+                    // Small bodies inline, as the bundled manifests do.
+                    "body_b64": (m.body.len() <= 1024).then(|| base64::engine::general_purpose::STANDARD.encode(&m.body)),
                     "on_wire": o.sent_to.is_some(),
                     "send_result": match &o.result {
                         Ok(r) => serde_json::json!({
@@ -954,4 +960,12 @@ fn days_from_civil(y: i64, m: i64) -> i64 {
     let doy = (153 * mp + 2) / 5;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }

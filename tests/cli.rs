@@ -356,6 +356,13 @@ fn every_problem_on_the_bundled_captures_is_explained() {
             "clean",
         ),
         ("public/newlife/rmq_4.9.7.pcap", "", "clean"),
+        // The bundled producer's own traffic (scripts/reference-captures.sh).
+        ("reference/async.pcap", "", "clean"),
+        ("reference/batch.pcap", "", "clean"),
+        ("reference/compressed.pcap", "", "clean"),
+        ("reference/oneway.pcap", "", "clean"),
+        ("reference/sync-json.pcap", "", "clean"),
+        ("reference/sync-rocketmq.pcap", "", "clean"),
     ];
     assert_eq!(
         expected.len(),

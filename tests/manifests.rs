@@ -331,6 +331,41 @@ fn verify_manifest_option() {
         assert_eq!(code, 0, "{c}: {out}{err}");
         assert!(out.contains("13 messages, 0 disagreements"), "{out}");
     }
+    // The bundled producer's reference captures (one per send mode) against theirs.
+    for c in [
+        "sync-json",
+        "sync-rocketmq",
+        "async",
+        "oneway",
+        "batch",
+        "compressed",
+    ] {
+        let (code, out, err) = rmqdump(&[
+            "verify",
+            &format!("{root}/captures/reference/{c}.pcap"),
+            "--manifest",
+            &format!("{root}/captures/reference/{c}.manifest.json"),
+        ]);
+        assert_eq!(code, 0, "{c}: {out}{err}");
+        assert!(out.contains(" 0 mismatches, 0 undecodable"), "{out}");
+        assert!(out.contains(", 0 disagreements"), "{out}");
+        // Every request the producer wrote is exactly what Java's fastjson would write.
+        if c != "sync-rocketmq" {
+            let (_, frames, _) = rmqdump(&[
+                "read",
+                "--json",
+                &format!("{root}/captures/reference/{c}.pcap"),
+            ]);
+            let requests = frames
+                .lines()
+                .filter(|l| l.contains("\"kind\":\"request\"") || l.contains("\"kind\":\"oneway\""))
+                .count();
+            assert!(
+                out.contains(&format!("; {requests} of ")),
+                "{c}: {requests} requests: {out}"
+            );
+        }
+    }
     // The rust client's capture against the node client's manifest: other topic, bodies,
     // results.
     let (code, out, _) = rmqdump(&[
