@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond the Rust toolchain: tshark (the TCP reassembly oracle).
+# Installs what the tests need beyond the Rust toolchain: tshark (the TCP reassembly oracle)
+# and tcpdump (the end-to-end suite captures the loopback with it).
 # Idempotent; uses Debian's packages (apt-get, as root or with sudo).
 set -euo pipefail
-if command -v tshark >/dev/null 2>&1; then
+if command -v tshark >/dev/null 2>&1 && command -v tcpdump >/dev/null 2>&1; then
   exit 0
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "installing tshark (Debian package)..."
+echo "installing tshark and tcpdump (Debian packages)..."
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq tshark >/dev/null
+$SUDO apt-get install -y -qq tshark tcpdump >/dev/null
 tshark --version | head -n 1

@@ -816,6 +816,7 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         .enable_all()
         .build()?;
     let mut producer = Producer::new(cfg, seed);
+    producer.rec.enabled = a.record.is_some();
     let mut outcomes = Vec::new();
     let mut messages = Vec::new();
     let started = std::time::Instant::now();

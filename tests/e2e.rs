@@ -275,3 +275,84 @@ fn every_send_mode_round_trips() {
             .all(|f| f["serialize"] == "ROCKETMQ")
     );
 }
+
+/// The producer's traffic captured by tcpdump on the loopback (not synthesised by
+/// --record) decodes to the same messages and results.
+#[test]
+#[ignore = "needs the real servers and root for tcpdump"]
+fn tcpdump_capture_matches_the_manifest() {
+    let has_tcpdump = Command::new("tcpdump")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !has_tcpdump || !root {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this test: tcpdump {has_tcpdump}, root {root}"
+        );
+        eprintln!("SKIPPED: needs tcpdump and root (CAP_NET_RAW)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("lo.pcap");
+    let manifest = dir.path().join("lo.json");
+    let mut td = Command::new("tcpdump")
+        .args([
+            "-i",
+            "lo",
+            "-U",
+            "-s",
+            "0",
+            "-w",
+            pcap.to_str().unwrap(),
+            "tcp port 9876 or tcp portrange 10909-10912",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until tcpdump listens.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let topic = unique_topic("E2eTcpdump");
+    let (code, out, err) = rmqdump(&[
+        "produce",
+        "--topic",
+        &topic,
+        "--count",
+        "10",
+        "--size",
+        "6000",
+        "--tags",
+        "A,B",
+        "--keys",
+        "td",
+        "--mode",
+        "async",
+        "--concurrency",
+        "4",
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    terminate(td.id());
+    let _ = td.wait();
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = rmqdump(&[
+        "verify",
+        pcap.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("10 messages, 0 disagreements"), "{out}");
+}
+
+/// SIGTERM through the `kill` command.
+fn terminate(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+}

@@ -30,6 +30,9 @@ fn now_ns() -> i64 {
 /// Everything that crossed the producer's connections, with capture times.
 #[derive(Debug, Default)]
 pub struct Recorder {
+    /// Keep the bytes (only when a capture will be written: otherwise memory would grow
+    /// with every message sent).
+    pub enabled: bool,
     /// (connection, from client, time ns, bytes)
     pub events: Vec<(usize, bool, i64, Vec<u8>)>,
     /// (client address, server address, connect time) per connection.
@@ -37,6 +40,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    fn push(&mut self, conn: usize, from_client: bool, bytes: &[u8]) {
+        if self.enabled {
+            self.events
+                .push((conn, from_client, now_ns(), bytes.to_vec()));
+        }
+    }
+
     /// Writes the traffic as a pcap of synthesised Ethernet/IPv4/TCP packets (handshake,
     /// data with correct sequence numbers, FIN) at the times it happened.
     pub fn write_pcap<W: Write>(&self, w: W) -> io::Result<()> {
@@ -109,7 +119,7 @@ impl Conn {
         rec: &mut Recorder,
     ) -> io::Result<RemotingCommand> {
         let bytes = encode_frame(cmd);
-        rec.events.push((self.id, true, now_ns(), bytes.clone()));
+        rec.push(self.id, true, &bytes);
         self.stream.write_all(&bytes).await?;
         if cmd.flag & crate::remoting::command::flag::ONEWAY != 0 {
             return Ok(RemotingCommand::default());
@@ -127,7 +137,7 @@ impl Conn {
     /// Writes a request without waiting (async and one-way sends).
     pub async fn send_only(&mut self, cmd: &RemotingCommand, rec: &mut Recorder) -> io::Result<()> {
         let bytes = encode_frame(cmd);
-        rec.events.push((self.id, true, now_ns(), bytes.clone()));
+        rec.push(self.id, true, &bytes);
         self.stream.write_all(&bytes).await
     }
 
@@ -179,8 +189,7 @@ impl Conn {
                     format!("{} closed the connection", self.server),
                 ));
             }
-            rec.events
-                .push((self.id, false, now_ns(), chunk[..n].to_vec()));
+            rec.push(self.id, false, &chunk[..n]);
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
