@@ -256,7 +256,11 @@ pub struct Producer {
     selector: QueueSelector,
     ids: UniqIdGen,
     routes: Vec<(String, TopicRoute, Vec<MessageQueue>)>,
+    last_heartbeat: std::time::Instant,
 }
+
+/// `heartbeatBrokerInterval` and `pollNameServerInterval` (30 s in Java).
+const PERIOD: Duration = Duration::from_secs(30);
 
 impl Producer {
     pub fn new(cfg: ProducerConfig, seed: u32) -> Self {
@@ -270,6 +274,7 @@ impl Producer {
             selector: QueueSelector::new(seed),
             ids: UniqIdGen::new(ip, std::process::id(), seed.rotate_left(7)),
             routes: Vec::new(),
+            last_heartbeat: std::time::Instant::now(),
         }
     }
 
@@ -346,14 +351,22 @@ impl Producer {
             return Ok(i);
         }
         let mut c = Conn::connect(&addr, &mut self.rec).await?;
-        // A Java producer heartbeats every broker it uses (MQClientInstance.sendHeartbeatToAllBroker).
+        let req = self.heartbeat_request();
+        c.request(&req, self.cfg.timeout, &mut self.rec).await?;
+        self.brokers.push((addr, c));
+        self.last_heartbeat = std::time::Instant::now();
+        Ok(self.brokers.len() - 1)
+    }
+
+    /// HEART_BEAT with the producer's HeartbeatData, as `MQClientInstance.sendHeartbeatToAllBroker`.
+    fn heartbeat_request(&mut self) -> RemotingCommand {
         let hb = serde_json::json!({
             "clientID": format!("127.0.0.1@{}", std::process::id()),
             "consumerDataSet": [],
             "producerDataSet": [{"groupName": self.cfg.group}, {"groupName": "CLIENT_INNER_PRODUCER"}],
         });
         let op = self.next_opaque();
-        let req = RemotingCommand {
+        RemotingCommand {
             code: 34,
             language: self.cfg.language,
             version: self.cfg.version,
@@ -361,10 +374,24 @@ impl Producer {
             body: serde_json::to_vec(&hb).unwrap_or_default(),
             serialize: self.cfg.serialize,
             ..Default::default()
-        };
-        c.request(&req, self.cfg.timeout, &mut self.rec).await?;
-        self.brokers.push((addr, c));
-        Ok(self.brokers.len() - 1)
+        }
+    }
+
+    /// Every 30 s, as a Java client's scheduled tasks do: heartbeat every broker in use
+    /// (`heartbeatBrokerInterval`) and forget cached routes so they are looked up again
+    /// (`pollNameServerInterval`).
+    async fn periodic(&mut self) {
+        if self.last_heartbeat.elapsed() < PERIOD {
+            return;
+        }
+        self.last_heartbeat = std::time::Instant::now();
+        self.routes.clear();
+        let mut brokers = std::mem::take(&mut self.brokers);
+        for (_, c) in &mut brokers {
+            let req = self.heartbeat_request();
+            let _ = c.request(&req, self.cfg.timeout, &mut self.rec).await;
+        }
+        self.brokers = brokers;
     }
 
     /// Sends one message the way `DefaultMQProducer.send(msg)` does (sync), retrying on
@@ -593,11 +620,13 @@ impl Producer {
         match mode {
             Mode::Sync => {
                 for (i, m) in msgs.iter().enumerate() {
+                    self.periodic().await;
                     out.push(self.send(i, m, month_start_ms).await);
                 }
             }
             Mode::Oneway => {
                 for (i, m) in msgs.iter().enumerate() {
+                    self.periodic().await;
                     let started = std::time::Instant::now();
                     let o = match self
                         .prepare(std::slice::from_ref(m), month_start_ms, None)
@@ -645,6 +674,10 @@ impl Producer {
                 )> = Vec::new();
                 let mut next = 0;
                 while next < msgs.len() || !in_flight.is_empty() {
+                    if in_flight.is_empty() {
+                        // A heartbeat waits for its own response: only with nothing in flight.
+                        self.periodic().await;
+                    }
                     if next < msgs.len() && in_flight.len() < concurrency.max(1) {
                         let i = next;
                         next += 1;
