@@ -804,14 +804,7 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         .unwrap_or_default();
     let seed = (now.as_nanos() as u32) ^ std::process::id();
     // The UNIQ_KEY counts milliseconds from the start of the month (UTC here).
-    let month_start_ms = {
-        let s = rmqdump::output::format_ts(now.as_nanos() as i64);
-        let (y, m) = (
-            s[0..4].parse::<i64>().unwrap_or(1970),
-            s[5..7].parse::<i64>().unwrap_or(1),
-        );
-        days_from_civil(y, m) * 86_400_000
-    };
+    let month_start_ms = rmqdump::protocol::message::utc_month_start_ms(now.as_millis() as i64);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -951,16 +944,6 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
     }
     Ok(if failed > 0 { 1 } else { 0 })
-}
-
-fn days_from_civil(y: i64, m: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn sha256_hex(b: &[u8]) -> String {

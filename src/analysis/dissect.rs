@@ -396,36 +396,8 @@ impl Dissector {
             }
         }
         let done = flow.closed[0] && flow.closed[1];
-        for (res, packet, last_packet, fts, offset, len, wire) in acked_frames {
-            self.emit_frame(
-                stream,
-                dst,
-                src,
-                res,
-                packet,
-                last_packet,
-                fts,
-                offset,
-                len,
-                wire,
-                out,
-            );
-        }
-        for (res, packet, last_packet, fts, offset, len, wire) in frames.drain(..) {
-            self.emit_frame(
-                stream,
-                src,
-                dst,
-                res,
-                packet,
-                last_packet,
-                fts,
-                offset,
-                len,
-                wire,
-                out,
-            );
-        }
+        self.emit_all(acked_frames.drain(..), stream, dst, src, out);
+        self.emit_all(frames.drain(..), stream, src, dst, out);
         for p in problems.drain(..) {
             self.note_problem(&p);
             out(Event::Problem(p));
@@ -454,6 +426,32 @@ impl Dissector {
     fn note_problem(&mut self, p: &Problem) {
         if p.kind == ProblemKind::Gap {
             self.totals.gaps += 1;
+        }
+    }
+
+    /// Emits frames of one direction (src → dst) of a connection.
+    fn emit_all<F: FnMut(Event), I: IntoIterator<Item = FrameTuple>>(
+        &mut self,
+        frames: I,
+        stream: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        out: &mut F,
+    ) {
+        for (res, packet, last_packet, fts, offset, len, wire) in frames {
+            self.emit_frame(
+                stream,
+                src,
+                dst,
+                res,
+                packet,
+                last_packet,
+                fts,
+                offset,
+                len,
+                wire,
+                out,
+            );
         }
     }
 
@@ -587,21 +585,7 @@ impl Dissector {
                     self.totals.skipped_bytes += sp.skipped;
                 }
             }
-            for (res, packet, last_packet, fts, offset, len, wire) in frames {
-                self.emit_frame(
-                    stream,
-                    src,
-                    dst,
-                    res,
-                    packet,
-                    last_packet,
-                    fts,
-                    offset,
-                    len,
-                    wire,
-                    out,
-                );
-            }
+            self.emit_all(frames, stream, src, dst, out);
             for p in problems {
                 self.note_problem(&p);
                 out(Event::Problem(p));

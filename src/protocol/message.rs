@@ -331,6 +331,12 @@ fn days_from_civil(y: i64, m: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The start (00:00 UTC on the 1st) of the month holding the instant `ms`.
+pub fn utc_month_start_ms(ms: i64) -> i64 {
+    let (y, m) = civil_year_month(ms.div_euclid(86_400_000));
+    days_from_civil(y, m) * 86_400_000
+}
+
 /// The UTC offset of a producer whose local month started at the UTC instant `month_start_ms`.
 pub fn utc_offset_from_month_start(month_start_ms: i64) -> Option<i32> {
     const H14: i64 = 14 * 3_600_000;

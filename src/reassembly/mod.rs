@@ -241,18 +241,24 @@ impl HalfStream {
     /// Gives up on the first hole: reports it and delivers what follows.
     fn skip_gap<F: FnMut(StreamEvent<'_>)>(&mut self, out: &mut F) {
         if let Some((&key, p)) = self.pending.first_key_value() {
-            let len = key - self.delivered;
-            out(StreamEvent::Gap {
-                offset: self.delivered,
-                len,
-                packet: p.packet,
-            });
-            self.stats.gaps += 1;
-            self.stats.gap_bytes += len;
-            self.delivered = key;
-            self.next_seq = self.next_seq.wrapping_add(len as u32);
-            self.drain(out);
+            let (len, packet) = (key - self.delivered, p.packet);
+            self.skip(len, packet, out);
         }
+    }
+
+    /// Declares the next `len` bytes lost: reports the gap, moves past it, and delivers
+    /// whatever waited behind it.
+    fn skip<F: FnMut(StreamEvent<'_>)>(&mut self, len: u64, packet: u64, out: &mut F) {
+        out(StreamEvent::Gap {
+            offset: self.delivered,
+            len,
+            packet,
+        });
+        self.stats.gaps += 1;
+        self.stats.gap_bytes += len;
+        self.delivered += len;
+        self.next_seq = self.next_seq.wrapping_add(len as u32);
+        self.drain(out);
     }
 
     /// The peer acknowledged everything before `ack`. Bytes up to there that the capture
@@ -287,17 +293,8 @@ impl HalfStream {
         if hole_end <= self.delivered {
             return;
         }
-        let len = hole_end - self.delivered;
-        out(StreamEvent::Gap {
-            offset: self.delivered,
-            len,
-            packet: p.packet,
-        });
-        self.stats.gaps += 1;
-        self.stats.gap_bytes += len;
-        self.delivered = hole_end;
-        self.next_seq = self.next_seq.wrapping_add(len as u32);
-        self.drain(out);
+        let (len, packet) = (hole_end - self.delivered, p.packet);
+        self.skip(len, packet, out);
     }
 
     /// The capture promised `missing` more bytes after the `present` bytes of the segment
@@ -314,16 +311,7 @@ impl HalfStream {
         if missing == 0 || seq.wrapping_add(present as u32) != self.next_seq {
             return;
         }
-        out(StreamEvent::Gap {
-            offset: self.delivered,
-            len: missing as u64,
-            packet,
-        });
-        self.stats.gaps += 1;
-        self.stats.gap_bytes += missing as u64;
-        self.delivered += missing as u64;
-        self.next_seq = self.next_seq.wrapping_add(missing);
-        self.drain(out);
+        self.skip(missing as u64, packet, out);
     }
 
     /// End of the capture or of the connection: every remaining hole becomes a gap, and so
@@ -336,15 +324,7 @@ impl HalfStream {
             // A FIN takes one sequence number that carries no data.
             let end = if self.fin { a.saturating_sub(1) } else { a };
             if end > self.delivered {
-                let len = end - self.delivered;
-                out(StreamEvent::Gap {
-                    offset: self.delivered,
-                    len,
-                    packet: self.last_packet,
-                });
-                self.stats.gaps += 1;
-                self.stats.gap_bytes += len;
-                self.delivered = end;
+                self.skip(end - self.delivered, self.last_packet, out);
             }
         }
     }
