@@ -97,7 +97,9 @@ pub struct Conn {
 
 impl Conn {
     pub async fn connect(addr: &str, rec: &mut Recorder) -> io::Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("connect to {addr}: {e}")))?;
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let server = stream.peer_addr()?;
