@@ -20,6 +20,7 @@ pub mod capture;
 pub mod output;
 pub mod producer;
 pub mod protocol;
+pub mod proxy;
 pub mod reassembly;
 pub mod remoting;
 

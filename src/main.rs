@@ -40,6 +40,9 @@ enum Cmd {
     /// Send messages through the real send path (route lookup, round robin over the
     /// writable queues, SEND_MESSAGE_V2) to a NameServer and Broker.
     Produce(ProduceArgs),
+    /// Sniff without privileges: clients use the proxy as their NameServer; route answers
+    /// are rewritten so broker traffic flows through it too. Prints what passes like `read`.
+    Proxy(ProxyArgs),
     /// Compare the shape of two captures of the same scenario: request sequences per
     /// connection, header keys, serialization, language, version, property keys, body
     /// shapes, response codes. Exit 1 when they differ.
@@ -127,6 +130,25 @@ struct ProduceArgs {
 }
 
 #[derive(Args)]
+struct ProxyArgs {
+    /// Address clients connect to as their NameServer.
+    #[arg(long, default_value = "127.0.0.1:19876")]
+    listen: String,
+    /// The real NameServer.
+    #[arg(long, default_value = "127.0.0.1:9876")]
+    namesrv: String,
+    /// Also write what passed through as a pcap (synthesised TCP packets).
+    #[arg(short = 'w', long)]
+    write: Option<String>,
+    /// JSON Lines instead of text lines.
+    #[arg(long)]
+    json: bool,
+    /// Stop after this many seconds (default: run until Ctrl-C / SIGTERM).
+    #[arg(long)]
+    duration: Option<f64>,
+}
+
+#[derive(Args)]
 struct DiffArgs {
     /// The first capture (A).
     a: String,
@@ -207,6 +229,7 @@ fn main() -> ExitCode {
         Cmd::Check(a) => check(a),
         Cmd::Diff(a) => diff(a),
         Cmd::Produce(a) => produce(a),
+        Cmd::Proxy(a) => proxy(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -952,4 +975,188 @@ fn sha256_hex(b: &[u8]) -> String {
         .iter()
         .map(|x| format!("{x:02x}"))
         .collect()
+}
+
+/// Packets synthesised from what the proxy forwarded: to the pcap (-w) and to a dissector
+/// whose output is printed.
+struct ProxySink<'a, W: Write> {
+    pcap: Option<rmqdump::capture::writer::PcapWriter<BufWriter<std::fs::File>>>,
+    dissector: rmqdump::analysis::Dissector,
+    number: u64,
+    out: &'a mut W,
+    json: bool,
+    err: Option<io::Error>,
+}
+
+impl<W: Write> ProxySink<'_, W> {
+    fn print(&mut self, ev: Event) {
+        let oo = OutputOptions::default();
+        let r = match ev {
+            Event::Frame(r) => {
+                let d = output::decode_record(&r, &oo);
+                if self.json {
+                    serde_json::to_writer(&mut *self.out, &output::frame_json(&r, d.as_ref(), &oo))
+                        .map_err(io::Error::from)
+                        .and_then(|_| self.out.write_all(b"\n"))
+                } else {
+                    output::write_line(&mut *self.out, &output::frame_line(&r, d.as_ref(), &oo))
+                }
+                .and_then(|_| self.out.flush())
+            }
+            Event::Problem(p) => {
+                eprintln!("proxy: {}", output::problem_line(&p));
+                Ok(())
+            }
+        };
+        if let Err(e) = r {
+            self.err.get_or_insert(e);
+        }
+    }
+}
+
+impl<W: Write> rmqdump::capture::writer::PacketSink for ProxySink<'_, W> {
+    fn packet(&mut self, ts: i64, data: &[u8]) -> io::Result<()> {
+        if let Some(p) = &mut self.pcap {
+            p.write_packet(ts, data)?;
+        }
+        self.number += 1;
+        let mut events = Vec::new();
+        self.dissector.handle_packet(
+            self.number,
+            ts,
+            rmqdump::capture::LinkType::ETHERNET,
+            data,
+            &mut |e| events.push(e),
+        );
+        for e in events {
+            self.print(e);
+        }
+        Ok(())
+    }
+}
+
+fn proxy(a: ProxyArgs) -> io::Result<u8> {
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::proxy::{Proxy, Tap};
+    let listen: std::net::SocketAddr = a
+        .listen
+        .parse()
+        .map_err(|_| io::Error::other(format!("--listen {}: not an ip:port", a.listen)))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Tap>();
+    let pcap = match &a.write {
+        Some(f) => Some(PcapWriter::new(BufWriter::new(
+            std::fs::File::create(f).map_err(|e| io::Error::new(e.kind(), format!("{f}: {e}")))?,
+        ))?),
+        None => None,
+    };
+    let stdout = io::stdout();
+    let mut lock = stdout.lock();
+    let mut sink = ProxySink {
+        pcap,
+        dissector: rmqdump::analysis::Dissector::new(options(
+            &CommonArgs {
+                file: String::new(),
+                max_frame: 16_777_212,
+                max_buffered: 256 << 20,
+            },
+            false,
+        )),
+        number: 0,
+        out: &mut lock,
+        json: a.json,
+        err: None,
+    };
+    let mut convs: std::collections::BTreeMap<usize, TcpConversation> = Default::default();
+    let mut rewrites = 0u64;
+    let result: io::Result<()> = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("listen on {listen}: {e}")))?;
+        eprintln!(
+            "rmqdump proxy: listening on {listen}, NameServer {}",
+            a.namesrv
+        );
+        let p = Proxy::new(tx, listen.ip());
+        let server = tokio::spawn(p.serve_namesrv(listener, a.namesrv.clone()));
+        let stop = async {
+            match a.duration {
+                Some(s) => tokio::time::sleep(std::time::Duration::from_secs_f64(s)).await,
+                None => {
+                    let mut term =
+                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                            .expect("signal handler");
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+            }
+        };
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                t = rx.recv() => {
+                    let Some(t) = t else { break };
+                    match t {
+                        Tap::Open { conn, client, server, ts } => {
+                            let mut c = TcpConversation::new(client, server);
+                            c.handshake(&mut sink, ts)?;
+                            convs.insert(conn, c);
+                        }
+                        Tap::Data { conn, from_client, ts, bytes } => {
+                            if let Some(c) = convs.get_mut(&conn) {
+                                c.send(&mut sink, ts, from_client, &bytes)?;
+                            }
+                        }
+                        Tap::Close { conn, ts } => {
+                            if let Some(mut c) = convs.remove(&conn) {
+                                c.close(&mut sink, ts)?;
+                            }
+                        }
+                        Tap::Rewrote { addrs, .. } => {
+                            rewrites += 1;
+                            for (from, to) in addrs {
+                                eprintln!("rmqdump proxy: route answer: broker {from} -> {to}");
+                            }
+                        }
+                    }
+                    if let Some(e) = sink.err.take() {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        server.abort();
+        Ok(())
+    });
+    // Connections still open at the end are closed in the capture.
+    let end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    for (_, mut c) in std::mem::take(&mut convs) {
+        c.close(&mut sink, end)?;
+    }
+    let mut events = Vec::new();
+    sink.dissector.finish(&mut |e| events.push(e));
+    for e in events {
+        sink.print(e);
+    }
+    if let Some(p) = &mut sink.pcap {
+        p.flush()?;
+    }
+    eprintln!(
+        "rmqdump proxy: {} packets, {rewrites} route answers rewritten",
+        sink.number
+    );
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(e),
+        Ok(()) => Ok(0),
+    }
 }

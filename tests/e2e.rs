@@ -356,3 +356,126 @@ fn terminate(pid: u32) {
         .args(["-TERM", &pid.to_string()])
         .status();
 }
+
+/// Per connection: the client's address once known, bytes client→server, bytes server→client.
+type Directions = (Option<String>, Vec<u8>, Vec<u8>);
+
+/// Wire bytes of each connection (in order of appearance), client→server and server→client.
+fn streams(pcap: &std::path::Path) -> Vec<(Vec<u8>, Vec<u8>)> {
+    use rmqdump::analysis::{Event, Options};
+    let o = Options {
+        keep_wire: true,
+        ..Default::default()
+    };
+    let mut by: BTreeMap<u64, Directions> = BTreeMap::new();
+    rmqdump::dissect(std::fs::File::open(pcap).unwrap(), o, |e| {
+        if let Event::Frame(f) = e {
+            let s = by.entry(f.stream).or_default();
+            let client =
+                s.0.get_or_insert_with(|| {
+                    if f.command.as_ref().unwrap().kind().as_str() == "response" {
+                        f.dst.to_string()
+                    } else {
+                        f.src.to_string()
+                    }
+                })
+                .clone();
+            if f.src.to_string() == client {
+                s.1.extend(f.wire.unwrap());
+            } else {
+                s.2.extend(f.wire.unwrap());
+            }
+        }
+    });
+    by.into_values().map(|(_, a, b)| (a, b)).collect()
+}
+
+#[test]
+#[ignore = "needs the real servers: scripts/peers.sh start"]
+fn proxy_forwards_and_records_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let proxy_pcap = dir.path().join("proxy.pcap");
+    let prod_pcap = dir.path().join("prod.pcap");
+    let manifest = dir.path().join("m.json");
+    let port = 20000 + (std::process::id() % 20000) as u16;
+    let listen = format!("127.0.0.1:{port}");
+    let proxy = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args([
+            "proxy",
+            "--listen",
+            &listen,
+            "--json",
+            "-w",
+            proxy_pcap.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let topic = unique_topic("E2eProxy");
+    let (code, out, err) = rmqdump(&[
+        "produce",
+        "--namesrv",
+        &listen,
+        "--topic",
+        &topic,
+        "--count",
+        "8",
+        "--size",
+        "300",
+        "--tags",
+        "P",
+        "--mode",
+        "async",
+        "--concurrency",
+        "4",
+        "--record",
+        prod_pcap.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    terminate(proxy.id());
+    let po = proxy.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&po.stderr);
+    assert!(stderr.contains("route answers rewritten"), "{stderr}");
+    assert!(
+        stderr.contains("-> 127.0.0.1:"),
+        "the broker address was rewritten: {stderr}"
+    );
+    // The proxy printed every send and its result.
+    let lines: Vec<Value> = String::from_utf8_lossy(&po.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|f| f["code"] == 310 && f["kind"] == "request")
+            .count(),
+        8
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|f| f["request"]["code"] == 310 && f["code"] == 0)
+            .count(),
+        8
+    );
+    // Its capture holds every message and result of the manifest.
+    let (code, out, _) = rmqdump(&[
+        "verify",
+        proxy_pcap.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // What the client received through the proxy is what the proxy recorded sending it,
+    // and what the client sent is what the proxy forwarded, connection by connection.
+    let a = streams(&prod_pcap);
+    let b = streams(&proxy_pcap);
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b);
+}

@@ -49,6 +49,17 @@ impl<W: Write> PcapWriter<W> {
     }
 }
 
+/// Where synthesised packets go: a pcap file, a dissector, or both.
+pub trait PacketSink {
+    fn packet(&mut self, ts_ns: i64, data: &[u8]) -> io::Result<()>;
+}
+
+impl<W: Write> PacketSink for PcapWriter<W> {
+    fn packet(&mut self, ts_ns: i64, data: &[u8]) -> io::Result<()> {
+        self.write_packet(ts_ns, data)
+    }
+}
+
 /// Largest TCP payload per synthesised packet (loopback-like MSS).
 pub const SYNTH_MSS: usize = 32_768;
 
@@ -127,14 +138,14 @@ impl TcpConversation {
     }
 
     /// The three-way handshake.
-    pub fn handshake<W: Write>(&mut self, w: &mut PcapWriter<W>, ts: i64) -> io::Result<()> {
+    pub fn handshake<S: PacketSink>(&mut self, w: &mut S, ts: i64) -> io::Result<()> {
         let [c, s] = self.seq;
-        w.write_packet(ts, &self.packet(true, c, 0, (true, false, false), &[]))?;
-        w.write_packet(
+        w.packet(ts, &self.packet(true, c, 0, (true, false, false), &[]))?;
+        w.packet(
             ts,
             &self.packet(false, s, c.wrapping_add(1), (true, true, false), &[]),
         )?;
-        w.write_packet(
+        w.packet(
             ts,
             &self.packet(
                 true,
@@ -150,9 +161,9 @@ impl TcpConversation {
     }
 
     /// Data from one side, split into segments of at most [`SYNTH_MSS`] bytes.
-    pub fn send<W: Write>(
+    pub fn send<S: PacketSink>(
         &mut self,
-        w: &mut PcapWriter<W>,
+        w: &mut S,
         ts: i64,
         from_client: bool,
         data: &[u8],
@@ -166,21 +177,21 @@ impl TcpConversation {
                 (false, true, false),
                 chunk,
             );
-            w.write_packet(ts, &p)?;
+            w.packet(ts, &p)?;
             self.seq[i] = self.seq[i].wrapping_add(chunk.len() as u32);
         }
         Ok(())
     }
 
     /// FIN from both sides.
-    pub fn close<W: Write>(&mut self, w: &mut PcapWriter<W>, ts: i64) -> io::Result<()> {
+    pub fn close<S: PacketSink>(&mut self, w: &mut S, ts: i64) -> io::Result<()> {
         let [c, s] = self.seq;
-        w.write_packet(ts, &self.packet(true, c, s, (false, true, true), &[]))?;
-        w.write_packet(
+        w.packet(ts, &self.packet(true, c, s, (false, true, true), &[]))?;
+        w.packet(
             ts,
             &self.packet(false, s, c.wrapping_add(1), (false, true, true), &[]),
         )?;
-        w.write_packet(
+        w.packet(
             ts,
             &self.packet(
                 true,
