@@ -9,6 +9,9 @@
 #                              (default /tmp/rmqdump-peers), wiped at each start
 #   scripts/peers.sh stop      stops them by the PIDs start recorded
 #   scripts/peers.sh status
+#   scripts/peers.sh install-clients   build the independent rocketmq-client-rust client (the
+#                              capture harness in ../shared/peers/rust-producer) into
+#                              $RMQDUMP_PEERS/rustpeer (about 10-15 minutes the first time)
 set -euo pipefail
 ROOT="${RMQDUMP_PEERS:-/opt/rmqdump-peers}"
 RUN="${RMQDUMP_PEERS_RUN:-/tmp/rmqdump-peers}"
@@ -126,13 +129,27 @@ stop_one() {
   rm -f "$f"
 }
 
+install_clients() {
+  local bin="$ROOT/rustpeer/release/rmq-capture-producer"
+  if [ -x "$bin" ]; then
+    echo "rocketmq-client-rust harness already built: $bin"
+    return 0
+  fi
+  local src
+  src="$(cd "$(dirname "$0")/../.." && pwd)/shared/peers/rust-producer"
+  [ -d "$src" ] || { echo "missing $src (shared/ beside the project)" >&2; exit 1; }
+  echo "building the rocketmq-client-rust harness from $src (about 10-15 minutes the first time)..."
+  (cd "$src" && CARGO_TARGET_DIR="$ROOT/rustpeer" cargo build --release --locked)
+}
+
 case "${1:-}" in
   install) install ;;
+  install-clients) install_clients ;;
   start) start ;;
   stop) stop_one broker; stop_one namesrv ;;
   status)
     for n in namesrv broker; do
       if alive "$n"; then echo "$n running (pid $(cat "$RUN/$n.pid"))"; else echo "$n not running"; fi
     done ;;
-  *) echo "usage: scripts/peers.sh install|start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: scripts/peers.sh install|install-clients|start|stop|status" >&2; exit 2 ;;
 esac

@@ -39,7 +39,7 @@ enum Cmd {
     Check(CheckArgs),
     /// Send messages through the real send path (route lookup, round robin over the
     /// writable queues, SEND_MESSAGE_V2) to a NameServer and Broker.
-    Produce(ProduceArgs),
+    Produce(Box<ProduceArgs>),
     /// Sniff without privileges: clients use the proxy as their NameServer; route answers
     /// are rewritten so broker traffic flows through it too. Prints what passes like `read`.
     Proxy(ProxyArgs),
@@ -127,6 +127,9 @@ struct ProduceArgs {
     /// Send through the broker's VIP channel (listen port − 2), as Java clients ≤ 4.4 did.
     #[arg(long)]
     vip_channel: bool,
+    /// The `language` the headers carry.
+    #[arg(long, default_value = "java", value_parser = ["java", "rust"])]
+    language: String,
 }
 
 #[derive(Args)]
@@ -228,7 +231,7 @@ fn main() -> ExitCode {
         Cmd::Stats(a) => stats(a),
         Cmd::Check(a) => check(a),
         Cmd::Diff(a) => diff(a),
-        Cmd::Produce(a) => produce(a),
+        Cmd::Produce(a) => produce(*a),
         Cmd::Proxy(a) => proxy(a),
     };
     match r {
@@ -815,6 +818,11 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         version,
         timeout: std::time::Duration::from_millis(a.timeout_ms),
         vip_channel: a.vip_channel,
+        language: if a.language == "rust" {
+            rmqdump::remoting::LanguageCode::RUST
+        } else {
+            rmqdump::remoting::LanguageCode::JAVA
+        },
         serialize: if a.serialize == "rocketmq" {
             SerializeType::RocketMq
         } else {

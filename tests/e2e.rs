@@ -479,3 +479,78 @@ fn proxy_forwards_and_records_everything() {
     assert_eq!(a.len(), 2);
     assert_eq!(a, b);
 }
+
+/// An independent consumer (rocketmq-client-rust's push consumer, from the harness
+/// `scripts/peers.sh install-clients` builds) reads back what `rmqdump produce` stored: the
+/// same bodies, tags and message ids.
+#[test]
+#[ignore = "needs the real servers and the rocketmq-client-rust harness"]
+fn independent_consumer_reads_the_messages_back() {
+    let root = std::env::var("RMQDUMP_PEERS").unwrap_or_else(|_| "/opt/rmqdump-peers".into());
+    let harness = format!("{root}/rustpeer/release/rmq-capture-producer");
+    if !std::path::Path::new(&harness).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this: scripts/peers.sh install-clients"
+        );
+        eprintln!("SKIPPED: {harness} not built (scripts/peers.sh install-clients)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("m.json");
+    let topic = unique_topic("E2eReadBack");
+    let (code, out, err) = rmqdump(&[
+        "produce",
+        "--topic",
+        &topic,
+        "--count",
+        "12",
+        "--size",
+        "700",
+        "--tags",
+        "R1,R2",
+        "--keys",
+        "rb",
+        "--property",
+        "color=blue",
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // The harness sends one marker message of its own, then consumes the topic from the
+    // first offset with a fresh group.
+    let spec = serde_json::json!({
+        "topic": topic,
+        "producer_group": "e2e_readback_p",
+        "consumer_group": format!("e2e_readback_{}", std::process::id()),
+        "messages": [{"id": "marker", "mode": "sync", "tags": "MARK", "keys": [], "props": {}, "body_b64": "bWFyaw==", "batch": null}],
+    });
+    let spec_path = dir.path().join("spec.json");
+    let res_path = dir.path().join("res.json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let st = Command::new(&harness)
+        .args([spec_path.to_str().unwrap(), res_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let res: Value = serde_json::from_str(&std::fs::read_to_string(&res_path).unwrap()).unwrap();
+    assert!(res["consumer"]["error"].is_null(), "{}", res["consumer"]);
+    let consumed = res["consumer"]["messages"].as_array().unwrap();
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    for x in m["messages"].as_array().unwrap() {
+        let uniq = x["send_result"]["msg_id"].as_str().unwrap();
+        let got = consumed
+            .iter()
+            .find(|c| c["properties"]["UNIQ_KEY"] == uniq)
+            .unwrap_or_else(|| panic!("{uniq} not read back; consumed {}", consumed.len()));
+        assert_eq!(got["body_b64"], x["body_b64"]);
+        assert_eq!(got["tags"], x["tags"]);
+        assert_eq!(got["properties"]["color"], "blue");
+        assert_eq!(got["queue_id"], x["send_result"]["queue_id"]);
+        assert_eq!(got["queue_offset"], x["send_result"]["queue_offset"]);
+    }
+}
