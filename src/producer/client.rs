@@ -120,20 +120,11 @@ impl Conn {
         timeout: Duration,
         rec: &mut Recorder,
     ) -> io::Result<RemotingCommand> {
-        let bytes = encode_frame(cmd);
-        rec.push(self.id, true, &bytes);
-        self.stream.write_all(&bytes).await?;
+        self.send_only(cmd, rec).await?;
         if cmd.flag & crate::remoting::command::flag::ONEWAY != 0 {
             return Ok(RemotingCommand::default());
         }
-        tokio::time::timeout(timeout, self.read_response(cmd.opaque, rec))
-            .await
-            .map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("no response from {} within {timeout:?}", self.server),
-                )
-            })?
+        self.wait_response(cmd.opaque, timeout, rec).await
     }
 
     /// Writes a request without waiting (async and one-way sends).
@@ -149,7 +140,16 @@ impl Conn {
         timeout: Duration,
         rec: &mut Recorder,
     ) -> io::Result<RemotingCommand> {
-        tokio::time::timeout(timeout, self.read_response(-1, rec))
+        self.wait_response(-1, timeout, rec).await
+    }
+
+    async fn wait_response(
+        &mut self,
+        opaque: i32,
+        timeout: Duration,
+        rec: &mut Recorder,
+    ) -> io::Result<RemotingCommand> {
+        tokio::time::timeout(timeout, self.read_response(opaque, rec))
             .await
             .map_err(|_| {
                 io::Error::new(
