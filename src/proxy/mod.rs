@@ -1,7 +1,9 @@
 //! `rmqdump proxy`: sniffing without privileges. Clients point their namesrvAddr at the
-//! proxy; it forwards bytes both ways unchanged, except that route answers
-//! (GET_ROUTEINFO_BY_TOPIC) get their broker addresses replaced by listeners the proxy
-//! opens on demand, one per broker address, so the broker traffic flows through it too.
+//! proxy; it forwards bytes both ways unchanged, except that the NameServer's answers that
+//! carry broker addresses (GET_ROUTEINFO_BY_TOPIC, GET_BROKER_CLUSTER_INFO,
+//! GET_BROKER_MEMBER_GROUP: every `brokerAddrs` map in their JSON body) get those addresses
+//! replaced by listeners the proxy opens on demand, one per broker address, so the broker
+//! traffic flows through it too.
 //! Frame lengths are fixed after the rewrite; nothing else changes.
 //!
 //! Everything that passes is handed to a tap (a channel) with the connection, direction
@@ -155,7 +157,7 @@ impl Proxy {
         });
         let (mut cr, mut cw) = client.into_split();
         let (mut sr, mut sw) = server.into_split();
-        // Opaques of GET_ROUTEINFO_BY_TOPIC requests waiting for their answer.
+        // Opaques of address-carrying requests waiting for their answer.
         let pending: Arc<Mutex<BTreeSet<i32>>> = Arc::default();
         let up = {
             let p = self.clone();
@@ -266,7 +268,8 @@ impl Proxy {
         };
         let is_response = cmd.flag & flag::RESPONSE != 0;
         if from_client {
-            if !is_response && cmd.code == 105 {
+            // Answers that carry broker addresses: route, cluster info, broker member group.
+            if !is_response && matches!(cmd.code, 105 | 106 | 901) {
                 pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -367,6 +370,28 @@ fn replace_broker_addrs(v: &mut JValue, map: &[(String, String)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// GET_BROKER_CLUSTER_INFO's body holds BrokerData under brokerAddrTable (fastjson's
+    /// bare integer keys): the same rewrite applies.
+    #[test]
+    fn cluster_info_rewrite() {
+        let body = br#"{"brokerAddrTable":{"broker-a":{"brokerAddrs":{0:"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}},"clusterAddrTable":{"DefaultCluster":["broker-a"]}}"#;
+        let mut v = json::parse(body).unwrap();
+        let mut addrs = Vec::new();
+        collect_broker_addrs(&mut v, &mut addrs);
+        assert_eq!(addrs, vec!["127.0.0.1:10911"]);
+        replace_broker_addrs(
+            &mut v,
+            &[("127.0.0.1:10911".into(), "127.0.0.1:5555".into())],
+        );
+        let mut out = Vec::new();
+        json::write_value(&v, &mut out);
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains(r#"{"brokerAddrs":{0:"127.0.0.1:5555"}"#)
+        );
+    }
 
     #[test]
     fn route_rewrite_keeps_the_rest() {
