@@ -554,3 +554,83 @@ fn independent_consumer_reads_the_messages_back() {
         assert_eq!(got["queue_offset"], x["send_result"]["queue_offset"]);
     }
 }
+
+/// Several producers at once through one proxy: every send succeeds and every message of
+/// every manifest is in the proxy's capture.
+#[test]
+#[ignore = "needs the real servers: scripts/peers.sh start"]
+fn proxy_serves_concurrent_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let proxy_pcap = dir.path().join("proxy.pcap");
+    let port = 40000 + (std::process::id() % 20000) as u16;
+    let listen = format!("127.0.0.1:{port}");
+    let proxy = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args([
+            "proxy",
+            "--listen",
+            &listen,
+            "-w",
+            proxy_pcap.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let producers: Vec<_> = (0..4)
+        .map(|i| {
+            let manifest = dir.path().join(format!("m{i}.json"));
+            let topic = unique_topic(&format!("E2eProxyConc{i}"));
+            let child = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+                .args([
+                    "produce",
+                    "--namesrv",
+                    &listen,
+                    "--topic",
+                    &topic,
+                    "--count",
+                    "50",
+                    "--size",
+                    "500",
+                    "--mode",
+                    "async",
+                    "--concurrency",
+                    "8",
+                    "--manifest",
+                    manifest.to_str().unwrap(),
+                ])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (child, manifest)
+        })
+        .collect();
+    let mut manifests = Vec::new();
+    for (child, manifest) in producers {
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("sent 50 of 50, failed 0"),
+            "{text}"
+        );
+        manifests.push(manifest);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    terminate(proxy.id());
+    let po = proxy.wait_with_output().unwrap();
+    assert!(
+        po.status.success(),
+        "{}",
+        String::from_utf8_lossy(&po.stderr)
+    );
+    for m in &manifests {
+        let (code, out, _) = rmqdump(&[
+            "verify",
+            proxy_pcap.to_str().unwrap(),
+            "--manifest",
+            m.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("50 messages, 0 disagreements"), "{out}");
+    }
+}
