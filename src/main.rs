@@ -40,6 +40,9 @@ enum Cmd {
     /// Send messages through the real send path (route lookup, round robin over the
     /// writable queues, SEND_MESSAGE_V2) to a NameServer and Broker.
     Produce(Box<ProduceArgs>),
+    /// Capture live from an interface (AF_PACKET ring, kernel BPF filter on the RocketMQ
+    /// ports) and print like `read`; needs CAP_NET_RAW (else use `proxy`).
+    Live(LiveArgs),
     /// Sniff without privileges: clients use the proxy as their NameServer; route answers
     /// are rewritten so broker traffic flows through it too. Prints what passes like `read`.
     Proxy(ProxyArgs),
@@ -130,6 +133,49 @@ struct ProduceArgs {
     /// The `language` the headers carry.
     #[arg(long, default_value = "java", value_parser = ["java", "rust"])]
     language: String,
+}
+
+#[derive(Args)]
+struct LiveArgs {
+    /// Interface (`lo`, `eth0`, `any`).
+    #[arg(short = 'i', long)]
+    interface: String,
+    /// TCP ports to capture (repeatable); default 9876, 10909, 10911, 10912.
+    #[arg(long)]
+    port: Vec<u16>,
+    /// Full tree per frame.
+    #[arg(short = 'V', long)]
+    verbose: bool,
+    /// JSON Lines, one object per frame.
+    #[arg(long, conflicts_with = "verbose")]
+    json: bool,
+    /// Only frames with this request code (repeatable).
+    #[arg(long)]
+    code: Vec<String>,
+    /// Only frames about this topic.
+    #[arg(long)]
+    topic: Option<String>,
+    /// Only frames carrying this key (KEYS, UNIQ_KEY or msgId).
+    #[arg(long)]
+    key: Option<String>,
+    /// Print the stats tables (refreshed every --interval, and at the end) instead of frames.
+    #[arg(long)]
+    stats: bool,
+    /// With --stats: refresh period (e.g. 5s).
+    #[arg(long)]
+    interval: Option<String>,
+    /// Also write the captured packets to this pcap (raw IP link type).
+    #[arg(short = 'w', long)]
+    write: Option<String>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Stop after this many packets.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Show AccessKey, Signature and SecurityToken values.
+    #[arg(long)]
+    show_secrets: bool,
 }
 
 #[derive(Args)]
@@ -233,6 +279,7 @@ fn main() -> ExitCode {
         Cmd::Diff(a) => diff(a),
         Cmd::Produce(a) => produce(*a),
         Cmd::Proxy(a) => proxy(a),
+        Cmd::Live(a) => live(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -1167,4 +1214,184 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
         Err(e) => Err(e),
         Ok(()) => Ok(0),
     }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn live(_: LiveArgs) -> io::Result<u8> {
+    eprintln!("rmqdump: live capture needs Linux (AF_PACKET); use `rmqdump proxy`");
+    Ok(2)
+}
+
+#[cfg(target_os = "linux")]
+fn live(a: LiveArgs) -> io::Result<u8> {
+    use rmqdump::analysis::stats::Stats;
+    use rmqdump::capture::live::{Live, stop_flag};
+    use std::sync::atomic::Ordering;
+    let ports = if a.port.is_empty() {
+        vec![9876, 10909, 10911, 10912]
+    } else {
+        a.port.clone()
+    };
+    let mut codes = Vec::new();
+    for c in &a.code {
+        match RequestCode::parse(c) {
+            Some(rc) => codes.push(rc.0),
+            None => {
+                eprintln!("rmqdump: --code {c}: not a request code name or number");
+                return Ok(2);
+            }
+        }
+    }
+    let interval = match a.interval.as_deref().map(output::tables::parse_interval) {
+        Some(Err(e)) => {
+            eprintln!("rmqdump: --interval {e}");
+            return Ok(2);
+        }
+        Some(Ok(i)) => Some(i),
+        None => None,
+    };
+    let filter = Filter {
+        codes,
+        topic: a.topic.clone(),
+        key: a.key.clone(),
+        stream: None,
+    };
+    let mut cap = match Live::open(&a.interface, &ports) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rmqdump: {e}");
+            return Ok(2);
+        }
+    };
+    let stop = stop_flag();
+    let mut pcap = match &a.write {
+        Some(f) => Some(rmqdump::capture::writer::PcapWriter::with_linktype(
+            BufWriter::new(
+                std::fs::File::create(f)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{f}: {e}")))?,
+            ),
+            101,
+        )?),
+        None => None,
+    };
+    eprintln!(
+        "rmqdump live: capturing on {} (tcp ports {:?}); Ctrl-C to stop",
+        a.interface, ports
+    );
+    let oo = OutputOptions {
+        show_secrets: a.show_secrets,
+        ..Default::default()
+    };
+    let mut d = rmqdump::analysis::Dissector::new(Options::default());
+    let mut st = Stats::new(None);
+    let stdout = io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    let started = std::time::Instant::now();
+    let mut last_table = std::time::Instant::now();
+    let mut number = 0u64;
+    let mut events: Vec<Event> = Vec::new();
+    let handle = |ev: Event, w: &mut BufWriter<io::StdoutLock>, st: &mut Stats| -> io::Result<()> {
+        match ev {
+            Event::Frame(r) => {
+                if a.stats {
+                    let dd = r.command.as_ref().ok().map(|c| {
+                        rmqdump::protocol::decode(c, r.request.as_ref().map(|q| q.code), &oo.decode)
+                    });
+                    st.handle_frame(&r, dd.as_ref());
+                    return Ok(());
+                }
+                let dd = output::decode_record(&r, &oo);
+                if filter.active() && !filter.matches(&r, dd.as_ref()) {
+                    return Ok(());
+                }
+                if a.json {
+                    serde_json::to_writer(&mut *w, &output::frame_json(&r, dd.as_ref(), &oo))
+                        .map_err(io::Error::from)?;
+                    w.write_all(b"\n")?;
+                } else if a.verbose {
+                    w.write_all(output::frame_tree(&r, dd.as_ref(), &oo).as_bytes())?;
+                } else {
+                    output::write_line(w, &output::frame_line(&r, dd.as_ref(), &oo))?;
+                }
+                w.flush()
+            }
+            Event::Problem(p) => {
+                st.handle_problem(&p);
+                eprintln!("live: {}", output::problem_line(&p));
+                Ok(())
+            }
+        }
+    };
+    let result: io::Result<()> = (|| {
+        loop {
+            if stop.load(Ordering::SeqCst)
+                || a.duration
+                    .is_some_and(|s| started.elapsed().as_secs_f64() >= s)
+                || a.count.is_some_and(|c| number >= c)
+            {
+                return Ok(());
+            }
+            let mut werr = None;
+            cap.next_block(100, |ts, pkt, len| {
+                if a.count.is_some_and(|c| number >= c) {
+                    return;
+                }
+                number += 1;
+                if let Some(p) = &mut pcap
+                    && let Err(e) = write_raw(p, ts, pkt, len)
+                {
+                    werr.get_or_insert(e);
+                }
+                d.handle_packet(number, ts, rmqdump::capture::LinkType::RAW, pkt, &mut |e| {
+                    events.push(e)
+                });
+            })?;
+            if let Some(e) = werr {
+                return Err(e);
+            }
+            for ev in events.drain(..) {
+                handle(ev, &mut w, &mut st)?;
+            }
+            if a.stats && interval.is_some_and(|i| last_table.elapsed().as_nanos() as i64 >= i) {
+                last_table = std::time::Instant::now();
+                let mut s2 = st.clone();
+                s2.finish_roles();
+                w.write_all(output::tables::render(&s2.to_json(&d.totals)).as_bytes())?;
+                w.flush()?;
+            }
+        }
+    })();
+    d.finish(&mut |e| events.push(e));
+    for ev in events.drain(..) {
+        let _ = handle(ev, &mut w, &mut st);
+    }
+    if a.stats {
+        st.finish_roles();
+        let _ = w.write_all(output::tables::render(&st.to_json(&d.totals)).as_bytes());
+    }
+    let _ = w.flush();
+    if let Some(p) = &mut pcap {
+        p.flush()?;
+    }
+    let (kp, kd) = cap.kernel_stats().unwrap_or((0, 0));
+    eprintln!(
+        "rmqdump live: {number} packets, {} frames; kernel: {kp} packets, {kd} dropped; ours: {} dropped by limits, {} gaps",
+        d.totals.frames, d.totals.dropped_by_limits, d.totals.gaps
+    );
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(e),
+        Ok(()) => Ok(0),
+    }
+}
+
+/// A captured packet into a pcap, keeping its original length.
+#[cfg(target_os = "linux")]
+fn write_raw(
+    p: &mut rmqdump::capture::writer::PcapWriter<BufWriter<std::fs::File>>,
+    ts: i64,
+    pkt: &[u8],
+    orig: u32,
+) -> io::Result<()> {
+    p.write_packet_orig(ts, pkt, orig)
 }

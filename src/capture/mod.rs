@@ -6,6 +6,8 @@
 //! (either byte order), raw IP, IPv4, IPv6.
 
 mod link;
+#[cfg(target_os = "linux")]
+pub mod live;
 pub mod writer;
 
 pub use link::{LinkType, TcpSegment, decode_packet};

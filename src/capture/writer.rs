@@ -15,26 +15,37 @@ pub struct PcapWriter<W: Write> {
 }
 
 impl<W: Write> PcapWriter<W> {
-    /// Writes the file header.
-    pub fn new(mut w: W) -> io::Result<Self> {
+    /// Writes the file header for Ethernet packets.
+    pub fn new(w: W) -> io::Result<Self> {
+        Self::with_linktype(w, 1)
+    }
+
+    /// Writes the file header for packets of pcap link type `linktype` (101 = raw IP).
+    pub fn with_linktype(mut w: W, linktype: u32) -> io::Result<Self> {
         w.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
         w.write_all(&2u16.to_le_bytes())?;
         w.write_all(&4u16.to_le_bytes())?;
         w.write_all(&0i32.to_le_bytes())?;
         w.write_all(&0u32.to_le_bytes())?;
         w.write_all(&262_144u32.to_le_bytes())?;
-        w.write_all(&1u32.to_le_bytes())?; // LINKTYPE_ETHERNET
+        w.write_all(&linktype.to_le_bytes())?;
         Ok(Self { w, packets: 0 })
     }
 
     /// Writes one packet with a capture time in nanoseconds since the epoch.
     pub fn write_packet(&mut self, ts_ns: i64, data: &[u8]) -> io::Result<()> {
+        self.write_packet_orig(ts_ns, data, data.len() as u32)
+    }
+
+    /// Writes a captured packet that was `orig_len` bytes on the wire.
+    pub fn write_packet_orig(&mut self, ts_ns: i64, data: &[u8], orig_len: u32) -> io::Result<()> {
         let secs = ts_ns.div_euclid(1_000_000_000) as u32;
         let usecs = (ts_ns.rem_euclid(1_000_000_000) / 1000) as u32;
         self.w.write_all(&secs.to_le_bytes())?;
         self.w.write_all(&usecs.to_le_bytes())?;
         self.w.write_all(&(data.len() as u32).to_le_bytes())?;
-        self.w.write_all(&(data.len() as u32).to_le_bytes())?;
+        self.w
+            .write_all(&orig_len.max(data.len() as u32).to_le_bytes())?;
         self.w.write_all(data)?;
         self.packets += 1;
         Ok(())

@@ -230,6 +230,13 @@ impl Default for ProducerConfig {
     }
 }
 
+/// Response codes a Java producer retries on (`DefaultMQProducer.retryResponseCodes`:
+/// TOPIC_NOT_EXIST, SERVICE_NOT_AVAILABLE, SYSTEM_ERROR, SYSTEM_BUSY, NO_PERMISSION,
+/// NO_BUYER_ID, NOT_IN_CURRENT_UNIT).
+pub fn retryable(code: i32) -> bool {
+    matches!(code, 17 | 14 | 1 | 2 | 16 | 204 | 205)
+}
+
 /// How messages are sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -405,11 +412,13 @@ impl Producer {
         let mut sent_to = None;
         let mut uniq = String::new();
         for _attempt in 0..=self.cfg.retries {
+            let reuse = (!uniq.is_empty()).then(|| uniq.clone());
             let (q, bi, ids, req) = match self
                 .prepare(
                     std::slice::from_ref(m),
                     month_start_ms,
                     last_broker.as_deref(),
+                    reuse.as_deref(),
                 )
                 .await
             {
@@ -442,8 +451,7 @@ impl Producer {
                             "{} ({code}): {remark}",
                             crate::remoting::codes::ResponseCode(code)
                         );
-                        // Java retries only on system errors and busy brokers.
-                        if !matches!(code, 1 | 2 | 14 | 17 | 25 | 26 | 205 | 206 | 207 | 215) {
+                        if !retryable(code) {
                             break;
                         }
                         last_broker = Some(q.broker_name.clone());
@@ -473,6 +481,7 @@ impl Producer {
         msgs: &[OutMessage],
         month_start_ms: i64,
         last_broker: Option<&str>,
+        reuse_id: Option<&str>,
     ) -> Result<(MessageQueue, usize, Vec<String>, RemotingCommand), String> {
         let m = &msgs[0];
         let queues = self.route(&m.topic).await.map_err(|e| e.to_string())?;
@@ -484,7 +493,11 @@ impl Producer {
         let now_ms = now_ns() / 1_000_000;
         let op = self.next_opaque();
         let (ids, mut req) = if msgs.len() == 1 {
-            let uniq = self.ids.next(now_ms, month_start_ms);
+            // A retry keeps the message's id (MessageClientIDSetter.setUniqID sets it once).
+            let uniq = match reuse_id {
+                Some(u) => u.to_string(),
+                None => self.ids.next(now_ms, month_start_ms),
+            };
             let props = java_properties(m, &uniq);
             let (body, sys_flag) = if m.body.len() >= self.cfg.compress_over {
                 let mut enc =
@@ -567,7 +580,7 @@ impl Producer {
             for (ci, chunk) in msgs.chunks(batch).enumerate() {
                 let started = std::time::Instant::now();
                 let base = ci * batch;
-                match self.prepare(chunk, month_start_ms, None).await {
+                match self.prepare(chunk, month_start_ms, None, None).await {
                     Ok((q, bi, ids, req)) => {
                         let r = self.brokers[bi]
                             .1
@@ -631,7 +644,7 @@ impl Producer {
                     self.periodic().await;
                     let started = std::time::Instant::now();
                     let o = match self
-                        .prepare(std::slice::from_ref(m), month_start_ms, None)
+                        .prepare(std::slice::from_ref(m), month_start_ms, None, None)
                         .await
                     {
                         Ok((q, bi, ids, mut req)) => {
@@ -675,16 +688,32 @@ impl Producer {
                     usize,
                 )> = Vec::new();
                 let mut next = 0;
-                while next < msgs.len() || !in_flight.is_empty() {
+                // Messages to send again (retryTimesWhenSendAsyncFailed): index, id, broker.
+                let mut retry: std::collections::VecDeque<(usize, String, String)> =
+                    Default::default();
+                let mut attempts = vec![0u32; msgs.len()];
+                while next < msgs.len() || !in_flight.is_empty() || !retry.is_empty() {
                     if in_flight.is_empty() {
                         // A heartbeat waits for its own response: only with nothing in flight.
                         self.periodic().await;
                     }
-                    if next < msgs.len() && in_flight.len() < concurrency.max(1) {
-                        let i = next;
-                        next += 1;
+                    if (next < msgs.len() || !retry.is_empty())
+                        && in_flight.len() < concurrency.max(1)
+                    {
+                        let (i, reuse, avoid) = match retry.pop_front() {
+                            Some((i, id, b)) => (i, Some(id), Some(b)),
+                            None => {
+                                next += 1;
+                                (next - 1, None, None)
+                            }
+                        };
                         match self
-                            .prepare(std::slice::from_ref(&msgs[i]), month_start_ms, None)
+                            .prepare(
+                                std::slice::from_ref(&msgs[i]),
+                                month_start_ms,
+                                avoid.as_deref(),
+                                reuse.as_deref(),
+                            )
                             .await
                         {
                             Ok((q, bi, ids, req)) => {
@@ -731,6 +760,11 @@ impl Producer {
                                 .position(|f| f.0 == resp.opaque && f.5 == bi)
                             {
                                 let (_, i, q, id, started, _) = in_flight.remove(pos);
+                                if retryable(resp.code) && attempts[i] < self.cfg.retries {
+                                    attempts[i] += 1;
+                                    retry.push_back((i, id, q.broker_name.clone()));
+                                    continue;
+                                }
                                 let result = send_path::process_send_response(&resp, &q, &id)
                                     .map_err(|(c, r)| {
                                         format!(
