@@ -9,6 +9,7 @@
 // collisions.
 use foldhash::HashMap;
 use foldhash::HashMapExt;
+use foldhash::{HashSet, HashSetExt};
 use std::net::SocketAddr;
 
 use crate::capture::{LinkType, decode_packet};
@@ -522,11 +523,23 @@ impl Dissector {
                         }));
                     }
                     self.pending_order.push_back(key);
-                    // Answered requests leave stale keys behind: compact now and then, so
-                    // the queue stays proportional to what is really pending.
+                    // Answered requests and reused opaques leave stale or repeated keys
+                    // behind: compact now and then (keeping the newest copy of each pending
+                    // key), so the queue stays proportional to what is really pending and
+                    // the work per request stays amortised O(1), also when every request
+                    // reuses one opaque.
                     if self.pending_order.len() > 2 * self.pending.len() + 1024 {
                         let pending = &self.pending;
-                        self.pending_order.retain(|k| pending.contains_key(k));
+                        let mut seen = HashSet::with_capacity(pending.len());
+                        let mut kept: std::collections::VecDeque<PendingKey> = self
+                            .pending_order
+                            .iter()
+                            .rev()
+                            .filter(|k| pending.contains_key(*k) && seen.insert(**k))
+                            .copied()
+                            .collect();
+                        kept.make_contiguous().reverse();
+                        self.pending_order = kept;
                     }
                 }
                 Kind::Oneway => self.totals.oneways += 1,
@@ -807,5 +820,73 @@ fn collect_split(
             kind: ProblemKind::NotRemoting,
             message: p.reason,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::writer::{PacketSink, TcpConversation};
+    use crate::remoting::command::encode_frame;
+
+    /// Collects the synthesised raw-IP packets.
+    struct Packets(Vec<Vec<u8>>);
+    impl PacketSink for Packets {
+        fn packet(&mut self, _ts: i64, data: &[u8]) -> std::io::Result<()> {
+            self.0.push(data.to_vec());
+            Ok(())
+        }
+    }
+
+    /// A sender that reuses one opaque for every request and never gets an answer (what a
+    /// load generator, or a hostile capture, looks like): every request is counted and
+    /// reported, and the pairing queue stays bounded by what is pending instead of growing
+    /// with every request (it grew without bound before, which made each request cost a
+    /// scan of all earlier ones).
+    #[test]
+    fn reused_opaques_keep_the_pending_queue_bounded() {
+        let mut sink = Packets(Vec::new());
+        let mut c = TcpConversation::new(
+            "10.0.0.1:40000".parse().unwrap(),
+            "10.0.0.2:10911".parse().unwrap(),
+        );
+        c.handshake(&mut sink, 0).unwrap();
+        let frame = encode_frame(&RemotingCommand {
+            code: 310,
+            opaque: 1,
+            body: b"x".to_vec(),
+            ..Default::default()
+        });
+        let n = 20_000;
+        for i in 0..n {
+            c.send(&mut sink, i, true, &frame).unwrap();
+        }
+        let mut d = Dissector::new(Options::default());
+        let (mut frames, mut unanswered, mut max_queue) = (0, 0, 0);
+        for (i, p) in sink.0.iter().enumerate() {
+            d.handle_packet(
+                i as u64 + 1,
+                i as i64,
+                LinkType::ETHERNET,
+                p,
+                &mut |e| match e {
+                    Event::Frame(_) => frames += 1,
+                    Event::Problem(p) if p.kind == ProblemKind::Unanswered => unanswered += 1,
+                    Event::Problem(_) => {}
+                },
+            );
+            max_queue = max_queue.max(d.pending_order.len());
+        }
+        d.finish(&mut |e| {
+            if let Event::Problem(p) = e {
+                unanswered += (p.kind == ProblemKind::Unanswered) as usize;
+            }
+        });
+        assert_eq!(frames, n as usize);
+        assert_eq!(unanswered, n as usize);
+        assert!(
+            max_queue <= 2 + 1024 + 1,
+            "pending queue grew to {max_queue}"
+        );
     }
 }
