@@ -374,22 +374,57 @@ impl Filter {
     }
 }
 
-fn read(a: ReadArgs) -> io::Result<u8> {
-    let mut codes = Vec::new();
-    for c in &a.code {
-        match RequestCode::parse(c) {
-            Some(rc) => codes.push(rc.0),
-            None => {
-                eprintln!("rmqdump: --code {c}: not a request code name or number");
-                return Ok(2);
+impl Filter {
+    /// The filter of `read` and `live` from their `--code`, `--topic`, `--key` (and
+    /// `--stream`) options; `None` (after saying why on stderr) when a code is unknown.
+    fn from_args(
+        code: &[String],
+        topic: &Option<String>,
+        key: &Option<String>,
+        stream: Option<u64>,
+    ) -> Option<Filter> {
+        let mut codes = Vec::new();
+        for c in code {
+            match RequestCode::parse(c) {
+                Some(rc) => codes.push(rc.0),
+                None => {
+                    eprintln!("rmqdump: --code {c}: not a request code name or number");
+                    return None;
+                }
             }
         }
+        Some(Filter {
+            codes,
+            topic: topic.clone(),
+            key: key.clone(),
+            stream,
+        })
     }
-    let filter = Filter {
-        codes,
-        topic: a.topic.clone(),
-        key: a.key.clone(),
-        stream: a.stream,
+}
+
+/// One frame in the chosen format (`read` and `live`): a JSON Lines object, the `-V`
+/// tree, or the one-line summary.
+fn write_frame<W: Write>(
+    mut w: W,
+    json: bool,
+    verbose: bool,
+    r: &FrameRecord,
+    d: Option<&Decoded>,
+    oo: &OutputOptions,
+) -> io::Result<()> {
+    if json {
+        serde_json::to_writer(&mut w, &output::frame_json(r, d, oo)).map_err(io::Error::from)?;
+        w.write_all(b"\n")
+    } else if verbose {
+        w.write_all(output::frame_tree(r, d, oo).as_bytes())
+    } else {
+        output::write_line(&mut w, &output::frame_line(r, d, oo))
+    }
+}
+
+fn read(a: ReadArgs) -> io::Result<u8> {
+    let Some(filter) = Filter::from_args(&a.code, &a.topic, &a.key, a.stream) else {
+        return Ok(2);
     };
     let oo = OutputOptions {
         show_secrets: a.show_secrets,
@@ -415,16 +450,7 @@ fn read(a: ReadArgs) -> io::Result<u8> {
                 if filter.active() && !filter.matches(&r, d.as_ref()) {
                     return;
                 }
-                if a.json {
-                    let v = output::frame_json(&r, d.as_ref(), &oo);
-                    serde_json::to_writer(&mut w, &v)
-                        .map_err(io::Error::from)
-                        .and_then(|_| w.write_all(b"\n"))
-                } else if a.verbose {
-                    w.write_all(output::frame_tree(&r, d.as_ref(), &oo).as_bytes())
-                } else {
-                    output::write_line(&mut w, &output::frame_line(&r, d.as_ref(), &oo))
-                }
+                write_frame(&mut w, a.json, a.verbose, &r, d.as_ref(), &oo)
             }
             Event::Problem(p) => {
                 problems += 1;
@@ -1232,16 +1258,9 @@ fn live(a: LiveArgs) -> io::Result<u8> {
     } else {
         a.port.clone()
     };
-    let mut codes = Vec::new();
-    for c in &a.code {
-        match RequestCode::parse(c) {
-            Some(rc) => codes.push(rc.0),
-            None => {
-                eprintln!("rmqdump: --code {c}: not a request code name or number");
-                return Ok(2);
-            }
-        }
-    }
+    let Some(filter) = Filter::from_args(&a.code, &a.topic, &a.key, None) else {
+        return Ok(2);
+    };
     let interval = match a.interval.as_deref().map(output::tables::parse_interval) {
         Some(Err(e)) => {
             eprintln!("rmqdump: --interval {e}");
@@ -1249,12 +1268,6 @@ fn live(a: LiveArgs) -> io::Result<u8> {
         }
         Some(Ok(i)) => Some(i),
         None => None,
-    };
-    let filter = Filter {
-        codes,
-        topic: a.topic.clone(),
-        key: a.key.clone(),
-        stream: None,
     };
     let mut cap = match Live::open(&a.interface, &ports) {
         Ok(c) => c,
@@ -1304,15 +1317,7 @@ fn live(a: LiveArgs) -> io::Result<u8> {
                 if filter.active() && !filter.matches(&r, dd.as_ref()) {
                     return Ok(());
                 }
-                if a.json {
-                    serde_json::to_writer(&mut *w, &output::frame_json(&r, dd.as_ref(), &oo))
-                        .map_err(io::Error::from)?;
-                    w.write_all(b"\n")?;
-                } else if a.verbose {
-                    w.write_all(output::frame_tree(&r, dd.as_ref(), &oo).as_bytes())?;
-                } else {
-                    output::write_line(w, &output::frame_line(&r, dd.as_ref(), &oo))?;
-                }
+                write_frame(&mut *w, a.json, a.verbose, &r, dd.as_ref(), &oo)?;
                 w.flush()
             }
             Event::Problem(p) => {
