@@ -1328,16 +1328,26 @@ fn live(a: LiveArgs) -> io::Result<u8> {
         }
     };
     let result: io::Result<()> = (|| {
+        // On a signal or --duration, blocks the kernel has already filled are still read
+        // (and the open one, retired within its 50 ms timeout): stop once no block comes
+        // within 100 ms (or 1 s after the stop on a busy link), so packets captured before
+        // the stop are not lost.
+        let mut draining: Option<std::time::Instant> = None;
         loop {
-            if stop.load(Ordering::SeqCst)
-                || a.duration
-                    .is_some_and(|s| started.elapsed().as_secs_f64() >= s)
-                || a.count.is_some_and(|c| number >= c)
-            {
+            if a.count.is_some_and(|c| number >= c) {
                 return Ok(());
             }
+            if draining.is_none()
+                && (stop.load(Ordering::SeqCst)
+                    || a.duration
+                        .is_some_and(|s| started.elapsed().as_secs_f64() >= s))
+            {
+                draining = Some(std::time::Instant::now());
+            }
             let mut werr = None;
+            let mut got_block = false;
             cap.next_block(100, |ts, pkt, len| {
+                got_block = true;
                 if a.count.is_some_and(|c| number >= c) {
                     return;
                 }
@@ -1356,6 +1366,9 @@ fn live(a: LiveArgs) -> io::Result<u8> {
             }
             for ev in events.drain(..) {
                 handle(ev, &mut w, &mut st)?;
+            }
+            if draining.is_some_and(|t| !got_block || t.elapsed().as_secs() >= 1) {
+                return Ok(());
             }
             if a.stats && interval.is_some_and(|i| last_table.elapsed().as_nanos() as i64 >= i) {
                 last_table = std::time::Instant::now();
