@@ -1127,7 +1127,7 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Tap>();
+    let (tx, mut rx) = rmqdump::proxy::tap_channel();
     let pcap = match &a.write {
         Some(f) => Some(PcapWriter::new(BufWriter::new(
             std::fs::File::create(f).map_err(|e| io::Error::new(e.kind(), format!("{f}: {e}")))?,
@@ -1177,42 +1177,61 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
                 }
             }
         };
+        let mut on_tap = |t: Tap| -> io::Result<()> {
+            match t {
+                Tap::Open {
+                    conn,
+                    client,
+                    server,
+                    ts,
+                } => {
+                    let mut c = TcpConversation::new(client, server);
+                    c.handshake(&mut sink, ts)?;
+                    convs.insert(conn, c);
+                }
+                Tap::Data {
+                    conn,
+                    from_client,
+                    ts,
+                    bytes,
+                } => {
+                    if let Some(c) = convs.get_mut(&conn) {
+                        c.send(&mut sink, ts, from_client, &bytes)?;
+                    }
+                }
+                Tap::Close { conn, ts } => {
+                    if let Some(mut c) = convs.remove(&conn) {
+                        c.close(&mut sink, ts)?;
+                    }
+                }
+                Tap::Rewrote { addrs, .. } => {
+                    rewrites += 1;
+                    for (from, to) in addrs {
+                        eprintln!("rmqdump proxy: route answer: broker {from} -> {to}");
+                    }
+                }
+            }
+            match sink.err.take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        };
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 _ = &mut stop => break,
-                t = rx.recv() => {
-                    let Some(t) = t else { break };
-                    match t {
-                        Tap::Open { conn, client, server, ts } => {
-                            let mut c = TcpConversation::new(client, server);
-                            c.handshake(&mut sink, ts)?;
-                            convs.insert(conn, c);
-                        }
-                        Tap::Data { conn, from_client, ts, bytes } => {
-                            if let Some(c) = convs.get_mut(&conn) {
-                                c.send(&mut sink, ts, from_client, &bytes)?;
-                            }
-                        }
-                        Tap::Close { conn, ts } => {
-                            if let Some(mut c) = convs.remove(&conn) {
-                                c.close(&mut sink, ts)?;
-                            }
-                        }
-                        Tap::Rewrote { addrs, .. } => {
-                            rewrites += 1;
-                            for (from, to) in addrs {
-                                eprintln!("rmqdump proxy: route answer: broker {from} -> {to}");
-                            }
-                        }
-                    }
-                    if let Some(e) = sink.err.take() {
-                        return Err(e);
-                    }
-                }
+                t = rx.recv() => match t {
+                    Some(t) => on_tap(t)?,
+                    None => break,
+                },
             }
         }
         server.abort();
+        // What was forwarded before the stop is still in the tap: print and write it all.
+        rx.close();
+        while let Some(t) = rx.recv().await {
+            on_tap(t)?;
+        }
         Ok(())
     });
     // Connections still open at the end are closed in the capture.

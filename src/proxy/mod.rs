@@ -6,10 +6,14 @@
 //! traffic flows through it too.
 //! Frame lengths are fixed after the rewrite; nothing else changes.
 //!
-//! Everything that passes is handed to a tap (a channel) with the connection, direction
-//! and time, for decoding and for a pcap. Forwarding waits for each write, so a slow peer
-//! slows its sender instead of making the proxy buffer: at most one frame per direction is
-//! held (frames are forwarded whole so that route answers can be rewritten).
+//! Everything that passes is handed to a tap (a bounded channel) with the connection,
+//! direction and time, for decoding and for a pcap. Nothing buffers without bound:
+//! - forwarding waits for each write, so a slow peer slows its sender: at most one frame
+//!   per direction is held (frames are forwarded whole so that route answers can be
+//!   rewritten, and a frame is at most [`FrameLimits::max_frame_length`]);
+//! - the tap holds at most [`TAP_CAPACITY`] records of at most [`TAP_CHUNK`] bytes each;
+//!   when whoever reads it (the printer, the pcap writer) falls behind, forwarding waits
+//!   for it too, so the output stays complete and the traffic slows instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -53,6 +57,17 @@ pub enum Tap {
     },
 }
 
+/// Records the tap holds before forwarding waits for its reader.
+pub const TAP_CAPACITY: usize = 256;
+/// The largest `Tap::Data` record: frames are tapped in pieces of at most this size, so the
+/// tap holds at most `TAP_CAPACITY * TAP_CHUNK` bytes (16 MiB).
+pub const TAP_CHUNK: usize = 64 * 1024;
+
+/// The tap channel: bounded, see the module documentation.
+pub fn tap_channel() -> (mpsc::Sender<Tap>, mpsc::Receiver<Tap>) {
+    mpsc::channel(TAP_CAPACITY)
+}
+
 fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -71,13 +86,13 @@ struct Shared {
 #[derive(Clone)]
 pub struct Proxy {
     shared: Arc<Mutex<Shared>>,
-    tap: mpsc::UnboundedSender<Tap>,
+    tap: mpsc::Sender<Tap>,
     /// The host broker listeners bind and advertise.
     host: std::net::IpAddr,
 }
 
 impl Proxy {
-    pub fn new(tap: mpsc::UnboundedSender<Tap>, host: std::net::IpAddr) -> Self {
+    pub fn new(tap: mpsc::Sender<Tap>, host: std::net::IpAddr) -> Self {
         Self {
             shared: Arc::new(Mutex::new(Shared::default())),
             tap,
@@ -149,12 +164,15 @@ impl Proxy {
         let _ = client.set_nodelay(true);
         let _ = server.set_nodelay(true);
         let conn = self.conn_id();
-        let _ = self.tap.send(Tap::Open {
-            conn,
-            client: client.peer_addr()?,
-            server: server.peer_addr()?,
-            ts: now_ns(),
-        });
+        let _ = self
+            .tap
+            .send(Tap::Open {
+                conn,
+                client: client.peer_addr()?,
+                server: server.peer_addr()?,
+                ts: now_ns(),
+            })
+            .await;
         let (mut cr, mut cw) = client.into_split();
         let (mut sr, mut sw) = server.into_split();
         // Opaques of address-carrying requests waiting for their answer.
@@ -182,7 +200,7 @@ impl Proxy {
             }
         };
         let _ = tokio::join!(up, down);
-        let _ = self.tap.send(Tap::Close { conn, ts: now_ns() });
+        let _ = self.tap.send(Tap::Close { conn, ts: now_ns() }).await;
         Ok(())
     }
 
@@ -245,12 +263,18 @@ impl Proxy {
         bytes: Vec<u8>,
     ) -> io::Result<()> {
         w.write_all(&bytes).await?;
-        let _ = self.tap.send(Tap::Data {
-            conn,
-            from_client,
-            ts: now_ns(),
-            bytes,
-        });
+        let ts = now_ns();
+        for piece in bytes.chunks(TAP_CHUNK) {
+            let _ = self
+                .tap
+                .send(Tap::Data {
+                    conn,
+                    from_client,
+                    ts,
+                    bytes: piece.to_vec(),
+                })
+                .await;
+        }
         Ok(())
     }
 
@@ -305,11 +329,14 @@ impl Proxy {
         out.extend_from_slice(&((4 + header_len + body.len()) as u32).to_be_bytes());
         out.extend_from_slice(&frame[4..8 + header_len]);
         out.extend_from_slice(&body);
-        let _ = self.tap.send(Tap::Rewrote {
-            conn,
-            ts: now_ns(),
-            addrs: map,
-        });
+        let _ = self
+            .tap
+            .send(Tap::Rewrote {
+                conn,
+                ts: now_ns(),
+                addrs: map,
+            })
+            .await;
         out
     }
 }
