@@ -1336,8 +1336,9 @@ fn live(a: LiveArgs) -> io::Result<u8> {
                 if filter.active() && !filter.matches(&r, dd.as_ref()) {
                     return Ok(());
                 }
-                write_frame(&mut *w, a.json, a.verbose, &r, dd.as_ref(), &oo)?;
-                w.flush()
+                // Flushed once per ring block (below), not per frame: a write per frame
+                // cost a system call each and made live fall behind at high rates.
+                write_frame(&mut *w, a.json, a.verbose, &r, dd.as_ref(), &oo)
             }
             Event::Problem(p) => {
                 st.handle_problem(&p);
@@ -1386,6 +1387,7 @@ fn live(a: LiveArgs) -> io::Result<u8> {
             for ev in events.drain(..) {
                 handle(ev, &mut w, &mut st)?;
             }
+            w.flush()?;
             if draining.is_some_and(|t| !got_block || t.elapsed().as_secs() >= 1) {
                 return Ok(());
             }

@@ -412,6 +412,29 @@ fn proxy_forwards_and_records_everything() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // As root, a live capture of the proxy's server side (the real NameServer and Broker
+    // ports) shows what the servers received and sent.
+    let server_pcap = dir.path().join("server.pcap");
+    let server_err = dir.path().join("live.err");
+    let live = is_root().then(|| {
+        let l = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+            .args(["live", "-i", "lo", "--port", "9876", "--port", "10911"])
+            .args(["-w", server_pcap.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&server_err).unwrap())
+            .spawn()
+            .unwrap();
+        let t = std::time::Instant::now();
+        while !std::fs::read_to_string(&server_err).is_ok_and(|e| e.contains("capturing on")) {
+            assert!(t.elapsed().as_secs() < 10, "live did not start");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        l
+    });
+    assert!(
+        live.is_some() || std::env::var_os("CI").is_none(),
+        "CI runs as root and must check the server side"
+    );
     std::thread::sleep(std::time::Duration::from_millis(700));
     let topic = unique_topic("E2eProxy");
     let (code, out, err) = rmqdump(&[
@@ -478,6 +501,62 @@ fn proxy_forwards_and_records_everything() {
     let b = streams(&proxy_pcap);
     assert_eq!(a.len(), 2);
     assert_eq!(a, b);
+    // The servers received exactly what the client sent, and the client received exactly
+    // what the servers sent, except the route answers, whose broker address was replaced
+    // by the proxy's listener and nothing else.
+    let Some(live) = live else {
+        eprintln!("server side not checked: live capture needs CAP_NET_RAW (not root)");
+        return;
+    };
+    terminate(live.id());
+    let lo = live.wait_with_output().unwrap();
+    assert!(lo.status.success());
+    let rewrites: Vec<(String, String)> = stderr
+        .lines()
+        .filter_map(|l| l.split_once("route answer: broker "))
+        .filter_map(|(_, r)| r.split_once(" -> "))
+        .map(|(f, t)| (f.to_string(), t.to_string()))
+        .collect();
+    assert!(!rewrites.is_empty(), "{stderr}");
+    let server_side = streams(&server_pcap);
+    let mut rewritten = 0;
+    for (sent, got) in &a {
+        let (_, answered) = server_side
+            .iter()
+            .find(|(received, _)| received == sent)
+            .expect("a server connection received exactly what the client sent");
+        let (got, answered) = (split_frames(got), split_frames(answered));
+        assert_eq!(got.len(), answered.len());
+        for (g, s) in got.iter().zip(&answered) {
+            if g == s {
+                continue;
+            }
+            rewritten += 1;
+            let hl = u32::from_be_bytes([0, s[5], s[6], s[7]]) as usize;
+            assert_eq!(g[4..8 + hl], s[4..8 + hl], "the header is unchanged");
+            let mut body = String::from_utf8(s[8 + hl..].to_vec()).unwrap();
+            for (from, to) in &rewrites {
+                body = body.replace(&format!("\"{from}\""), &format!("\"{to}\""));
+            }
+            assert_eq!(
+                String::from_utf8_lossy(&g[8 + hl..]),
+                body,
+                "only the broker addresses changed"
+            );
+        }
+    }
+    assert!(rewritten >= 1, "the route answer was rewritten");
+}
+
+/// A connection's bytes cut into RemotingCommand frames.
+fn split_frames(mut b: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while b.len() >= 4 {
+        let n = 4 + u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        out.push(&b[..n]);
+        b = &b[n..];
+    }
+    out
 }
 
 /// An independent consumer (rocketmq-client-rust's push consumer, from the harness
@@ -658,13 +737,20 @@ fn live_capture_on_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("live.pcap");
     let manifest = dir.path().join("m.json");
+    let err_path = dir.path().join("live.err");
     let live = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
         .args(["live", "-i", "lo", "--json", "-w", pcap.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Setting up the ring can take most of a second on a cold machine: start sending once
+    // live says it is capturing.
+    let t = std::time::Instant::now();
+    while !std::fs::read_to_string(&err_path).is_ok_and(|e| e.contains("capturing on")) {
+        assert!(t.elapsed().as_secs() < 10, "live did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let topic = unique_topic("E2eLive");
     let (code, out, err) = rmqdump(&[
         "produce",
@@ -686,10 +772,53 @@ fn live_capture_on_loopback() {
         manifest.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{out}{err}");
+    // An independent client too (rocketmq-client-rust, the harness scripts/peers.sh
+    // install-clients builds): its sends and results must appear as well.
+    let root = std::env::var("RMQDUMP_PEERS").unwrap_or_else(|_| "/opt/rmqdump-peers".into());
+    let harness = format!("{root}/rustpeer/release/rmq-capture-producer");
+    let independent: Vec<Value> = if std::path::Path::new(&harness).exists() {
+        let spec = serde_json::json!({
+            "topic": topic,
+            "producer_group": "e2e_live_independent",
+            "consumer_group": "unused",
+            "messages": (0..5).map(|i| serde_json::json!({
+                "id": format!("ind{i}"), "mode": "sync", "tags": "IND", "keys": [format!("ind{i}")],
+                "props": {}, "body_b64": "aW5kZXBlbmRlbnQ=", "batch": null,
+            })).collect::<Vec<_>>(),
+        });
+        let spec_path = dir.path().join("spec.json");
+        let res_path = dir.path().join("res.json");
+        std::fs::write(&spec_path, spec.to_string()).unwrap();
+        let st = Command::new(&harness)
+            .args([
+                spec_path.to_str().unwrap(),
+                res_path.to_str().unwrap(),
+                "--no-consume",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let res: Value =
+            serde_json::from_str(&std::fs::read_to_string(&res_path).unwrap()).unwrap();
+        let results = res["results"].as_array().unwrap().clone();
+        assert!(results.iter().all(|r| r["ok"] == true), "{res}");
+        results
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this: scripts/peers.sh install-clients"
+        );
+        eprintln!("independent client skipped: {harness} not built");
+        Vec::new()
+    };
     std::thread::sleep(std::time::Duration::from_millis(500));
     terminate(live.id());
     let lo = live.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&lo.stderr);
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
     assert!(lo.status.success(), "{stderr}");
     assert!(
         stderr.contains(" 0 dropped; ours: 0 dropped by limits"),
@@ -709,9 +838,35 @@ fn live_capture_on_loopback() {
         assert_eq!(send["messages"][0]["body_len"], 5000);
         let resp = frames
             .iter()
-            .find(|f| f["request"]["packet"] == send["packet"])
+            .find(|f| {
+                f["stream"] == send["stream"]
+                    && f["kind"] == "response"
+                    && f["opaque"] == send["opaque"]
+            })
             .unwrap_or_else(|| panic!("no response for {uniq}"));
         assert_eq!(resp["header"]["msgId"], x["send_result"]["offset_msg_id"]);
+    }
+    for r in &independent {
+        let uniq = &r["msg_id"];
+        let send = frames
+            .iter()
+            .find(|f| {
+                (f["code"] == 310 || f["code"] == 10)
+                    && f["kind"] == "request"
+                    && f["messages"][0]["uniq_key"] == *uniq
+            })
+            .unwrap_or_else(|| panic!("independent client's {uniq} not in the live output"));
+        assert_eq!(send["messages"][0]["tags"], "IND");
+        let resp = frames
+            .iter()
+            .find(|f| {
+                f["stream"] == send["stream"]
+                    && f["kind"] == "response"
+                    && f["opaque"] == send["opaque"]
+            })
+            .unwrap_or_else(|| panic!("no response for {uniq}"));
+        assert_eq!(resp["header"]["msgId"], r["offset_msg_id"], "{resp}");
+        assert_eq!(resp["header"]["queueId"], r["queue_id"]);
     }
     let (code, out, _) = rmqdump(&[
         "verify",

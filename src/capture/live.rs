@@ -143,8 +143,12 @@ impl Live {
     /// Opens interface `iface` (`any` for all) with a filter on `ports`.
     pub fn open(iface: &str, ports: &[u16]) -> io::Result<Self> {
         let proto = (libc::ETH_P_ALL as u16).to_be();
+        // Protocol 0: the socket receives nothing until `bind` below names the protocol and
+        // the interface, so no packet reaches it before the filter, the ring and the
+        // interface are all set (created with ETH_P_ALL it would take every interface's
+        // packets at once, and `bind` would unhook and rehook it mid-capture).
         // SAFETY: plain syscall with constant arguments; the result is checked.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, proto as libc::c_int) };
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0) };
         if fd < 0 {
             return Err(err("AF_PACKET socket"));
         }
