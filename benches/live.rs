@@ -6,8 +6,9 @@
 //! The real broker here accepts about 1,600 messages/s, far below the rates to measure, so
 //! the traffic is synthetic: a client sends SEND_MESSAGE_V2 requests (1 KiB bodies, V2
 //! headers and properties as the Java producer sends them) to a local sink that answers each
-//! with a SUCCESS response, both on TCP_NODELAY sockets and one write per frame, so every
-//! frame is its own packet (the hardest case: no coalescing). Each rate runs for
+//! with a SUCCESS response, both on TCP_NODELAY sockets and one write per frame, so the
+//! sender batches nothing (the kernel may still coalesce writes under load: at 400,000
+//! frames/s fewer packets than frames). Each rate runs for
 //! `RMQDUMP_LIVE_SECONDS` (default 5) seconds, three times; the median is printed.
 //!
 //! Needs root (CAP_NET_RAW) and a release build: `scripts/bench-live.sh` (rates in frames/s
@@ -254,7 +255,7 @@ fn main() {
     // line per frame, an empty value the default text line per frame (both to /dev/null).
     let mode = std::env::var("RMQDUMP_LIVE_MODE").unwrap_or_else(|_| "--stats".into());
     println!(
-        "live -i lo {mode}, {secs} s per run, one frame per packet (1 KiB SEND_MESSAGE_V2 requests and their responses)"
+        "live -i lo {mode}, {secs} s per run, one write per frame (1 KiB SEND_MESSAGE_V2 requests and their responses)"
     );
     for rate in rates {
         let mut achieved = Vec::new();
