@@ -46,3 +46,129 @@ pub fn dissect<R: Read + Send, F: FnMut(Event)>(
     d.finish(&mut f);
     (d.totals.clone(), res.err())
 }
+
+/// One pass of statistics over a capture (or over one shard's connections when
+/// `opts.shard` is set): the statistics, the totals, the first packet of each stream, and
+/// the capture error if any. Only route answers get their body decoded; sends are read from
+/// the header.
+pub fn stats_pass<R: Read + Send>(
+    input: R,
+    mut opts: Options,
+    interval_ns: Option<i64>,
+) -> (analysis::stats::ShardResult, Option<CaptureError>) {
+    use protocol::DecodeOptions;
+    opts.light = true;
+    let mut st = analysis::stats::Stats::new(interval_ns);
+    let dopts = DecodeOptions {
+        inflate: false,
+        ..Default::default()
+    };
+    let mut on_event = |ev: Event| match ev {
+        Event::Frame(r) => {
+            let route = r.request.as_ref().is_some_and(|q| q.code == 105);
+            let d = r
+                .command
+                .as_ref()
+                .ok()
+                .filter(|_| route)
+                .map(|c| protocol::decode(c, Some(105), &dopts));
+            st.handle_frame(&r, d.as_ref());
+        }
+        Event::Problem(p) => st.handle_problem(&p),
+    };
+    let mut d = Dissector::new(opts);
+    let res = capture::for_each_packet(input, |p| {
+        d.handle_packet(p.number, p.ts, p.link, p.data, &mut on_event)
+    });
+    d.finish(&mut on_event);
+    let firsts = d.stream_first_packets().to_vec();
+    ((st, d.totals.clone(), firsts), res.err())
+}
+
+/// Statistics of a capture by `threads` passes side by side, each over the connections of
+/// some clients ([`analysis::Shard`]), merged into exactly what one pass gives
+/// ([`analysis::stats::merge`]); where they cannot be merged exactly, one pass.
+/// `open(i)` opens the capture for pass `i` (each pass reads the whole file: the reading is
+/// cheap next to the dissecting, and memory stays one buffer a pass).
+pub fn stats<R, O>(
+    open: O,
+    opts: Options,
+    interval_ns: Option<i64>,
+    threads: usize,
+) -> std::io::Result<StatsRun>
+where
+    R: Read + Send,
+    O: Fn(usize) -> std::io::Result<R> + Sync,
+{
+    let one = |opts: Options| -> std::io::Result<_> {
+        let ((stats, totals, _), capture_error) = stats_pass(open(0)?, opts, interval_ns);
+        Ok(StatsRun {
+            stats,
+            totals,
+            capture_error,
+            merged_passes: 1,
+            unmergeable: None,
+        })
+    };
+    let count = threads.clamp(1, u16::MAX as usize) as u16;
+    if count == 1 {
+        return one(opts);
+    }
+    let shard = |i: u16| Options {
+        shard: Some(analysis::Shard { index: i, count }),
+        ..opts
+    };
+    let results: Vec<std::io::Result<_>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..count)
+            .map(|i| {
+                let open = &open;
+                s.spawn(move || -> std::io::Result<_> {
+                    Ok(stats_pass(open(i as usize)?, shard(i), interval_ns))
+                })
+            })
+            .collect();
+        let mut out = vec![open(0).map(|r| stats_pass(r, shard(0), interval_ns))];
+        for h in handles {
+            out.push(
+                h.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("a stats pass panicked"))),
+            );
+        }
+        out
+    });
+    let mut parts = Vec::with_capacity(results.len());
+    let mut cap_err = None;
+    for (i, r) in results.into_iter().enumerate() {
+        let (part, e) = r?;
+        if i == 0 {
+            cap_err = e;
+        }
+        parts.push(part);
+    }
+    let n = parts.len();
+    match analysis::stats::merge(parts) {
+        Ok((stats, totals)) => Ok(StatsRun {
+            stats,
+            totals,
+            capture_error: cap_err,
+            merged_passes: n,
+            unmergeable: None,
+        }),
+        Err(why) => one(opts).map(|r| StatsRun {
+            unmergeable: Some(why),
+            ..r
+        }),
+    }
+}
+
+/// What [`stats`] found and how.
+pub struct StatsRun {
+    pub stats: analysis::stats::Stats,
+    pub totals: Totals,
+    /// A truncated or corrupt capture: everything before it was counted.
+    pub capture_error: Option<CaptureError>,
+    /// How many passes side by side gave the result (1: one pass).
+    pub merged_passes: usize,
+    /// Why the passes side by side could not be merged (then one pass ran).
+    pub unmergeable: Option<analysis::stats::Unmergeable>,
+}

@@ -225,6 +225,10 @@ struct StatsArgs {
     /// Also count per time bucket of this length (e.g. 1s, 500ms, 1m).
     #[arg(long)]
     interval: Option<String>,
+    /// Passes side by side, each over some clients' connections, merged into the same
+    /// result as one pass (default: the CPUs, at most 4; always 1 for standard input).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -615,23 +619,25 @@ fn verify_frames(a: &CommonArgs) -> io::Result<u8> {
 }
 
 /// Counts bytes read, for the progress bar.
+/// A reader that moves a progress bar.
 struct Counting<R> {
     inner: R,
-    n: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    n: u64,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl<R: io::Read> io::Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let k = self.inner.read(buf)?;
-        self.n
-            .fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
+        self.n += k as u64;
+        if let Some(b) = &self.bar {
+            b.set_position(self.n);
+        }
         Ok(k)
     }
 }
 
 fn stats(a: StatsArgs) -> io::Result<u8> {
-    use rmqdump::analysis::stats::Stats;
-    use rmqdump::protocol::DecodeOptions;
     use std::io::IsTerminal;
     let interval = match a.interval.as_deref().map(output::tables::parse_interval) {
         Some(Err(e)) => {
@@ -641,15 +647,9 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
         Some(Ok(i)) => Some(i),
         None => None,
     };
-    let input = open(&a.common.file)?;
     let size = std::fs::metadata(&a.common.file)
         .map(|m| m.len())
         .unwrap_or(0);
-    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let input = Counting {
-        inner: input,
-        n: counter.clone(),
-    };
     // A progress bar for large files, only when stderr is a terminal.
     let bar = (io::stderr().is_terminal() && size > 64 << 20).then(|| {
         let b = indicatif::ProgressBar::new(size);
@@ -661,36 +661,38 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
         );
         b
     });
-    let mut st = Stats::new(interval);
-    let dopts = DecodeOptions {
-        inflate: false,
-        ..Default::default()
+    let threads = if a.common.file == "-" {
+        1
+    } else {
+        a.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get().min(4))
+                .unwrap_or(1)
+        })
     };
-    let mut n = 0u64;
-    let mut opts = options(&a.common, false);
-    opts.light = true;
-    let (totals, cap_err) = rmqdump::dissect(input, opts, |ev| {
-        match ev {
-            Event::Frame(r) => {
-                // Only route answers need their body decoded; sends are read from the header.
-                let route = r.request.as_ref().is_some_and(|q| q.code == 105);
-                let d = r
-                    .command
-                    .as_ref()
-                    .ok()
-                    .filter(|_| route)
-                    .map(|c| rmqdump::protocol::decode(c, Some(105), &dopts));
-                st.handle_frame(&r, d.as_ref());
-            }
-            Event::Problem(p) => st.handle_problem(&p),
-        }
-        n += 1;
-        if n.is_multiple_of(4096)
-            && let Some(b) = &bar
-        {
-            b.set_position(counter.load(std::sync::atomic::Ordering::Relaxed));
-        }
-    });
+    // Standard input can be read once only: open it once, for pass 0.
+    let stdin = std::sync::Mutex::new(None);
+    if a.common.file == "-" {
+        *stdin.lock().unwrap_or_else(|e| e.into_inner()) = Some(open("-")?);
+    }
+    let run = rmqdump::stats(
+        |i| -> io::Result<Counting<Box<dyn io::Read + Send>>> {
+            let inner = match stdin.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                Some(r) => r,
+                None => open(&a.common.file)?,
+            };
+            // The first pass moves the progress bar.
+            Ok(Counting {
+                inner,
+                n: 0,
+                bar: if i == 0 { bar.clone() } else { None },
+            })
+        },
+        options(&a.common, false),
+        interval,
+        threads,
+    )?;
+    let (mut st, totals, cap_err) = (run.stats, run.totals, run.capture_error);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

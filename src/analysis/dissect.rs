@@ -35,7 +35,24 @@ pub struct Options {
     /// version, remark, the extFields [`light_key`] names, and the body only of batches and
     /// of responses that look like JSON (route answers). Records are then partial.
     pub light: bool,
+    /// Dissect only the connections of one shard (see [`Shard`]); `None`: all of them.
+    pub shard: Option<Shard>,
 }
+
+/// One of `count` dissectors that read the same capture side by side, each taking the
+/// connections of its clients: a connection belongs to the shard of its client's IP (the
+/// side with the higher port), the client IPs dealt round robin in order of first
+/// appearance (past [`MAX_DEALT_CLIENTS`], by hash). Every shard counts every packet, so
+/// packet numbers agree; stream numbers are the shard's own (see
+/// [`Dissector::stream_first_packets`] to number them as one dissector would).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u16,
+    pub count: u16,
+}
+
+/// Client IPs dealt round robin to shards; later ones go by hash (bounded memory).
+pub const MAX_DEALT_CLIENTS: usize = 65_536;
 
 /// The extFields kept by [`Options::light`] decoding: producer group, topic, queue,
 /// properties and batch flag, as V2 letters or V1 names.
@@ -64,6 +81,7 @@ impl Default for Options {
             keep_wire: false,
             idle_timeout_ns: 600 * 1_000_000_000,
             light: false,
+            shard: None,
         }
     }
 }
@@ -222,6 +240,9 @@ pub struct Dissector {
     finished_flows: usize,
     scratch_frames: Vec<FrameTuple>,
     scratch_problems: Vec<Problem>,
+    /// Sharded: client IP → shard, and the packet that started each of our streams.
+    dealt: HashMap<std::net::IpAddr, u16>,
+    stream_first_packets: Vec<u64>,
 }
 
 /// Closed connections remembered (so their last ACKs are not taken for new ones).
@@ -240,7 +261,46 @@ impl Dissector {
             finished_flows: 0,
             scratch_frames: Vec::new(),
             scratch_problems: Vec::new(),
+            dealt: HashMap::new(),
+            stream_first_packets: Vec::new(),
         }
+    }
+
+    /// Sharded: the packet number that started each of this dissector's streams, by stream
+    /// number. One dissector numbers streams in order of these packets, so sorting the
+    /// shards' lists together gives the numbers it would have given.
+    pub fn stream_first_packets(&self) -> &[u64] {
+        &self.stream_first_packets
+    }
+
+    /// Sharded: whether the connection of this segment is ours.
+    fn owns(&mut self, shard: Shard, src: SocketAddr, dst: SocketAddr) -> bool {
+        let client = match src.port().cmp(&dst.port()) {
+            std::cmp::Ordering::Greater => src.ip(),
+            std::cmp::Ordering::Less => dst.ip(),
+            std::cmp::Ordering::Equal => src.ip().min(dst.ip()),
+        };
+        let n = self.dealt.len();
+        let owner = match self.dealt.get(&client) {
+            Some(&o) => o,
+            None if n < MAX_DEALT_CLIENTS => {
+                let o = (n % shard.count as usize) as u16;
+                self.dealt.insert(client, o);
+                o
+            }
+            None => {
+                // FNV-1a over the address: the same in every shard and every run.
+                let bytes: Vec<u8> = match client {
+                    std::net::IpAddr::V4(a) => a.octets().to_vec(),
+                    std::net::IpAddr::V6(a) => a.octets().to_vec(),
+                };
+                let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
+                });
+                (h % shard.count as u64) as u16
+            }
+        };
+        owner == shard.index
     }
 
     /// Feeds one captured packet.
@@ -260,22 +320,35 @@ impl Dissector {
             Ok(Some(s)) => s,
             Ok(None) => return,
             Err(e) => {
-                out(Event::Problem(Problem {
-                    packet: number,
-                    stream: None,
-                    kind: ProblemKind::Packet,
-                    message: e.0,
-                }));
+                // Sharded, the first shard reports packets that belong to no connection.
+                if self.opts.shard.is_none_or(|s| s.index == 0) {
+                    out(Event::Problem(Problem {
+                        packet: number,
+                        stream: None,
+                        kind: ProblemKind::Packet,
+                        message: e.0,
+                    }));
+                }
                 return;
             }
         };
+        if let Some(shard) = self.opts.shard
+            && !self.owns(shard, seg.src, seg.dst)
+        {
+            return;
+        }
         self.totals.tcp_packets += 1;
         let key = flow_key(seg.src, seg.dst);
         let opts = self.opts;
+        let sharded = opts.shard.is_some();
+        let firsts = &mut self.stream_first_packets;
         let flow = self.flows.entry(key).or_insert_with(|| {
             let index = self.next_stream;
             self.next_stream += 1;
             self.totals.streams += 1;
+            if sharded {
+                firsts.push(number);
+            }
             // A lone SYN-ACK means the other side is the client.
             let client_first = !(seg.syn && seg.ack);
             let ends = if client_first {
@@ -299,6 +372,9 @@ impl Dissector {
                 let index = self.next_stream;
                 self.next_stream += 1;
                 self.totals.streams += 1;
+                if sharded {
+                    self.stream_first_packets.push(number);
+                }
                 *flow = Flow {
                     index,
                     ends: [seg.src, seg.dst],

@@ -6,5 +6,5 @@ pub mod regress;
 pub mod stats;
 
 pub use dissect::{
-    Dissector, Event, FrameRecord, Options, Problem, ProblemKind, RequestRef, Totals,
+    Dissector, Event, FrameRecord, Options, Problem, ProblemKind, RequestRef, Shard, Totals,
 };

@@ -400,13 +400,14 @@ impl Stats {
         let queue = get("e", "queueId").and_then(|q| q.trim().parse::<i32>().ok());
         let batch = cmd.code == 320
             || get("m", "batch").is_some_and(|b| b.eq_ignore_ascii_case("true") || b == "1");
-        // (messages, body bytes, tags)
-        let mut tags: Vec<String> = Vec::new();
+        // (messages, body bytes), and the tags: a single message's borrowed from its header.
+        let mut batch_tags: Vec<String> = Vec::new();
+        let mut single_tag: Option<&str> = None;
         let (count, bytes) = if batch {
             let (msgs, _) = crate::protocol::message::decode_batch(&cmd.body, topic, queue);
             for m in &msgs {
                 if let Some(t) = m.tags() {
-                    tags.push(t.to_string());
+                    batch_tags.push(t.to_string());
                 }
             }
             (
@@ -414,10 +415,7 @@ impl Stats {
                 msgs.iter().map(|m| m.wire_body_len as u64).sum(),
             )
         } else {
-            let props = get("i", "properties").unwrap_or("");
-            if let Some(t) = tag_of(props) {
-                tags.push(t.to_string());
-            }
+            single_tag = tag_of(get("i", "properties").unwrap_or(""));
             (1, cmd.body.len() as u64)
         };
         self.messages += count;
@@ -425,6 +423,7 @@ impl Stats {
         if !sent.contains(topic) {
             sent.insert(topic.to_string());
         }
+        // One lookup on the common path (the topic, group… already known).
         if !self.topics.contains_key(topic) {
             self.topics.insert(topic.to_string(), TopicStats::default());
         }
@@ -434,9 +433,12 @@ impl Stats {
             if let Some(q) = queue {
                 *t.queues.entry((server, q)).or_default() += count;
             }
-            for tag in tags {
-                if t.tags.len() < 1000 && !t.tags.contains(&tag) {
-                    t.tags.insert(tag);
+            for tag in single_tag
+                .into_iter()
+                .chain(batch_tags.iter().map(String::as_str))
+            {
+                if t.tags.len() < 1000 && !t.tags.contains(tag) {
+                    t.tags.insert(tag.to_string());
                 }
             }
             let groups = t.producers.entry(client.ip()).or_default();
@@ -447,14 +449,14 @@ impl Stats {
         // One pick per request (a batch goes to one queue).
         if let Some(q) = queue {
             let by_group = self.producers.entry(client.ip()).or_default();
-            if !by_group.contains_key(group) {
-                by_group.insert(group.to_string(), BTreeMap::new());
-            }
-            let by_topic = by_group.get_mut(group).expect("inserted above");
-            if !by_topic.contains_key(topic) {
-                by_topic.insert(topic.to_string(), ProducerAudit::default());
-            }
-            let a = by_topic.get_mut(topic).expect("inserted above");
+            let by_topic = match by_group.get_mut(group) {
+                Some(t) => t,
+                None => by_group.entry(group.to_string()).or_default(),
+            };
+            let a = match by_topic.get_mut(topic) {
+                Some(a) => a,
+                None => by_topic.entry(topic.to_string()).or_default(),
+            };
             let room = self.sequence_total < MAX_SEQUENCE_TOTAL && a.sequence.len() < MAX_SEQUENCE;
             let idx = match self.broker_index.get(&server) {
                 Some(&i) => Some(i),
@@ -558,8 +560,13 @@ impl Stats {
     pub fn handle_problem(&mut self, p: &Problem) {
         let a = self.problems.entry(p.kind).or_default();
         a.count += 1;
-        if a.examples.len() < PROBLEM_EXAMPLES {
-            a.examples.push((p.packet, p.message.clone()));
+        // The examples are the earliest in the capture (by packet, then text), whatever
+        // order the problems were found in, so they do not depend on how the work was split.
+        let e = (p.packet, p.message.clone());
+        if a.examples.len() < PROBLEM_EXAMPLES || a.examples.last().is_some_and(|l| e < *l) {
+            let at = a.examples.partition_point(|x| *x <= e);
+            a.examples.insert(at, e);
+            a.examples.truncate(PROBLEM_EXAMPLES);
         }
     }
 
@@ -596,16 +603,9 @@ impl Stats {
     pub fn audit(&self, ip: IpAddr, group: &str, topic: &str) -> Option<Audit> {
         let a = self.producers.get(&ip)?.get(group)?.get(topic)?;
         let from_route = self.publish_queues(topic);
+        // Labels once per broker, not once per pick: the picks are walked as indexes.
+        let labels: Vec<String> = self.brokers.iter().map(|b| self.broker_label(*b)).collect();
         let named = |(addr, q): &(SocketAddr, i32)| (self.broker_label(*addr), *q);
-        let sequence: Vec<(String, i32)> = a
-            .sequence
-            .iter()
-            .filter_map(|&(i, q)| {
-                self.brokers
-                    .get(i as usize)
-                    .map(|b| (self.broker_label(*b), q as i32))
-            })
-            .collect();
         let mut counts: BTreeMap<(String, i32), u64> = BTreeMap::new();
         for (k, n) in &a.counts {
             *counts.entry(named(k)).or_default() += n;
@@ -616,17 +616,38 @@ impl Stats {
         };
         let n = list.len();
         let idx = |p: &(String, i32)| list.iter().position(|q| q == p);
+        let positions: std::collections::HashMap<(&str, i32), usize> = list
+            .iter()
+            .enumerate()
+            .map(|(i, (b, q))| ((b.as_str(), *q), i))
+            .collect();
+        // A stored pick's place in the list (None: not in it).
+        let place = |&(b, q): &(u16, u16)| {
+            labels
+                .get(b as usize)
+                .and_then(|l| positions.get(&(l.as_str(), q as i32)).copied())
+        };
         let mut steps = 0u64;
         let mut rr = 0u64;
-        for w in sequence.windows(2) {
+        let stored: Vec<&(u16, u16)> = a
+            .sequence
+            .iter()
+            .filter(|(b, _)| (*b as usize) < labels.len())
+            .collect();
+        for w in stored.windows(2) {
             steps += 1;
-            if let (Some(i), Some(j)) = (idx(&w[0]), idx(&w[1]))
+            if let (Some(i), Some(j)) = (place(w[0]), place(w[1]))
                 && n > 0
                 && (i + 1) % n == j
             {
                 rr += 1;
             }
         }
+        let sequence: Vec<(String, i32)> = stored
+            .iter()
+            .take(SHOWN_PICKS)
+            .map(|&&(b, q)| (labels[b as usize].clone(), q as i32))
+            .collect();
         let unused = list.iter().filter(|q| !counts.contains_key(*q)).count();
         let outside: u64 = counts
             .iter()
@@ -641,6 +662,7 @@ impl Stats {
         };
         Some(Audit {
             sequence,
+            sequence_stored: stored.len(),
             queue_list: list,
             from_route: from_route.is_some(),
             steps,
@@ -712,6 +734,198 @@ impl Stats {
     }
 }
 
+/// Why shards' statistics could not be merged into exactly what one pass gives: the caller
+/// then runs one pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unmergeable(pub &'static str);
+
+/// One shard's result: its statistics, its totals, and the packet that started each of its
+/// streams ([`super::dissect::Dissector::stream_first_packets`]).
+pub type ShardResult = (Stats, Totals, Vec<u64>);
+
+/// Merges the statistics of shards that each dissected some of a capture's connections
+/// (the same packets, see [`super::dissect::Shard`]) into what one pass over all of them
+/// gives: stream numbers renumbered in order of first packet, counts and histograms added,
+/// lists merged in capture order. Fails where the shards' parts cannot be put together
+/// exactly: one producer (client IP, group, topic) seen in two shards (its picks would have
+/// to be interleaved), a capped set or list that overflowed, conflicting broker names, or a
+/// shard that dropped data at its limits (the limits are per pass).
+pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
+    // Stream numbers: one pass numbers streams in order of their first packet.
+    let mut order: Vec<(u64, usize, usize)> = Vec::new();
+    for (i, (_, _, firsts)) in parts.iter().enumerate() {
+        order.extend(firsts.iter().enumerate().map(|(l, &p)| (p, i, l)));
+    }
+    order.sort_unstable();
+    let mut renumber: Vec<Vec<u64>> = parts.iter().map(|(_, _, f)| vec![0; f.len()]).collect();
+    for (g, &(_, i, l)) in order.iter().enumerate() {
+        renumber[i][l] = g as u64;
+    }
+    let mut parts = parts.into_iter().enumerate();
+    let Some((_, (mut st, mut t, _))) = parts.next() else {
+        return Err(Unmergeable("no shards"));
+    };
+    let map0 = &renumber[0];
+    st.conns = std::mem::take(&mut st.conns)
+        .into_iter()
+        .map(|(k, v)| (map0.get(k as usize).copied().unwrap_or(k), v))
+        .collect();
+    for sl in &mut st.slow {
+        sl.stream = map0.get(sl.stream as usize).copied().unwrap_or(sl.stream);
+    }
+    if t.dropped_by_limits > 0 {
+        return Err(Unmergeable("a shard dropped data at its limits"));
+    }
+    for (i, (o, ot, _)) in parts {
+        if ot.dropped_by_limits > 0 {
+            return Err(Unmergeable("a shard dropped data at its limits"));
+        }
+        let map = &renumber[i];
+        let re = |k: u64| map.get(k as usize).copied().unwrap_or(k);
+        // Totals: every shard counted every packet; the rest is the shard's own.
+        t.tcp_packets += ot.tcp_packets;
+        t.streams += ot.streams;
+        t.frames += ot.frames;
+        t.undecodable += ot.undecodable;
+        t.requests += ot.requests;
+        t.responses += ot.responses;
+        t.oneways += ot.oneways;
+        t.unanswered += ot.unanswered;
+        t.unmatched_responses += ot.unmatched_responses;
+        t.gaps += ot.gaps;
+        t.gap_bytes += ot.gap_bytes;
+        t.retransmitted_bytes += ot.retransmitted_bytes;
+        t.skipped_bytes += ot.skipped_bytes;
+        for (code, c) in o.codes {
+            let m = st.codes.entry(code).or_default();
+            m.requests += c.requests;
+            m.oneways += c.oneways;
+            for (r, n) in c.responses {
+                *m.responses.entry(r).or_default() += n;
+            }
+            m.latency.merge(&c.latency);
+            m.request_bytes += c.request_bytes;
+            m.response_bytes += c.response_bytes;
+        }
+        for (name, x) in o.topics {
+            let m = st.topics.entry(name).or_default();
+            m.messages += x.messages;
+            m.body_bytes += x.body_bytes;
+            for (q, n) in x.queues {
+                *m.queues.entry(q).or_default() += n;
+            }
+            if m.tags.len() >= 1000 || x.tags.len() >= 1000 {
+                return Err(Unmergeable("a topic's tag set is full"));
+            }
+            m.tags.extend(x.tags);
+            if m.tags.len() > 1000 {
+                return Err(Unmergeable("a topic's tag set is full"));
+            }
+            for (ip, groups) in x.producers {
+                let g = m.producers.entry(ip).or_default();
+                if g.len() >= 1000 || groups.len() >= 1000 {
+                    return Err(Unmergeable("a client's producer group set is full"));
+                }
+                g.extend(groups);
+                if g.len() > 1000 {
+                    return Err(Unmergeable("a client's producer group set is full"));
+                }
+            }
+            m.send_errors += x.send_errors;
+        }
+        // Broker indexes of the picks, into the merged list.
+        let mut bmap: Vec<u16> = Vec::with_capacity(o.brokers.len());
+        for b in &o.brokers {
+            let i = match st.broker_index.get(b) {
+                Some(&i) => i,
+                None if st.brokers.len() < u16::MAX as usize => {
+                    st.brokers.push(*b);
+                    let i = (st.brokers.len() - 1) as u16;
+                    st.broker_index.insert(*b, i);
+                    i
+                }
+                None => return Err(Unmergeable("too many brokers")),
+            };
+            bmap.push(i);
+        }
+        for (ip, groups) in o.producers {
+            let mg = st.producers.entry(ip).or_default();
+            for (group, topics) in groups {
+                let mt = mg.entry(group).or_default();
+                for (topic, mut a) in topics {
+                    if mt.contains_key(&topic) {
+                        return Err(Unmergeable("one producer's sends are in two shards"));
+                    }
+                    for p in &mut a.sequence {
+                        p.0 = bmap[p.0 as usize];
+                    }
+                    mt.insert(topic, a);
+                }
+            }
+        }
+        st.sequence_total += o.sequence_total;
+        if st.sequence_total > MAX_SEQUENCE_TOTAL {
+            return Err(Unmergeable("the stored picks are full"));
+        }
+        for (k, c) in o.conns {
+            st.conns.insert(re(k), c);
+        }
+        st.routes.extend(o.routes);
+        for (k, e) in o.errors {
+            let m = st.errors.entry(k).or_default();
+            m.first_packet = if m.count == 0 {
+                e.first_packet
+            } else {
+                m.first_packet.min(e.first_packet)
+            };
+            m.count += e.count;
+        }
+        st.slow.extend(o.slow.into_iter().map(|mut sl| {
+            sl.stream = re(sl.stream);
+            sl
+        }));
+        for (k, a) in o.problems {
+            let m = st.problems.entry(k).or_default();
+            m.count += a.count;
+            m.examples.extend(a.examples);
+            m.examples.sort();
+            m.examples.truncate(PROBLEM_EXAMPLES);
+        }
+        for (k, b) in o.buckets {
+            let m = st.buckets.entry(k).or_default();
+            m.frames += b.frames;
+            m.requests += b.requests;
+            m.responses += b.responses;
+            m.errors += b.errors;
+            m.messages += b.messages;
+            m.bytes += b.bytes;
+            m.latency.merge(&b.latency);
+        }
+        st.messages += o.messages;
+        for (k, v) in o.broker_names {
+            match st.broker_names.get(&k) {
+                Some(x) if *x != v => return Err(Unmergeable("conflicting broker names")),
+                Some(_) => {}
+                None => {
+                    st.broker_names.insert(k, v);
+                }
+            }
+        }
+        for (k, v) in o.sent_to {
+            st.sent_to.entry(k).or_default().extend(v);
+        }
+    }
+    st.routes.sort_by_key(|r| r.packet);
+    st.routes.truncate(st.max_routes);
+    st.slow.sort_by(|a, b| {
+        b.latency_us
+            .cmp(&a.latency_us)
+            .then(a.request_packet.cmp(&b.request_packet))
+    });
+    st.slow.truncate(TOP_SLOW);
+    Ok((st, t))
+}
+
 fn vip_of(addr: &str) -> Option<String> {
     let (h, p) = addr.rsplit_once(':')?;
     let p: u16 = p.parse().ok()?;
@@ -721,7 +935,10 @@ fn vip_of(addr: &str) -> Option<String> {
 /// The queue-selection audit of one producer on one topic.
 #[derive(Clone, Debug)]
 pub struct Audit {
+    /// The first picks (at most the 64 shown), as (broker, queueId).
     pub sequence: Vec<(String, i32)>,
+    /// Picks stored for the audit (the first 4,096 of each producer and topic).
+    pub sequence_stored: usize,
     pub queue_list: Vec<(String, i32)>,
     pub from_route: bool,
     pub steps: u64,
@@ -831,8 +1048,8 @@ impl Stats {
                             "producer": format!("{group}@{ip}"),
                             "picks": p.picks,
                             // The first picks (the audit used up to 4,096 of them).
-                            "sequence": a.as_ref().map(|a| a.sequence.iter().take(SHOWN_PICKS).map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
-                            "sequence_stored": a.as_ref().map(|a| a.sequence.len()),
+                            "sequence": a.as_ref().map(|a| a.sequence.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
+                            "sequence_stored": a.as_ref().map(|a| a.sequence_stored),
                             "queue_list": a.as_ref().map(|a| a.queue_list.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
                             "queue_list_from_route": a.as_ref().map(|a| a.from_route),
                             "round_robin": a.as_ref().map(|a| a.is_round_robin()),

@@ -193,7 +193,9 @@ pub fn for_each_packet<R: Read + Send, F: FnMut(Packet<'_>)>(
                     PcapBlockOwned::NG(_) => {}
                 }
                 consumed += offset as u64;
-                reader.consume(offset);
+                // No shift per block: the buffer is shifted once per refill, not every time half of
+                // it was read (which copied the whole capture once more).
+                reader.consume_noshift(offset);
                 big_buffer_tried = false;
             }
             Err(PcapError::Eof) => return Ok(number),

@@ -781,7 +781,7 @@ mod canonical {
         i: usize,
     }
 
-    impl S<'_> {
+    impl<'a> S<'a> {
         fn lit(&mut self, l: &[u8]) -> Option<()> {
             if self.b.get(self.i..self.i + l.len())? == l {
                 self.i += l.len();
@@ -836,8 +836,28 @@ mod canonical {
 
         /// A string in fastjson's escaping; returns its value.
         fn string(&mut self) -> Option<super::ExtString> {
+            Some(match self.string_cow()? {
+                std::borrow::Cow::Borrowed(t) => t.into(),
+                std::borrow::Cow::Owned(o) => o.into(),
+            })
+        }
+
+        /// [`Self::string`], borrowing the value when it has no escapes (extFields keys
+        /// that are skipped then cost no string of their own).
+        fn string_cow(&mut self) -> Option<std::borrow::Cow<'a, str>> {
             if self.peek()? != b'"' {
                 return None;
+            }
+            // One plain ASCII character (SEND_MESSAGE_V2's keys "a" … "n"): no search.
+            if let Some(&[c, b'"']) = self.b.get(self.i + 1..self.i + 3)
+                && (0x20..0x7f).contains(&c)
+                && c != b'\\'
+                && c != b'"'
+            {
+                let t: &'a str = self.t;
+                let v = t.get(self.i + 1..self.i + 2)?;
+                self.i += 3;
+                return Some(std::borrow::Cow::Borrowed(v));
             }
             let b = self.b;
             let start = self.i + 1;
@@ -856,10 +876,11 @@ mod canonical {
                 }
             };
             // Quote and backslash are ASCII, so these are character boundaries.
-            let raw = plain_text(self.t.get(start..end)?)?;
+            let t: &'a str = self.t;
+            let raw = plain_text(t.get(start..end)?)?;
             self.i = end + 1;
             if !escapes {
-                return Some(raw.into());
+                return Some(std::borrow::Cow::Borrowed(raw));
             }
             let mut o = String::with_capacity(raw.len());
             let rb = raw.as_bytes();
@@ -900,7 +921,7 @@ mod canonical {
                 }
             }
             o.push_str(raw.get(i..)?);
-            Some(o.into())
+            Some(std::borrow::Cow::Owned(o))
         }
     }
 
@@ -940,10 +961,14 @@ mod canonical {
             let mut ext = Vec::with_capacity(16);
             if s.peek()? != b'}' {
                 loop {
-                    let k = s.string()?;
+                    let k = s.string_cow()?;
                     s.lit(b":")?;
-                    if keep.is_none_or(|f| f(k.as_str())) {
+                    if keep.is_none_or(|f| f(&k)) {
                         let v = s.string()?;
+                        let k: super::ExtString = match k {
+                            std::borrow::Cow::Borrowed(t) => t.into(),
+                            std::borrow::Cow::Owned(o) => o.into(),
+                        };
                         ext.push((k, v));
                     } else {
                         s.skip_string()?;
