@@ -1,6 +1,6 @@
-//! `rmqdump proxy` never buffers without bound (issue 5): a server that stops reading stalls
-//! the client, a client that stops reading stalls the server, and an output nobody reads
-//! (stdout) slows the traffic without losing any of it. The peers here are deliberately
+//! `rmqdump proxy` never buffers without bound (issue 5), and closing either side closes the
+//! other. A server that stops reading stalls the client, a client that stops reading stalls
+//! the server, and an output nobody reads (stdout) slows the traffic without losing any of it. The peers here are deliberately
 //! stalled TCP endpoints: no real RocketMQ server or client can be told to stop reading.
 //! The bounds asserted are far below what is pushed (512 MiB), so a proxy that queues what
 //! it cannot deliver fails them.
@@ -244,4 +244,34 @@ fn a_stalled_output_slows_the_traffic_and_loses_nothing() {
         .filter(|l| l.contains("\"kind\":\"request\""))
         .count();
     assert_eq!(requests, frames as usize, "every frame was printed");
+}
+
+#[test]
+fn closing_either_side_closes_the_other() {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (child, listen) = proxy(&server, Stdio::null());
+    // The server closes: the client reads end of stream.
+    let mut client = TcpStream::connect(listen).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (conn, _) = server.accept().unwrap();
+    drop(conn);
+    let mut b = [0u8; 16];
+    assert_eq!(
+        client.read(&mut b).expect("closed, not timed out"),
+        0,
+        "the client sees the server's close"
+    );
+    // The client closes: the server reads end of stream (after what was sent before).
+    let mut client = TcpStream::connect(listen).unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let f = frame(3, 10, false);
+    client.write_all(&f).unwrap();
+    drop(client);
+    let mut got = Vec::new();
+    conn.read_to_end(&mut got).expect("closed, not timed out");
+    assert_eq!(got, f, "the server got the frame, then the client's close");
+    stop(child);
 }
