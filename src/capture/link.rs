@@ -39,7 +39,7 @@ impl fmt::Display for LinkType {
 }
 
 /// A TCP segment out of a packet.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct TcpSegment<'a> {
     pub src: SocketAddr,
     pub dst: SocketAddr,
@@ -68,6 +68,58 @@ impl fmt::Display for LinkError {
 
 /// Decodes a packet of link type `link` to its TCP segment, if any.
 pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_>>, LinkError> {
+    // Most captured packets are whole IPv4 TCP packets: read them straight, and leave the
+    // rest (VLANs, IPv6, fragments, cut packets…) to etherparse.
+    let fast = match link {
+        LinkType::ETHERNET if data.get(12..14) == Some(&[0x08, 0x00][..]) => ipv4_tcp(&data[14..]),
+        LinkType::RAW | LinkType(12) | LinkType(14) | LinkType::IPV4 => ipv4_tcp(data),
+        _ => None,
+    };
+    if fast.is_some() {
+        return Ok(fast);
+    }
+    slow_path(link, data)
+}
+
+/// A whole, unfragmented IPv4 packet carrying a whole TCP header: the segment, exactly as
+/// the etherparse path gives it (the property tests compare them); `None` for anything
+/// else, which then takes that path.
+fn ipv4_tcp(ip: &[u8]) -> Option<TcpSegment<'_>> {
+    let h = ip.get(..20)?;
+    if h[0] >> 4 != 4 || h[9] != 6 {
+        return None;
+    }
+    let ihl = (h[0] & 0x0f) as usize * 4;
+    let total = u16::from_be_bytes([h[2], h[3]]) as usize;
+    // Fragment offset or more-fragments flag: a fragment.
+    if ihl < 20 || total < ihl + 20 || total > ip.len() || h[6] & 0x3f != 0 || h[7] != 0 {
+        return None;
+    }
+    let tcp = &ip[ihl..total];
+    let doff = (tcp[12] >> 4) as usize * 4;
+    if doff < 20 || doff > tcp.len() {
+        return None;
+    }
+    let src_ip = IpAddr::from([h[12], h[13], h[14], h[15]]);
+    let dst_ip = IpAddr::from([h[16], h[17], h[18], h[19]]);
+    let be32 = |o: usize| u32::from_be_bytes([tcp[o], tcp[o + 1], tcp[o + 2], tcp[o + 3]]);
+    let flags = tcp[13];
+    Some(TcpSegment {
+        src: SocketAddr::new(src_ip, u16::from_be_bytes([tcp[0], tcp[1]])),
+        dst: SocketAddr::new(dst_ip, u16::from_be_bytes([tcp[2], tcp[3]])),
+        seq: be32(4),
+        syn: flags & 0x02 != 0,
+        ack: flags & 0x10 != 0,
+        ack_number: be32(8),
+        fin: flags & 0x01 != 0,
+        rst: flags & 0x04 != 0,
+        payload: &tcp[doff..],
+        missing: 0,
+    })
+}
+
+/// [`decode_packet`] through etherparse.
+fn slow_path(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_>>, LinkError> {
     let sliced = match link {
         LinkType::ETHERNET => {
             LaxSlicedPacket::from_ethernet(data).map_err(|e| LinkError(format!("Ethernet: {e}")))?
@@ -180,4 +232,87 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_
 
 fn ip(data: &[u8]) -> Result<LaxSlicedPacket<'_>, LinkError> {
     LaxSlicedPacket::from_ip(data).map_err(|e| LinkError(format!("IP: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An Ethernet + IPv4 + TCP packet from raw field values, some of them nonsense.
+    #[allow(clippy::too_many_arguments)]
+    fn packet(
+        ether_type: u16,
+        version_ihl: u8,
+        total_delta: i32,
+        frag: u16,
+        proto: u8,
+        doff_flags: u16,
+        opts: usize,
+        payload: usize,
+        cut: usize,
+    ) -> Vec<u8> {
+        let mut p = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+        p.extend_from_slice(&ether_type.to_be_bytes());
+        let ihl = ((version_ihl & 0x0f) as usize * 4).max(20);
+        let tcp_len = 20 + opts + payload;
+        let total = (ihl + tcp_len) as i32 + total_delta;
+        let mut ip = vec![0u8; ihl];
+        ip[0] = version_ihl;
+        ip[2..4].copy_from_slice(&(total.clamp(0, 65535) as u16).to_be_bytes());
+        ip[6..8].copy_from_slice(&frag.to_be_bytes());
+        ip[8] = 64;
+        ip[9] = proto;
+        ip[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        ip[16..20].copy_from_slice(&[10, 0, 0, 2]);
+        let mut tcp = vec![0u8; 20 + opts];
+        tcp[0..2].copy_from_slice(&40000u16.to_be_bytes());
+        tcp[2..4].copy_from_slice(&10911u16.to_be_bytes());
+        tcp[4..8].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+        tcp[8..12].copy_from_slice(&0x9abc_def0u32.to_be_bytes());
+        tcp[12..14].copy_from_slice(&doff_flags.to_be_bytes());
+        p.extend_from_slice(&ip);
+        p.extend_from_slice(&tcp);
+        p.extend((0..payload).map(|i| i as u8));
+        // Ethernet padding, then the snap length cut.
+        p.extend_from_slice(&[0; 6]);
+        p.truncate(p.len().saturating_sub(cut));
+        p
+    }
+
+    proptest! {
+        /// Wherever the direct IPv4 path answers, etherparse gives the same segment.
+        #[test]
+        fn fast_path_agrees_with_etherparse(
+            ether_type in prop_oneof![6 => Just(0x0800u16), 1 => Just(0x86dd), 1 => Just(0x8100), 1 => any::<u16>()],
+            version_ihl in prop_oneof![6 => Just(0x45u8), 2 => Just(0x46), 1 => Just(0x4f), 1 => Just(0x44), 1 => any::<u8>()],
+            total_delta in prop_oneof![6 => Just(0i32), 2 => -30i32..30],
+            frag in prop_oneof![4 => Just(0x4000u16), 2 => Just(0), 1 => Just(0x2000), 1 => Just(0x0001), 1 => any::<u16>()],
+            proto in prop_oneof![6 => Just(6u8), 1 => Just(17), 1 => any::<u8>()],
+            doff_flags in prop_oneof![4 => Just(0x5018u16), 2 => Just(0x8018), 1 => Just(0x5002), 1 => Just(0x4010), 1 => any::<u16>()],
+            opts in prop_oneof![4 => Just(0usize), 2 => Just(12), 1 => 0usize..44],
+            payload in 0usize..200,
+            cut in prop_oneof![4 => Just(0usize), 2 => Just(6), 1 => 0usize..80],
+        ) {
+            let p = packet(ether_type, version_ihl, total_delta, frag, proto, doff_flags, opts, payload, cut);
+            for (link, data) in [(LinkType::ETHERNET, &p[..]), (LinkType::RAW, p.get(14..).unwrap_or(&[]))] {
+                let fast = match link {
+                    LinkType::ETHERNET if data.get(12..14) == Some(&[0x08, 0x00][..]) => ipv4_tcp(&data[14..]),
+                    LinkType::ETHERNET => None,
+                    _ => ipv4_tcp(data),
+                };
+                if let Some(f) = fast {
+                    prop_assert_eq!(Ok(Some(f)), slow_path(link, data));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn typical_packets_take_the_fast_path() {
+        let p = packet(0x0800, 0x45, 0, 0x4000, 6, 0x8018, 12, 100, 0);
+        let s = ipv4_tcp(&p[14..]).expect("fast path");
+        assert_eq!(s.payload.len(), 100);
+        assert_eq!(Ok(Some(s)), slow_path(LinkType::ETHERNET, &p));
+    }
 }
