@@ -621,11 +621,16 @@ impl Stats {
             .enumerate()
             .map(|(i, (b, q))| ((b.as_str(), *q), i))
             .collect();
-        // A stored pick's place in the list (None: not in it).
-        let place = |&(b, q): &(u16, u16)| {
-            labels
-                .get(b as usize)
-                .and_then(|l| positions.get(&(l.as_str(), q as i32)).copied())
+        // A stored pick's place in the list (None: not in it), looked up once per distinct
+        // (broker, queue).
+        let mut places: std::collections::HashMap<(u16, u16), Option<usize>> =
+            std::collections::HashMap::new();
+        let mut place = |&(b, q): &(u16, u16)| {
+            *places.entry((b, q)).or_insert_with(|| {
+                labels
+                    .get(b as usize)
+                    .and_then(|l| positions.get(&(l.as_str(), q as i32)).copied())
+            })
         };
         let mut steps = 0u64;
         let mut rr = 0u64;
@@ -634,14 +639,19 @@ impl Stats {
             .iter()
             .filter(|(b, _)| (*b as usize) < labels.len())
             .collect();
-        for w in stored.windows(2) {
-            steps += 1;
-            if let (Some(i), Some(j)) = (place(w[0]), place(w[1]))
-                && n > 0
-                && (i + 1) % n == j
-            {
-                rr += 1;
+        let mut prev: Option<Option<usize>> = None;
+        for p in &stored {
+            let here = place(p);
+            if let Some(before) = prev {
+                steps += 1;
+                if let (Some(i), Some(j)) = (before, here)
+                    && n > 0
+                    && (i + 1) % n == j
+                {
+                    rr += 1;
+                }
             }
+            prev = Some(here);
         }
         let sequence: Vec<(String, i32)> = stored
             .iter()
