@@ -14,13 +14,16 @@
 //! Needs root (CAP_NET_RAW) and a release build: `scripts/bench-live.sh` (rates in frames/s
 //! as arguments, default 50000 100000 200000 400000).
 
+// The capture writer is not used here, only the request builder.
+#[allow(dead_code)]
+mod synth;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rmqdump::protocol::message::encode_properties;
-use rmqdump::remoting::codes::LanguageCode;
 use rmqdump::remoting::command::{RemotingCommand, encode_frame_into};
 
 /// Requests carry opaques 1..=CYCLE, round and round: far more than are ever in flight, so
@@ -37,28 +40,13 @@ fn request(opaque: i32) -> Vec<u8> {
         ("WAIT".into(), "true".into()),
         ("TAGS".into(), "TagA".into()),
     ]);
-    let cmd = RemotingCommand {
-        code: 310,
-        language: LanguageCode::JAVA,
-        version: 401,
+    let cmd = synth::send_request(
         opaque,
-        ext_fields: Some(vec![
-            ("a".into(), "bench_producer_group".into()),
-            ("b".into(), "BenchTopic".into()),
-            ("c".into(), "TBW102".into()),
-            ("d".into(), "4".into()),
-            ("e".into(), (opaque % 8).to_string().into()),
-            ("f".into(), "0".into()),
-            ("g".into(), "1795519000000".into()),
-            ("h".into(), "0".into()),
-            ("i".into(), props.into()),
-            ("j".into(), "0".into()),
-            ("k".into(), "false".into()),
-            ("m".into(), "false".into()),
-        ]),
-        body: vec![b'm'; 1024],
-        ..Default::default()
-    };
+        (opaque % 8) as u32,
+        1_795_519_000_000,
+        props,
+        vec![b'm'; 1024],
+    );
     let mut out = Vec::new();
     encode_frame_into(&cmd, &mut out);
     out

@@ -52,28 +52,7 @@ pub fn producer_capture<W: Write>(w: W, target_bytes: u64) -> io::Result<u64> {
                 ("TAGS".into(), "TagA".into()),
             ]);
             opaque += 2;
-            let req = RemotingCommand {
-                code: 310,
-                language: LanguageCode::JAVA,
-                version: 401,
-                opaque,
-                ext_fields: Some(vec![
-                    ("a".into(), "bench_producer_group".into()),
-                    ("b".into(), "BenchTopic".into()),
-                    ("c".into(), "TBW102".into()),
-                    ("d".into(), "4".into()),
-                    ("e".into(), queue.to_string().into()),
-                    ("f".into(), "0".into()),
-                    ("g".into(), (ts / 1_000_000).to_string().into()),
-                    ("h".into(), "0".into()),
-                    ("i".into(), props.into()),
-                    ("j".into(), "0".into()),
-                    ("k".into(), "false".into()),
-                    ("m".into(), "false".into()),
-                ]),
-                body,
-                ..Default::default()
-            };
+            let req = send_request(opaque, queue, ts / 1_000_000, props, body);
             let resp = RemotingCommand {
                 code: 0,
                 flag: 1,
@@ -106,4 +85,37 @@ pub fn producer_capture<W: Write>(w: W, target_bytes: u64) -> io::Result<u64> {
     }
     pw.flush()?;
     Ok(written)
+}
+
+/// A Java producer's SEND_MESSAGE_V2 request (the V2 header's letters, as
+/// `SendMessageRequestHeaderV2` writes them) to queue `queue` of BenchTopic.
+pub fn send_request(
+    opaque: i32,
+    queue: u32,
+    born_ms: i64,
+    props: String,
+    body: Vec<u8>,
+) -> RemotingCommand {
+    RemotingCommand {
+        code: 310,
+        language: LanguageCode::JAVA,
+        version: 401,
+        opaque,
+        ext_fields: Some(vec![
+            ("a".into(), "bench_producer_group".into()),
+            ("b".into(), "BenchTopic".into()),
+            ("c".into(), "TBW102".into()),
+            ("d".into(), "4".into()),
+            ("e".into(), queue.to_string().into()),
+            ("f".into(), "0".into()),
+            ("g".into(), born_ms.to_string().into()),
+            ("h".into(), "0".into()),
+            ("i".into(), props.into()),
+            ("j".into(), "0".into()),
+            ("k".into(), "false".into()),
+            ("m".into(), "false".into()),
+        ]),
+        body,
+        ..Default::default()
+    }
 }

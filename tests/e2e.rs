@@ -417,19 +417,13 @@ fn proxy_forwards_and_records_everything() {
     let server_pcap = dir.path().join("server.pcap");
     let server_err = dir.path().join("live.err");
     let live = is_root().then(|| {
-        let l = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-            .args(["live", "-i", "lo", "--port", "9876", "--port", "10911"])
-            .args(["-w", server_pcap.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&server_err).unwrap())
-            .spawn()
-            .unwrap();
-        let t = std::time::Instant::now();
-        while !std::fs::read_to_string(&server_err).is_ok_and(|e| e.contains("capturing on")) {
-            assert!(t.elapsed().as_secs() < 10, "live did not start");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        l
+        let args = ["--port", "9876", "--port", "10911", "-w"];
+        start_live(
+            &args,
+            &server_pcap,
+            &server_err,
+            std::process::Stdio::null(),
+        )
     });
     assert!(
         live.is_some() || std::env::var_os("CI").is_none(),
@@ -714,6 +708,52 @@ fn proxy_serves_concurrent_clients() {
     }
 }
 
+/// The send request (SEND_MESSAGE or SEND_MESSAGE_V2) carrying message `uniq` in JSON Lines
+/// output, and its response (same connection and opaque).
+fn send_and_response<'a>(frames: &'a [Value], uniq: &Value) -> (&'a Value, &'a Value) {
+    let send = frames
+        .iter()
+        .find(|f| {
+            (f["code"] == 310 || f["code"] == 10)
+                && f["kind"] == "request"
+                && f["messages"][0]["uniq_key"] == *uniq
+        })
+        .unwrap_or_else(|| panic!("{uniq} not in the output"));
+    let resp = frames
+        .iter()
+        .find(|f| {
+            f["stream"] == send["stream"]
+                && f["kind"] == "response"
+                && f["opaque"] == send["opaque"]
+        })
+        .unwrap_or_else(|| panic!("no response for {uniq}"));
+    (send, resp)
+}
+
+/// `rmqdump live -i lo ARGS PCAP` with stderr into `err`, once it says it is capturing
+/// (setting up the ring can take most of a second on a cold machine).
+fn start_live(
+    args: &[&str],
+    pcap: &std::path::Path,
+    err: &std::path::Path,
+    stdout: std::process::Stdio,
+) -> std::process::Child {
+    let l = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["live", "-i", "lo"])
+        .args(args)
+        .arg(pcap)
+        .stdout(stdout)
+        .stderr(std::fs::File::create(err).unwrap())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !std::fs::read_to_string(err).is_ok_and(|e| e.contains("capturing on")) {
+        assert!(t.elapsed().as_secs() < 10, "live did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    l
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -738,19 +778,12 @@ fn live_capture_on_loopback() {
     let pcap = dir.path().join("live.pcap");
     let manifest = dir.path().join("m.json");
     let err_path = dir.path().join("live.err");
-    let live = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(["live", "-i", "lo", "--json", "-w", pcap.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap();
-    // Setting up the ring can take most of a second on a cold machine: start sending once
-    // live says it is capturing.
-    let t = std::time::Instant::now();
-    while !std::fs::read_to_string(&err_path).is_ok_and(|e| e.contains("capturing on")) {
-        assert!(t.elapsed().as_secs() < 10, "live did not start");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let live = start_live(
+        &["--json", "-w"],
+        &pcap,
+        &err_path,
+        std::process::Stdio::piped(),
+    );
     let topic = unique_topic("E2eLive");
     let (code, out, err) = rmqdump(&[
         "produce",
@@ -830,41 +863,13 @@ fn live_capture_on_loopback() {
         .collect();
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     for x in m["messages"].as_array().unwrap() {
-        let uniq = &x["send_result"]["msg_id"];
-        let send = frames
-            .iter()
-            .find(|f| f["code"] == 310 && f["messages"][0]["uniq_key"] == *uniq)
-            .unwrap_or_else(|| panic!("{uniq} not in the live output"));
+        let (send, resp) = send_and_response(&frames, &x["send_result"]["msg_id"]);
         assert_eq!(send["messages"][0]["body_len"], 5000);
-        let resp = frames
-            .iter()
-            .find(|f| {
-                f["stream"] == send["stream"]
-                    && f["kind"] == "response"
-                    && f["opaque"] == send["opaque"]
-            })
-            .unwrap_or_else(|| panic!("no response for {uniq}"));
         assert_eq!(resp["header"]["msgId"], x["send_result"]["offset_msg_id"]);
     }
     for r in &independent {
-        let uniq = &r["msg_id"];
-        let send = frames
-            .iter()
-            .find(|f| {
-                (f["code"] == 310 || f["code"] == 10)
-                    && f["kind"] == "request"
-                    && f["messages"][0]["uniq_key"] == *uniq
-            })
-            .unwrap_or_else(|| panic!("independent client's {uniq} not in the live output"));
+        let (send, resp) = send_and_response(&frames, &r["msg_id"]);
         assert_eq!(send["messages"][0]["tags"], "IND");
-        let resp = frames
-            .iter()
-            .find(|f| {
-                f["stream"] == send["stream"]
-                    && f["kind"] == "response"
-                    && f["opaque"] == send["opaque"]
-            })
-            .unwrap_or_else(|| panic!("no response for {uniq}"));
         assert_eq!(resp["header"]["msgId"], r["offset_msg_id"], "{resp}");
         assert_eq!(resp["header"]["queueId"], r["queue_id"]);
     }

@@ -824,22 +824,10 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
             for (q, n) in x.queues {
                 *m.queues.entry(q).or_default() += n;
             }
-            if m.tags.len() >= 1000 || x.tags.len() >= 1000 {
-                return Err(Unmergeable("a topic's tag set is full"));
-            }
-            m.tags.extend(x.tags);
-            if m.tags.len() > 1000 {
-                return Err(Unmergeable("a topic's tag set is full"));
-            }
+            union_capped(&mut m.tags, x.tags, "a topic's tag set is full")?;
             for (ip, groups) in x.producers {
                 let g = m.producers.entry(ip).or_default();
-                if g.len() >= 1000 || groups.len() >= 1000 {
-                    return Err(Unmergeable("a client's producer group set is full"));
-                }
-                g.extend(groups);
-                if g.len() > 1000 {
-                    return Err(Unmergeable("a client's producer group set is full"));
-                }
+                union_capped(g, groups, "a client's producer group set is full")?;
             }
             m.send_errors += x.send_errors;
         }
@@ -934,6 +922,23 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
     });
     st.slow.truncate(TOP_SLOW);
     Ok((st, t))
+}
+
+/// Adds `b` to `a`, sets that stop growing at 1,000 entries: exact only while neither was
+/// full and the union stays within the cap (else which entries one pass kept is unknown).
+fn union_capped(
+    a: &mut BTreeSet<String>,
+    b: BTreeSet<String>,
+    why: &'static str,
+) -> Result<(), Unmergeable> {
+    if a.len() >= 1000 || b.len() >= 1000 {
+        return Err(Unmergeable(why));
+    }
+    a.extend(b);
+    if a.len() > 1000 {
+        return Err(Unmergeable(why));
+    }
+    Ok(())
 }
 
 fn vip_of(addr: &str) -> Option<String> {
