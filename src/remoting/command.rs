@@ -781,6 +781,23 @@ mod canonical {
         i: usize,
     }
 
+    /// The first `"` or `\\` at or after `pos`: a plain loop over the first bytes (most
+    /// header strings are short, where a vector search costs more to set up than it saves),
+    /// then memchr.
+    #[inline]
+    fn quote_or_backslash(b: &[u8], pos: usize) -> Option<usize> {
+        let rest = b.get(pos..)?;
+        for (i, &c) in rest.iter().take(16).enumerate() {
+            if c == b'"' || c == b'\\' {
+                return Some(i);
+            }
+        }
+        if rest.len() <= 16 {
+            return None;
+        }
+        memchr::memchr2(b'"', b'\\', &rest[16..]).map(|n| n + 16)
+    }
+
     impl<'a> S<'a> {
         fn lit(&mut self, l: &[u8]) -> Option<()> {
             // One byte (the `:` and `,` between fields): no call to compare.
@@ -811,8 +828,11 @@ mod canonical {
             if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') || digits.len() > 10 {
                 return None;
             }
-            let t = std::str::from_utf8(&self.b[start..self.i]).ok()?;
-            let v: i32 = t.parse().ok()?;
+            // At most 10 digits: no overflow in i64; then the range of an i32.
+            let m = digits
+                .iter()
+                .fold(0i64, |m, &d| m * 10 + (d - b'0') as i64);
+            let v = i32::try_from(if start != ds { -m } else { m }).ok()?;
             if v == 0 && start != ds {
                 return None; // "-0"
             }
@@ -826,7 +846,7 @@ mod canonical {
             let b = self.b;
             let mut pos = self.i + 1;
             loop {
-                let n = memchr::memchr2(b'"', b'\\', &b[pos..])?;
+                let n = quote_or_backslash(b, pos)?;
                 if b[pos + n] == b'"' {
                     self.i = pos + n + 1;
                     return Some(());
@@ -869,7 +889,7 @@ mod canonical {
             let mut pos = start;
             let mut escapes = false;
             let end = loop {
-                let n = memchr::memchr2(b'"', b'\\', &b[pos..])?;
+                let n = quote_or_backslash(b, pos)?;
                 if b[pos + n] == b'"' {
                     break pos + n;
                 }
