@@ -799,6 +799,8 @@ mod canonical {
     }
 
     impl<'a> S<'a> {
+        // Inlined, so each literal's length is known where it is compared.
+        #[inline(always)]
         fn lit(&mut self, l: &[u8]) -> Option<()> {
             // One byte (the `:` and `,` between fields): no call to compare.
             if let [c] = l {
@@ -829,9 +831,7 @@ mod canonical {
                 return None;
             }
             // At most 10 digits: no overflow in i64; then the range of an i32.
-            let m = digits
-                .iter()
-                .fold(0i64, |m, &d| m * 10 + (d - b'0') as i64);
+            let m = digits.iter().fold(0i64, |m, &d| m * 10 + (d - b'0') as i64);
             let v = i32::try_from(if start != ds { -m } else { m }).ok()?;
             if v == 0 && start != ds {
                 return None; // "-0"
@@ -994,6 +994,10 @@ mod canonical {
                             std::borrow::Cow::Borrowed(t) => t.into(),
                             std::borrow::Cow::Owned(o) => o.into(),
                         };
+                        if ext.capacity() == 0 {
+                            // A send keeps five: one allocation, not three.
+                            ext.reserve(8);
+                        }
                         ext.push((k, v));
                     } else {
                         s.skip_string()?;
