@@ -110,7 +110,8 @@ where
             unmergeable: None,
         })
     };
-    let count = threads.clamp(1, u16::MAX as usize) as u16;
+    // Each pass reads the whole capture: more passes than cores only cost.
+    let count = threads.clamp(1, 64) as u16;
     if count == 1 {
         return one(opts);
     }

@@ -226,7 +226,8 @@ struct StatsArgs {
     #[arg(long)]
     interval: Option<String>,
     /// Passes side by side, each over some clients' connections, merged into the same
-    /// result as one pass (default: the CPUs, at most 4; always 1 for standard input).
+    /// result as one pass (default: the CPUs, at most 4; at most 64; always 1 for standard
+    /// input).
     #[arg(long)]
     threads: Option<usize>,
 }
