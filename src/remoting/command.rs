@@ -884,69 +884,142 @@ mod canonical {
                 return Some(std::borrow::Cow::Borrowed(v));
             }
             let b = self.b;
-            let start = self.i + 1;
-            // Find the closing quote, stepping over escaped characters.
-            let mut pos = start;
-            let mut escapes = false;
-            let end = loop {
-                let n = quote_or_backslash(b, pos)?;
-                if b[pos + n] == b'"' {
-                    break pos + n;
-                }
-                escapes = true;
-                pos += n + 2;
-                if pos > b.len() {
-                    return None;
-                }
-            };
-            // Quote and backslash are ASCII, so these are character boundaries.
             let t: &'a str = self.t;
-            let raw = plain_text(t.get(start..end)?)?;
-            self.i = end + 1;
-            if !escapes {
+            let start = self.i + 1;
+            let first = start + quote_or_backslash(b, start)?;
+            if b[first] == b'"' {
+                // No escapes: the text as it stands. Quote and backslash are ASCII, so
+                // these are character boundaries.
+                let raw = plain_text(t.get(start..first)?)?;
+                self.i = first + 1;
                 return Some(std::borrow::Cow::Borrowed(raw));
             }
-            let mut o = String::with_capacity(raw.len());
-            let rb = raw.as_bytes();
-            let mut i = 0;
-            while let Some(n) = memchr::memchr(b'\\', &rb[i..]) {
-                o.push_str(raw.get(i..i + n)?);
-                i += n;
-                let e = *rb.get(i + 1)?;
-                i += 2;
-                match e {
-                    b'"' => o.push('"'),
-                    b'\\' => o.push('\\'),
-                    b'b' => o.push('\u{8}'),
-                    b't' => o.push('\t'),
-                    b'n' => o.push('\n'),
-                    b'f' => o.push('\u{c}'),
-                    b'r' => o.push('\r'),
-                    b'u' => {
-                        let h = rb.get(i..i + 4)?;
-                        let mut v = 0u32;
-                        for &c in h {
-                            let d = match c {
-                                b'0'..=b'9' => c - b'0',
-                                b'A'..=b'F' => c - b'A' + 10,
-                                _ => return None, // fastjson writes uppercase hex
-                            };
-                            v = v * 16 + d as u32;
+            // Escapes (a send's properties carry several): decoded in one pass to the
+            // closing quote, checking as it goes what `plain_text` checks.
+            let mut o = String::with_capacity(first - start + 64);
+            o.push_str(plain_text(t.get(start..first)?)?);
+            let mut i = first;
+            loop {
+                match *b.get(i)? {
+                    b'"' => break,
+                    b'\\' => {
+                        match *b.get(i + 1)? {
+                            b'"' => o.push('"'),
+                            b'\\' => o.push('\\'),
+                            b'b' => o.push('\u{8}'),
+                            b't' => o.push('\t'),
+                            b'n' => o.push('\n'),
+                            b'f' => o.push('\u{c}'),
+                            b'r' => o.push('\r'),
+                            b'u' => {
+                                o.push(unicode_escape(b.get(i + 2..i + 6)?)?);
+                                i += 4;
+                            }
+                            _ => return None,
                         }
-                        let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
-                            && !matches!(v, 8 | 9 | 10 | 12 | 13);
-                        if !escaped {
+                        i += 2;
+                    }
+                    0..=0x1f | 0x7f => return None,
+                    c if c < 0x80 => {
+                        o.push(c as char);
+                        i += 1;
+                    }
+                    _ => {
+                        // A whole character: `i` only ever moves by whole characters.
+                        let ch = t.get(i..)?.chars().next()?;
+                        if matches!(ch, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}') {
                             return None;
                         }
-                        o.push(char::from_u32(v)?);
-                        i += 4;
+                        o.push(ch);
+                        i += ch.len_utf8();
                     }
-                    _ => return None,
                 }
             }
-            o.push_str(raw.get(i..)?);
+            self.i = i + 1;
             Some(std::borrow::Cow::Owned(o))
         }
+    }
+
+    /// The character of a `\\uXXXX` escape (its four digits), if fastjson writes it so:
+    /// uppercase hex, and only for what it escapes that way (control characters other than
+    /// those with a short escape, U+007F–U+009F, U+2028/U+2029).
+    fn unicode_escape(h: &[u8]) -> Option<char> {
+        let mut v = 0u32;
+        for &c in h {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None, // fastjson writes uppercase hex
+            };
+            v = v * 16 + d as u32;
+        }
+        let escaped = matches!(v, 0..=0x1f | 0x7f..=0x9f | 0x2028 | 0x2029)
+            && !matches!(v, 8 | 9 | 10 | 12 | 13);
+        if !escaped {
+            return None;
+        }
+        char::from_u32(v)
+    }
+
+    /// The decoder before it was made one pass, kept to check the new one against.
+    #[cfg(test)]
+    pub(super) fn string_reference(b: &[u8]) -> Option<(String, usize)> {
+        let t = std::str::from_utf8(b).ok()?;
+        if b.first()? != &b'"' {
+            return None;
+        }
+        let start = 1;
+        let mut pos = start;
+        let mut escapes = false;
+        let end = loop {
+            let n = memchr::memchr2(b'"', b'\\', &b[pos..])?;
+            if b[pos + n] == b'"' {
+                break pos + n;
+            }
+            escapes = true;
+            pos += n + 2;
+            if pos > b.len() {
+                return None;
+            }
+        };
+        let raw = plain_text(t.get(start..end)?)?;
+        if !escapes {
+            return Some((raw.to_string(), end + 1));
+        }
+        let mut o = String::new();
+        let rb = raw.as_bytes();
+        let mut i = 0;
+        while let Some(n) = memchr::memchr(b'\\', &rb[i..]) {
+            o.push_str(raw.get(i..i + n)?);
+            i += n;
+            let e = *rb.get(i + 1)?;
+            i += 2;
+            match e {
+                b'"' => o.push('"'),
+                b'\\' => o.push('\\'),
+                b'b' => o.push('\u{8}'),
+                b't' => o.push('\t'),
+                b'n' => o.push('\n'),
+                b'f' => o.push('\u{c}'),
+                b'r' => o.push('\r'),
+                b'u' => {
+                    o.push(unicode_escape(rb.get(i..i + 4)?)?);
+                    i += 4;
+                }
+                _ => return None,
+            }
+        }
+        o.push_str(raw.get(i..)?);
+        Some((o, end + 1))
+    }
+
+    /// [`S::string`] on `b` from its start: the value and where it ended.
+    #[cfg(test)]
+    pub(super) fn string_at(b: &[u8]) -> Option<(String, usize)> {
+        let t = std::str::from_utf8(b).ok()?;
+        let mut s = S { b, t, i: 0 };
+        let v = s.string()?;
+        Some((v.as_str().to_string(), s.i))
     }
 
     /// Text between escapes: valid UTF-8 with nothing fastjson would have escaped (control
@@ -1191,6 +1264,43 @@ pub fn encode_binary_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// The one-pass string decoder accepts and decodes exactly what the one it replaced
+        /// did: quotes, backslashes, every short and \\u escape (valid or not, upper- and
+        /// lowercase hex), control characters, U+0080–U+009F, U+2028 and other non-ASCII.
+        #[test]
+        fn one_pass_strings_decode_as_before(
+            parts in proptest::collection::vec(prop_oneof![
+                Just("a".to_string()), Just("TAGS".to_string()), Just("\"".to_string()),
+                Just("\\".to_string()), Just("\\\"".to_string()), Just("\\\\".to_string()),
+                Just("\\u0001".to_string()), Just("\\u0002".to_string()), Just("\\u001F".to_string()),
+                Just("\\u001f".to_string()), Just("\\u0041".to_string()), Just("\\u2028".to_string()),
+                Just("\\u007F".to_string()), Just("\\u00".to_string()), Just("\\n".to_string()),
+                Just("\\t".to_string()), Just("\\/".to_string()), Just("\\b".to_string()),
+                Just("\u{1}".to_string()), Just("\u{7f}".to_string()), Just("é".to_string()),
+                Just("\u{85}".to_string()), Just("\u{2028}".to_string()), Just("中".to_string()),
+                Just("\\é".to_string()), Just("u".to_string()), Just("0".to_string()),
+                Just("F".to_string()),
+            ], 0..24),
+            tail in prop_oneof![Just(""), Just(",\"x\":1}"), Just("\\"), Just("\\u")],
+        ) {
+            let text = format!("\"{}{}", parts.concat(), tail);
+            let b = text.as_bytes();
+            prop_assert_eq!(canonical::string_at(b), canonical::string_reference(b), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn properties_string_decodes() {
+        let b = r#""KEYS\u0001k1\u0002TAGS\u0001T\"é","x":1}"#.as_bytes();
+        let want = Some(("KEYS\u{1}k1\u{2}TAGS\u{1}T\"é".to_string(), 35));
+        assert_eq!(canonical::string_reference(b), want);
+        assert_eq!(canonical::string_at(b), want);
+    }
+
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
