@@ -243,12 +243,24 @@ pub struct Stats {
     max_routes: usize,
 }
 
-/// The TAGS property of a properties string, without parsing the rest.
+/// The TAGS property of a properties string (the first TAGS entry; none when it is
+/// empty), without parsing the rest.
 fn tag_of(props: &str) -> Option<&str> {
-    props
-        .split('\u{2}')
-        .find_map(|e| e.strip_prefix("TAGS\u{1}"))
-        .filter(|t| !t.is_empty())
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"TAGS\x01"));
+    let b = props.as_bytes();
+    let mut from = 0;
+    while let Some(p) = FINDER.find(&b[from..]) {
+        let at = from + p;
+        // An entry starts the string or follows a \u{2}.
+        if at == 0 || b[at - 1] == 2 {
+            let v = &props[at + 5..];
+            let v = &v[..memchr::memchr(2, v.as_bytes()).unwrap_or(v.len())];
+            return (!v.is_empty()).then_some(v);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 const MAX_ROUTES: usize = 1000;
@@ -1213,6 +1225,30 @@ impl Stats {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tag_of_takes_the_first_tags_entry() {
+        // As splitting on \u{2} and taking the first entry that starts with TAGS\u{1}.
+        let reference = |p: &str| -> Option<String> {
+            p.split('\u{2}')
+                .find_map(|e| e.strip_prefix("TAGS\u{1}"))
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+        };
+        for p in [
+            "",
+            "TAGS\u{1}A",
+            "KEYS\u{1}k\u{2}TAGS\u{1}TagA\u{2}WAIT\u{1}true",
+            "KEYS\u{1}xTAGS\u{1}no\u{2}TAGS\u{1}yes",
+            "TAGS\u{1}\u{2}TAGS\u{1}later",
+            "XTAGS\u{1}a",
+            "KEYS\u{1}k\u{2}TAGS\u{1}",
+            "TAGS",
+            "\u{2}TAGS\u{1}é\u{2}",
+        ] {
+            assert_eq!(tag_of(p).map(str::to_string), reference(p), "{p:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -196,7 +196,11 @@ impl RemotingCommand {
             .as_ref()?
             .iter()
             .rev()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| match (k.as_bytes(), key.as_bytes()) {
+                // SEND_MESSAGE_V2's one-letter keys: no call to compare.
+                ([a], [b]) => a == b,
+                (a, b) => a == b,
+            })
             .map(|(_, v)| v.as_str())
     }
 
@@ -1025,11 +1029,15 @@ mod canonical {
     /// Text between escapes: valid UTF-8 with nothing fastjson would have escaped (control
     /// characters, U+007F–U+009F, U+2028/U+2029).
     fn plain_text(t: &str) -> Option<&str> {
-        // No early exit, so the compiler can vectorise the scan.
-        if t.bytes().fold(false, |a, c| a | (c < 0x20) | (c == 0x7f)) {
+        // One pass with no early exit, so the compiler can vectorise it: control characters,
+        // and whether there is anything beyond ASCII to look at more closely.
+        let (control, high) = t.bytes().fold((false, false), |(a, h), c| {
+            (a | (c < 0x20) | (c == 0x7f), h | (c >= 0x80))
+        });
+        if control {
             return None;
         }
-        if !t.is_ascii()
+        if high
             && t.chars()
                 .any(|c| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}'))
         {
