@@ -628,15 +628,14 @@ impl Stats {
         };
         let n = list.len();
         let idx = |p: &(String, i32)| list.iter().position(|q| q == p);
-        let positions: std::collections::HashMap<(&str, i32), usize> = list
+        let positions: foldhash::HashMap<(&str, i32), usize> = list
             .iter()
             .enumerate()
             .map(|(i, (b, q))| ((b.as_str(), *q), i))
             .collect();
         // A stored pick's place in the list (None: not in it), looked up once per distinct
         // (broker, queue).
-        let mut places: std::collections::HashMap<(u16, u16), Option<usize>> =
-            std::collections::HashMap::new();
+        let mut places: foldhash::HashMap<(u16, u16), Option<usize>> = foldhash::HashMap::default();
         let mut place = |&(b, q): &(u16, u16)| {
             *places.entry((b, q)).or_insert_with(|| {
                 labels
