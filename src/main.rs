@@ -143,21 +143,8 @@ struct LiveArgs {
     /// TCP ports to capture (repeatable); default 9876, 10909, 10911, 10912.
     #[arg(long)]
     port: Vec<u16>,
-    /// Full tree per frame.
-    #[arg(short = 'V', long)]
-    verbose: bool,
-    /// JSON Lines, one object per frame.
-    #[arg(long, conflicts_with = "verbose")]
-    json: bool,
-    /// Only frames with this request code (repeatable).
-    #[arg(long)]
-    code: Vec<String>,
-    /// Only frames about this topic.
-    #[arg(long)]
-    topic: Option<String>,
-    /// Only frames carrying this key (KEYS, UNIQ_KEY or msgId).
-    #[arg(long)]
-    key: Option<String>,
+    #[command(flatten)]
+    frames: FrameArgs,
     /// Print the stats tables (refreshed every --interval, and at the end) instead of frames.
     #[arg(long)]
     stats: bool,
@@ -244,10 +231,9 @@ struct CommonArgs {
     max_buffered: usize,
 }
 
+/// How frames are printed and which: the same for `read` and `live`.
 #[derive(Args)]
-struct ReadArgs {
-    #[command(flatten)]
-    common: CommonArgs,
+struct FrameArgs {
     /// Full tree per frame: header fields, properties, decoded ids, body summary.
     #[arg(short = 'V', long)]
     verbose: bool,
@@ -263,6 +249,14 @@ struct ReadArgs {
     /// Only frames carrying this key: a KEYS entry, a UNIQ_KEY or a msgId.
     #[arg(long)]
     key: Option<String>,
+}
+
+#[derive(Args)]
+struct ReadArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    frames: FrameArgs,
     /// Only this TCP stream (connection index, as in tshark's tcp.stream).
     #[arg(long)]
     stream: Option<u64>,
@@ -428,7 +422,8 @@ fn write_frame<W: Write>(
 }
 
 fn read(a: ReadArgs) -> io::Result<u8> {
-    let Some(filter) = Filter::from_args(&a.code, &a.topic, &a.key, a.stream) else {
+    let f = &a.frames;
+    let Some(filter) = Filter::from_args(&f.code, &f.topic, &f.key, a.stream) else {
         return Ok(2);
     };
     let oo = OutputOptions {
@@ -455,7 +450,7 @@ fn read(a: ReadArgs) -> io::Result<u8> {
                 if filter.active() && !filter.matches(&r, d.as_ref()) {
                     return;
                 }
-                write_frame(&mut w, a.json, a.verbose, &r, d.as_ref(), &oo)
+                write_frame(&mut w, f.json, f.verbose, &r, d.as_ref(), &oo)
             }
             Event::Problem(p) => {
                 problems += 1;
@@ -1280,7 +1275,8 @@ fn live(a: LiveArgs) -> io::Result<u8> {
     } else {
         a.port.clone()
     };
-    let Some(filter) = Filter::from_args(&a.code, &a.topic, &a.key, None) else {
+    let f = &a.frames;
+    let Some(filter) = Filter::from_args(&f.code, &f.topic, &f.key, None) else {
         return Ok(2);
     };
     let interval = match a.interval.as_deref().map(output::tables::parse_interval) {
@@ -1341,7 +1337,7 @@ fn live(a: LiveArgs) -> io::Result<u8> {
                 }
                 // Flushed once per ring block (below), not per frame: a write per frame
                 // cost a system call each and made live fall behind at high rates.
-                write_frame(&mut *w, a.json, a.verbose, &r, dd.as_ref(), &oo)
+                write_frame(&mut *w, f.json, f.verbose, &r, dd.as_ref(), &oo)
             }
             Event::Problem(p) => {
                 st.handle_problem(&p);

@@ -285,10 +285,7 @@ fn tcpdump_capture_matches_the_manifest() {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let root = is_root();
     if !has_tcpdump || !root {
         assert!(
             std::env::var_os("CI").is_none(),
