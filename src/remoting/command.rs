@@ -900,7 +900,8 @@ mod canonical {
             }
             // Escapes (a send's properties carry several): decoded in one pass to the
             // closing quote, checking as it goes what `plain_text` checks.
-            let mut o = String::with_capacity(first - start + 64);
+            // Room for the rest of the header (bounded), so it is allocated once.
+            let mut o = String::with_capacity((b.len() - start).min(256));
             o.push_str(plain_text(t.get(start..first)?)?);
             let mut i = first;
             loop {
