@@ -827,15 +827,20 @@ mod canonical {
                 self.i += 1;
             }
             let ds = self.i;
-            while let Some(b'0'..=b'9') = self.peek() {
+            // Digits read as they are stepped over; at most 10 (no overflow in i64), then
+            // the range of an i32.
+            let mut m = 0i64;
+            while let Some(&c @ b'0'..=b'9') = self.b.get(self.i) {
+                if self.i - ds == 10 {
+                    return None;
+                }
+                m = m * 10 + (c - b'0') as i64;
                 self.i += 1;
             }
-            let digits = &self.b[ds..self.i];
-            if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') || digits.len() > 10 {
+            let n = self.i - ds;
+            if n == 0 || (n > 1 && self.b[ds] == b'0') {
                 return None;
             }
-            // At most 10 digits: no overflow in i64; then the range of an i32.
-            let m = digits.iter().fold(0i64, |m, &d| m * 10 + (d - b'0') as i64);
             let v = i32::try_from(if start != ds { -m } else { m }).ok()?;
             if v == 0 && start != ds {
                 return None; // "-0"
