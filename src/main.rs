@@ -149,8 +149,8 @@ struct LiveArgs {
     #[arg(long)]
     stats: bool,
     /// With --stats: refresh period (e.g. 5s).
-    #[arg(long)]
-    interval: Option<String>,
+    #[arg(long, value_parser = output::tables::parse_interval)]
+    interval: Option<i64>,
     /// Also write the captured packets to this pcap (raw IP link type).
     #[arg(short = 'w', long)]
     write: Option<String>,
@@ -210,8 +210,8 @@ struct StatsArgs {
     #[arg(long)]
     json: bool,
     /// Also count per time bucket of this length (e.g. 1s, 500ms, 1m).
-    #[arg(long)]
-    interval: Option<String>,
+    #[arg(long, value_parser = output::tables::parse_interval)]
+    interval: Option<i64>,
     /// Passes side by side, each over some clients' connections, merged into the same
     /// result as one pass (default: the CPUs, at most 4; at most 64; always 1 for standard
     /// input).
@@ -635,14 +635,7 @@ impl<R: io::Read> io::Read for Counting<R> {
 
 fn stats(a: StatsArgs) -> io::Result<u8> {
     use std::io::IsTerminal;
-    let interval = match a.interval.as_deref().map(output::tables::parse_interval) {
-        Some(Err(e)) => {
-            eprintln!("rmqdump: --interval {e}");
-            return Ok(2);
-        }
-        Some(Ok(i)) => Some(i),
-        None => None,
-    };
+    let interval = a.interval;
     let size = std::fs::metadata(&a.common.file)
         .map(|m| m.len())
         .unwrap_or(0);
@@ -1279,14 +1272,7 @@ fn live(a: LiveArgs) -> io::Result<u8> {
     let Some(filter) = Filter::from_args(&f.code, &f.topic, &f.key, None) else {
         return Ok(2);
     };
-    let interval = match a.interval.as_deref().map(output::tables::parse_interval) {
-        Some(Err(e)) => {
-            eprintln!("rmqdump: --interval {e}");
-            return Ok(2);
-        }
-        Some(Ok(i)) => Some(i),
-        None => None,
-    };
+    let interval = a.interval;
     let mut cap = match Live::open(&a.interface, &ports) {
         Ok(c) => c,
         Err(e) => {
