@@ -914,18 +914,11 @@ mod canonical {
                     b'"' => break,
                     b'\\' => {
                         match *b.get(i + 1)? {
-                            b'"' => o.push('"'),
-                            b'\\' => o.push('\\'),
-                            b'b' => o.push('\u{8}'),
-                            b't' => o.push('\t'),
-                            b'n' => o.push('\n'),
-                            b'f' => o.push('\u{c}'),
-                            b'r' => o.push('\r'),
                             b'u' => {
                                 o.push(unicode_escape(b.get(i + 2..i + 6)?)?);
                                 i += 4;
                             }
-                            _ => return None,
+                            e => o.push(short_escape(e)?),
                         }
                         i += 2;
                     }
@@ -948,6 +941,20 @@ mod canonical {
             self.i = i + 1;
             Some(std::borrow::Cow::Owned(o))
         }
+    }
+
+    /// The character of a two-character escape (`\\n` …) as fastjson writes them.
+    fn short_escape(e: u8) -> Option<char> {
+        Some(match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'b' => '\u{8}',
+            b't' => '\t',
+            b'n' => '\n',
+            b'f' => '\u{c}',
+            b'r' => '\r',
+            _ => return None,
+        })
     }
 
     /// The character of a `\\uXXXX` escape (its four digits), if fastjson writes it so:
@@ -1005,18 +1012,11 @@ mod canonical {
             let e = *rb.get(i + 1)?;
             i += 2;
             match e {
-                b'"' => o.push('"'),
-                b'\\' => o.push('\\'),
-                b'b' => o.push('\u{8}'),
-                b't' => o.push('\t'),
-                b'n' => o.push('\n'),
-                b'f' => o.push('\u{c}'),
-                b'r' => o.push('\r'),
                 b'u' => {
                     o.push(unicode_escape(rb.get(i..i + 4)?)?);
                     i += 4;
                 }
-                _ => return None,
+                e => o.push(short_escape(e)?),
             }
         }
         o.push_str(raw.get(i..)?);
