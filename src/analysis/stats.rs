@@ -782,27 +782,28 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
     for (g, &(_, i, l)) in order.iter().enumerate() {
         renumber[i][l] = g as u64;
     }
-    let mut parts = parts.into_iter().enumerate();
-    let Some((_, (mut st, mut t, _))) = parts.next() else {
-        return Err(Unmergeable("no shards"));
-    };
-    let map0 = &renumber[0];
-    st.conns = std::mem::take(&mut st.conns)
-        .into_iter()
-        .map(|(k, v)| (map0.get(k as usize).copied().unwrap_or(k), v))
-        .collect();
-    for sl in &mut st.slow {
-        sl.stream = map0.get(sl.stream as usize).copied().unwrap_or(sl.stream);
-    }
-    if t.dropped_by_limits > 0 {
+    if parts.iter().any(|(_, t, _)| t.dropped_by_limits > 0) {
         return Err(Unmergeable("a shard dropped data at its limits"));
     }
-    for (i, (o, ot, _)) in parts {
-        if ot.dropped_by_limits > 0 {
-            return Err(Unmergeable("a shard dropped data at its limits"));
-        }
-        let map = &renumber[i];
-        let re = |k: u64| map.get(k as usize).copied().unwrap_or(k);
+    // Every pass's streams by their one-pass numbers, then merged into the first.
+    let mut parts = parts
+        .into_iter()
+        .zip(&renumber)
+        .map(|((mut st, t, _), map)| {
+            let re = |k: u64| map.get(k as usize).copied().unwrap_or(k);
+            st.conns = std::mem::take(&mut st.conns)
+                .into_iter()
+                .map(|(k, v)| (re(k), v))
+                .collect();
+            for sl in &mut st.slow {
+                sl.stream = re(sl.stream);
+            }
+            (st, t)
+        });
+    let Some((mut st, mut t)) = parts.next() else {
+        return Err(Unmergeable("no shards"));
+    };
+    for (o, ot) in parts {
         // Totals: every shard counted every packet; the rest is the shard's own.
         t.tcp_packets += ot.tcp_packets;
         t.streams += ot.streams;
@@ -876,9 +877,7 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
         if st.sequence_total > MAX_SEQUENCE_TOTAL {
             return Err(Unmergeable("the stored picks are full"));
         }
-        for (k, c) in o.conns {
-            st.conns.insert(re(k), c);
-        }
+        st.conns.extend(o.conns);
         st.routes.extend(o.routes);
         for (k, e) in o.errors {
             let m = st.errors.entry(k).or_default();
@@ -889,10 +888,7 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
             };
             m.count += e.count;
         }
-        st.slow.extend(o.slow.into_iter().map(|mut sl| {
-            sl.stream = re(sl.stream);
-            sl
-        }));
+        st.slow.extend(o.slow);
         for (k, a) in o.problems {
             let m = st.problems.entry(k).or_default();
             m.count += a.count;
