@@ -287,11 +287,9 @@ fn tcpdump_capture_matches_the_manifest() {
         .is_ok_and(|o| o.status.success());
     let root = is_root();
     if !has_tcpdump || !root {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run this test: tcpdump {has_tcpdump}, root {root}"
-        );
-        eprintln!("SKIPPED: needs tcpdump and root (CAP_NET_RAW)");
+        skipped(&format!(
+            "needs tcpdump and root (CAP_NET_RAW): tcpdump {has_tcpdump}, root {root}"
+        ));
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -345,6 +343,29 @@ fn tcpdump_capture_matches_the_manifest() {
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("10 messages, 0 disagreements"), "{out}");
+}
+
+/// A test that cannot run here: a failure in CI (which has everything), else a note.
+fn skipped(why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run this test: {why}"
+    );
+    eprintln!("SKIPPED: {why}");
+}
+
+/// The rocketmq-client-rust harness `scripts/peers.sh install-clients` builds, if built
+/// (else [`skipped`]).
+fn harness() -> Option<String> {
+    let root = std::env::var("RMQDUMP_PEERS").unwrap_or_else(|_| "/opt/rmqdump-peers".into());
+    let harness = format!("{root}/rustpeer/release/rmq-capture-producer");
+    if std::path::Path::new(&harness).exists() {
+        return Some(harness);
+    }
+    skipped(&format!(
+        "{harness} not built (scripts/peers.sh install-clients)"
+    ));
+    None
 }
 
 /// SIGTERM through the `kill` command.
@@ -556,16 +577,9 @@ fn split_frames(mut b: &[u8]) -> Vec<&[u8]> {
 #[test]
 #[ignore = "needs the real servers and the rocketmq-client-rust harness"]
 fn independent_consumer_reads_the_messages_back() {
-    let root = std::env::var("RMQDUMP_PEERS").unwrap_or_else(|_| "/opt/rmqdump-peers".into());
-    let harness = format!("{root}/rustpeer/release/rmq-capture-producer");
-    if !std::path::Path::new(&harness).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run this: scripts/peers.sh install-clients"
-        );
-        eprintln!("SKIPPED: {harness} not built (scripts/peers.sh install-clients)");
+    let Some(harness) = harness() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("m.json");
     let topic = unique_topic("E2eReadBack");
@@ -764,11 +778,7 @@ fn is_root() -> bool {
 #[ignore = "needs the real servers and CAP_NET_RAW"]
 fn live_capture_on_loopback() {
     if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs as root and must run this test"
-        );
-        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (not root)");
+        skipped("live capture needs CAP_NET_RAW (not root; CI runs as root)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -804,9 +814,7 @@ fn live_capture_on_loopback() {
     assert_eq!(code, 0, "{out}{err}");
     // An independent client too (rocketmq-client-rust, the harness scripts/peers.sh
     // install-clients builds): its sends and results must appear as well.
-    let root = std::env::var("RMQDUMP_PEERS").unwrap_or_else(|_| "/opt/rmqdump-peers".into());
-    let harness = format!("{root}/rustpeer/release/rmq-capture-producer");
-    let independent: Vec<Value> = if std::path::Path::new(&harness).exists() {
+    let independent: Vec<Value> = if let Some(harness) = harness() {
         let spec = serde_json::json!({
             "topic": topic,
             "producer_group": "e2e_live_independent",
@@ -838,11 +846,6 @@ fn live_capture_on_loopback() {
         assert!(results.iter().all(|r| r["ok"] == true), "{res}");
         results
     } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run this: scripts/peers.sh install-clients"
-        );
-        eprintln!("independent client skipped: {harness} not built");
         Vec::new()
     };
     std::thread::sleep(std::time::Duration::from_millis(500));
