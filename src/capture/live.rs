@@ -139,6 +139,28 @@ fn err(what: &str) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}{hint}"))
 }
 
+/// `setsockopt` with `value` (its own size); `what` names the option in the error.
+fn set_option<T>(
+    fd: libc::c_int,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+    what: &str,
+) -> io::Result<()> {
+    // SAFETY: `value` is a live, initialised `T` for the whole call and its exact size is
+    // passed with it; the kernel only reads (copies) it.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            value as *const T as *const libc::c_void,
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if r < 0 { Err(err(what)) } else { Ok(()) }
+}
+
 impl Live {
     /// Opens interface `iface` (`any` for all) with a filter on `ports`.
     pub fn open(iface: &str, ports: &[u16]) -> io::Result<Self> {
@@ -163,33 +185,22 @@ impl Live {
             len: filter.len() as u16,
             filter: filter.as_ptr() as *mut libc::sock_filter,
         };
-        // SAFETY: `prog` points to `filter`, alive for the call; the kernel copies it.
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                &prog as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(err("attach BPF filter"));
-        }
+        // `prog` points to `filter`, alive for the call; the kernel copies both.
+        set_option(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &prog,
+            "attach BPF filter",
+        )?;
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
-        // SAFETY: `version` is an int that outlives the call.
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_PACKET,
-                libc::PACKET_VERSION,
-                &version as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(err("PACKET_VERSION TPACKET_V3"));
-        }
+        set_option(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_VERSION,
+            &version,
+            "PACKET_VERSION TPACKET_V3",
+        )?;
         let req = libc::tpacket_req3 {
             tp_block_size: BLOCK_SIZE,
             tp_block_nr: BLOCK_NR,
@@ -199,19 +210,13 @@ impl Live {
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
-        // SAFETY: `req` is a valid tpacket_req3 that outlives the call.
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_PACKET,
-                libc::PACKET_RX_RING,
-                &req as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::tpacket_req3>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(err("PACKET_RX_RING"));
-        }
+        set_option(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_RX_RING,
+            &req,
+            "PACKET_RX_RING",
+        )?;
         let len = (BLOCK_SIZE as usize) * (BLOCK_NR as usize);
         // SAFETY: maps the ring the kernel just allocated for this socket; checked below.
         let ring = unsafe {
