@@ -176,35 +176,34 @@ impl Proxy {
         let (mut cr, mut cw) = client.into_split();
         let (mut sr, mut sw) = server.into_split();
         // Opaques of address-carrying requests waiting for their answer.
-        let pending: Arc<Mutex<BTreeSet<i32>>> = Arc::default();
-        let up = {
-            let p = self.clone();
-            let pending = pending.clone();
-            async move {
-                let r = p
-                    .pump(&mut cr, &mut sw, conn, true, namesrv, &pending)
-                    .await;
-                let _ = sw.shutdown().await;
-                r
-            }
-        };
-        let down = {
-            let p = self.clone();
-            let pending = pending.clone();
-            async move {
-                let r = p
-                    .pump(&mut sr, &mut cw, conn, false, namesrv, &pending)
-                    .await;
-                let _ = cw.shutdown().await;
-                r
-            }
-        };
-        let _ = tokio::join!(up, down);
+        let pending = Mutex::new(BTreeSet::new());
+        let _ = tokio::join!(
+            self.pump(&mut cr, &mut sw, conn, true, namesrv, &pending),
+            self.pump(&mut sr, &mut cw, conn, false, namesrv, &pending),
+        );
         let _ = self.tap.send(Tap::Close { conn, ts: now_ns() }).await;
         Ok(())
     }
 
+    /// One direction of a connection, then the write side closed: the other end sees
+    /// this end's close (or failure).
     async fn pump<R: AsyncReadExt + Unpin, W: AsyncWriteExt + Unpin>(
+        &self,
+        r: &mut R,
+        w: &mut W,
+        conn: usize,
+        from_client: bool,
+        namesrv: bool,
+        pending: &Mutex<BTreeSet<i32>>,
+    ) -> io::Result<()> {
+        let res = self
+            .pump_frames(r, w, conn, from_client, namesrv, pending)
+            .await;
+        let _ = w.shutdown().await;
+        res
+    }
+
+    async fn pump_frames<R: AsyncReadExt + Unpin, W: AsyncWriteExt + Unpin>(
         &self,
         r: &mut R,
         w: &mut W,
