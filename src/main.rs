@@ -659,20 +659,12 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
                 .unwrap_or(1)
         })
     };
-    // Standard input can be read once only: open it once, for pass 0.
-    let stdin = std::sync::Mutex::new(None);
-    if a.common.file == "-" {
-        *stdin.lock().unwrap_or_else(|e| e.into_inner()) = Some(open("-")?);
-    }
+    // One pass opens the input once, so standard input works too.
     let run = rmqdump::stats(
         |i| -> io::Result<Counting<Box<dyn io::Read + Send>>> {
-            let inner = match stdin.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                Some(r) => r,
-                None => open(&a.common.file)?,
-            };
             // The first pass moves the progress bar.
             Ok(Counting {
-                inner,
+                inner: open(&a.common.file)?,
                 n: 0,
                 bar: if i == 0 { bar.clone() } else { None },
             })
