@@ -70,15 +70,19 @@ impl fmt::Display for LinkError {
 pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_>>, LinkError> {
     // Most captured packets are whole IPv4 TCP packets: read them straight, and leave the
     // rest (VLANs, IPv6, fragments, cut packets…) to etherparse.
-    let fast = match link {
+    match fast_path(link, data) {
+        Some(seg) => Ok(Some(seg)),
+        None => slow_path(link, data),
+    }
+}
+
+/// Ethernet II or raw-IP framing around a packet [`ipv4_tcp`] takes.
+fn fast_path(link: LinkType, data: &[u8]) -> Option<TcpSegment<'_>> {
+    match link {
         LinkType::ETHERNET if data.get(12..14) == Some(&[0x08, 0x00][..]) => ipv4_tcp(&data[14..]),
         LinkType::RAW | LinkType(12) | LinkType(14) | LinkType::IPV4 => ipv4_tcp(data),
         _ => None,
-    };
-    if fast.is_some() {
-        return Ok(fast);
     }
-    slow_path(link, data)
 }
 
 /// A whole, unfragmented IPv4 packet carrying a whole TCP header: the segment, exactly as
@@ -296,12 +300,7 @@ mod tests {
         ) {
             let p = packet(ether_type, version_ihl, total_delta, frag, proto, doff_flags, opts, payload, cut);
             for (link, data) in [(LinkType::ETHERNET, &p[..]), (LinkType::RAW, p.get(14..).unwrap_or(&[]))] {
-                let fast = match link {
-                    LinkType::ETHERNET if data.get(12..14) == Some(&[0x08, 0x00][..]) => ipv4_tcp(&data[14..]),
-                    LinkType::ETHERNET => None,
-                    _ => ipv4_tcp(data),
-                };
-                if let Some(f) = fast {
+                if let Some(f) = fast_path(link, data) {
                     prop_assert_eq!(Ok(Some(f)), slow_path(link, data));
                 }
             }
