@@ -19,6 +19,7 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod limits;
 pub mod output;
 pub mod producer;
 pub mod protocol;

@@ -37,6 +37,8 @@ pub struct Options {
     pub light: bool,
     /// Dissect only the connections of one shard (see [`Shard`]); `None`: all of them.
     pub shard: Option<Shard>,
+    /// The decode and tracking budget (flows, messages, properties, extFields, inflation).
+    pub limits: crate::limits::Limits,
 }
 
 /// One of `count` dissectors that read the same capture side by side, each taking the
@@ -78,6 +80,7 @@ impl Default for Options {
             idle_timeout_ns: 600 * 1_000_000_000,
             light: false,
             shard: None,
+            limits: crate::limits::Limits::default(),
         }
     }
 }

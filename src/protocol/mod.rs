@@ -20,6 +20,8 @@ pub struct DecodeOptions {
     pub max_inflated: usize,
     /// Inflate compressed bodies (off for statistics, which only need sizes).
     pub inflate: bool,
+    /// The per-frame budget (messages, properties, total inflated size).
+    pub limits: crate::limits::Limits,
 }
 
 impl Default for DecodeOptions {
@@ -27,6 +29,7 @@ impl Default for DecodeOptions {
         Self {
             max_inflated: 64 << 20,
             inflate: true,
+            limits: crate::limits::Limits::default(),
         }
     }
 }
