@@ -252,8 +252,9 @@ fn hostile_stream_contents_are_located_and_skipped() {
     let mut bad = vec![0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 2, b'{', b'}'];
     bad.extend(good(2));
     c.send(&mut w, 3_000_000_000, true, &bad).unwrap();
-    // Packet 6: garbage between frames, then a good frame.
-    let mut junk = b"\x00\x00\x00\x20\x05 junk junk junk junk junk junk".to_vec();
+    // Packet 6: garbage between frames (its first word, 2, is no frame length: a plausible
+    // length would delimit one malformed frame instead), then a good frame.
+    let mut junk = b"\x00\x00\x00\x02\x05 junk junk junk junk junk junk".to_vec();
     junk.extend(good(3));
     c.send(&mut w, 4_000_000_000, true, &junk).unwrap();
     // Packet 7: the first half of a frame, and the capture ends.
@@ -278,7 +279,7 @@ fn hostile_stream_contents_are_located_and_skipped() {
         "{err}"
     );
     assert!(
-        err.contains("packet 6: frame (stream 0): malformed frame: serialize type at frame byte 4: unknown value 5; skipped 35 bytes to resynchronise (stream offset 268)"),
+        err.contains("packet 6: frame (stream 0): malformed frame: length at frame byte 0: 2 is below the 4-byte minimum; skipped 35 bytes to resynchronise (stream offset 268)"),
         "{err}"
     );
     assert!(

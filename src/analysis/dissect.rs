@@ -635,7 +635,19 @@ impl Dissector {
                     }
                 }
             },
-            Err(_) => self.totals.undecodable += 1,
+            Err(e) => {
+                // One located problem per undecodable frame; the frame was delimited by its
+                // length, so the frames after it still decode.
+                self.totals.undecodable += 1;
+                out(Event::Problem(Problem {
+                    packet,
+                    stream: Some(stream),
+                    kind: ProblemKind::Frame,
+                    message: format!(
+                        "undecodable frame of {frame_len} bytes at stream offset {offset}: {e}; skipped by its length"
+                    ),
+                }));
+            }
         }
         out(Event::Frame(Box::new(FrameRecord {
             packet,

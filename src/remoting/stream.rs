@@ -6,6 +6,12 @@
 //! hunting mode: it looks for the next offset where a plausible frame starts (a valid
 //! length word and a header that decodes), like the Java decoder would have if it had
 //! started there, and reports the bytes it skipped.
+//!
+//! A frame whose length word is plausible but whose serialize-type byte or header length is
+//! not is still delimited by its length, as Java's `NettyDecoder` (a
+//! `LengthFieldBasedFrameDecoder`) does before `RemotingCommand.decode` rejects it: it is
+//! passed on as a frame (its decode fails and is reported once) and splitting goes on right
+//! after it. Only an implausible length word makes the splitter hunt.
 
 use std::collections::VecDeque;
 
@@ -257,6 +263,28 @@ impl FrameSplitter {
                     self.mode = Mode::Ignored;
                     data.len()
                 }
+                // The length word is plausible (only the serialize type or the header
+                // length is wrong): Java's decoder (NettyDecoder, a
+                // LengthFieldBasedFrameDecoder) has already delimited this frame by its
+                // length before RemotingCommand.decode rejects it, so it is one bad frame,
+                // passed on whole to be reported as undecodable, and the next frame starts
+                // right after it.
+                FrameCheck::Invalid(e) if e.offset > 0 => {
+                    let total = frame_total(data);
+                    if data.len() < total {
+                        return 0;
+                    }
+                    self.frames += 1;
+                    self.hunted = 0;
+                    out(SplitEvent::Frame(FrameRef {
+                        bytes: &data[..total],
+                        offset,
+                        packet,
+                        ts,
+                        last_packet: last,
+                    }));
+                    total
+                }
                 FrameCheck::Invalid(e) => {
                     self.run = Some((offset, packet, 0, format!("malformed frame: {e}")));
                     self.mode = Mode::Hunting;
@@ -390,6 +418,9 @@ impl FrameSplitter {
         if !self.buf.is_empty() && self.mode != Mode::Ignored {
             let need = match check_frame(&self.buf, &self.limits) {
                 FrameCheck::NeedMore(n) => format!(" of {n}"),
+                FrameCheck::Invalid(e) if e.offset > 0 => {
+                    format!(" of {} (a malformed frame: {e})", frame_total(&self.buf))
+                }
                 _ => String::new(),
             };
             out(SplitEvent::Problem(SplitProblem {
@@ -404,6 +435,12 @@ impl FrameSplitter {
         self.buf = Vec::new();
         self.chunks.clear();
     }
+}
+
+/// Bytes of the frame at the front of `data` by its length word alone (`length + 4`); the
+/// caller has checked the word against the limits (check_frame).
+fn frame_total(data: &[u8]) -> usize {
+    u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize + 4
 }
 
 /// TLS handshake, HAProxy PROXY protocol or HTTP/2 preface (protocol.md section 13).
