@@ -9,8 +9,8 @@ use rmqdump::capture::{self, CaptureError};
 use rmqdump::output::{self, OutputOptions};
 use rmqdump::protocol::Decoded;
 use rmqdump::remoting::SerializeType;
-use rmqdump::remoting::codes::{RequestCode, ResponseCode};
-use rmqdump::remoting::command::{self, HeaderLayout, Kind};
+use rmqdump::remoting::codes::RequestCode;
+use rmqdump::remoting::command::Kind;
 
 /// Dissector and traffic analyzer for the Apache RocketMQ remoting protocol.
 ///
@@ -515,80 +515,12 @@ fn verify(v: VerifyArgs) -> io::Result<u8> {
 
 fn verify_frames(a: &CommonArgs) -> io::Result<u8> {
     let input = open(&a.file)?;
-    let mut frames = 0u64;
-    let mut identical = 0u64;
-    let mut canonical = 0u64;
-    let mut json_frames = 0u64;
-    let mut mismatches = 0u64;
-    let mut undecodable = 0u64;
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     let mut err = None;
-    let (totals, cap_err) = rmqdump::dissect(input, options(a, true), |ev| {
-        let Event::Frame(r) = ev else { return };
-        frames += 1;
-        let wire = r.wire.as_deref().unwrap_or(&[]);
-        let line = match &r.command {
-            Err(e) => {
-                undecodable += 1;
-                Some(format!(
-                    "packet {}: undecodable frame ({} bytes): {e}",
-                    r.packet,
-                    wire.len()
-                ))
-            }
-            Ok(cmd) => {
-                let again = command::encode_frame(cmd);
-                if cmd.serialize == SerializeType::Json {
-                    json_frames += 1;
-                    let mut c = cmd.clone();
-                    c.layout = HeaderLayout::Canonical;
-                    if command::encode_frame(&c) == wire {
-                        canonical += 1;
-                    }
-                }
-                if again == wire {
-                    identical += 1;
-                    None
-                } else {
-                    mismatches += 1;
-                    let at = again
-                        .iter()
-                        .zip(wire)
-                        .position(|(x, y)| x != y)
-                        .unwrap_or(again.len().min(wire.len()));
-                    let show = |b: &[u8]| {
-                        let end = (at + 16).min(b.len());
-                        b[at.min(end)..end]
-                            .iter()
-                            .map(|x| format!("{x:02x}"))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    };
-                    let name = match cmd.kind() {
-                        Kind::Response => ResponseCode(cmd.code).to_string(),
-                        _ => RequestCode(cmd.code).to_string(),
-                    };
-                    let why = match &cmd.layout {
-                        HeaderLayout::Json(l) if l.irregular => {
-                            " (the JSON header has whitespace or extra commas between tokens, which are not kept)"
-                        }
-                        _ => "",
-                    };
-                    Some(format!(
-                        "packet {}: {name} re-encodes differently at frame byte {at}{why} (wire {} bytes, encoded {}): wire [{}] encoded [{}]",
-                        r.packet,
-                        wire.len(),
-                        again.len(),
-                        show(wire),
-                        show(&again)
-                    ))
-                }
-            }
-        };
-        if let Some(l) = line
-            && err.is_none()
-            && let Err(e) = output::write_line(&mut w, &l)
+    let (summary, cap_err) = rmqdump::analysis::verify::verify(input, options(a, true), |l| {
+        if err.is_none()
+            && let Err(e) = output::write_line(&mut w, l)
         {
             err = Some(e);
         }
@@ -600,18 +532,9 @@ fn verify_frames(a: &CommonArgs) -> io::Result<u8> {
     if let Some(e) = cap_err {
         bad |= capture_error(&a.file, e)?;
     }
-    writeln!(
-        w,
-        "{}: {frames} frames, {identical} re-encoded byte-exact, {mismatches} mismatches, {undecodable} undecodable; \
-         {canonical} of {json_frames} JSON headers are exactly fastjson's canonical form; {} packets, {} TCP streams",
-        a.file, totals.packets, totals.streams
-    )?;
+    writeln!(w, "{}: {}", a.file, summary.line())?;
     w.flush()?;
-    Ok(if bad || mismatches > 0 || undecodable > 0 {
-        1
-    } else {
-        0
-    })
+    Ok(if bad || !summary.clean() { 1 } else { 0 })
 }
 
 /// Counts bytes read, for the progress bar.

@@ -183,3 +183,183 @@ proptest! {
         prop_assert_eq!(reported, want, "{:#?}", problems);
     }
 }
+
+/// Everything `verify` cannot check is counted, each kind on its own: bytes skipped to
+/// resynchronise, a hole, a packet that is not TCP/IP, a frame cut by the end of the capture.
+#[test]
+fn verify_counts_every_kind_of_unchecked_bytes() {
+    use rmqdump::analysis::verify::{Summary, verify};
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:10911".parse().unwrap(),
+    );
+    c.handshake(&mut w, 1).unwrap(); // packets 1-3
+    c.send(&mut w, 2, true, &frame(1, 10)).unwrap(); // 4
+    // 5: 9 bytes with no plausible length word (2 < 4), then a good frame.
+    let mut junk = b"\x00\x00\x00\x02junk!".to_vec();
+    junk.extend(frame(2, 10));
+    c.send(&mut w, 3, true, &junk).unwrap();
+    // A whole frame never captured.
+    let lost = frame(3, 10);
+    c.send(&mut PcapWriter::new(Vec::new()).unwrap(), 4, true, &lost)
+        .unwrap();
+    c.send(&mut w, 5, true, &frame(4, 10)).unwrap(); // 6
+    // 7: an Ethernet frame too short to hold an Ethernet header.
+    w.write_packet(6, &[0u8; 10]).unwrap();
+    let last = frame(5, 10);
+    c.send(&mut w, 7, true, &last[..20]).unwrap(); // 8
+    let mut lines = Vec::new();
+    let (s, err) = verify(&w.into_inner()[..], Options::default(), |l| {
+        lines.push(l.to_string())
+    });
+    assert!(err.is_none());
+    assert_eq!(
+        s,
+        Summary {
+            frames: 3,
+            identical: 3,
+            json_frames: 3,
+            canonical: 3,
+            truncated: 1,
+            skipped_bytes: 9,
+            gaps: 1,
+            gap_bytes: lost.len() as u64,
+            unreadable_packets: 1,
+            packets: 8,
+            streams: 1,
+            ..Default::default()
+        },
+        "{lines:#?}"
+    );
+    assert!(!s.clean());
+    // One line each (a hole is declared once data past it is acknowledged or flushed, so the
+    // lines come in the order found, not by packet).
+    let mut kinds: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            let mut p = l.split(": ");
+            (
+                p.next().unwrap(),
+                p.next().unwrap().split(' ').next().unwrap(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("packet 5", "frame"),
+            ("packet 6", "gap"),
+            ("packet 7", "packet"),
+            ("packet 8", "truncated")
+        ],
+        "{lines:#?}"
+    );
+    // Each kind alone makes the capture unclean.
+    for one in [
+        Summary {
+            undecodable: 1,
+            ..Default::default()
+        },
+        Summary {
+            truncated: 1,
+            ..Default::default()
+        },
+        Summary {
+            skipped_bytes: 1,
+            ..Default::default()
+        },
+        Summary {
+            gaps: 1,
+            ..Default::default()
+        },
+        Summary {
+            unreadable_packets: 1,
+            ..Default::default()
+        },
+        Summary {
+            mismatches: 1,
+            ..Default::default()
+        },
+    ] {
+        assert!(!one.clean(), "{one:?}");
+    }
+    assert!(Summary::default().clean());
+}
+
+/// A header with more extFields entries than `Limits::max_ext_fields` keeps the first N,
+/// reports one located problem with the count dropped, and verify counts the frame as not
+/// fully decoded (undecodable), not as a mismatch. JSON and ROCKETMQ headers alike.
+#[test]
+fn ext_fields_past_the_budget_are_cut_and_reported() {
+    use rmqdump::analysis::verify::verify;
+    use rmqdump::remoting::codes::SerializeType;
+    for serialize in [SerializeType::Json, SerializeType::RocketMq] {
+        let ext: Vec<(String, String)> = (0..10)
+            .map(|i| (format!("k{i}"), format!("v{i}")))
+            .collect();
+        let f = encode_frame(&RemotingCommand {
+            code: 34,
+            flag: 2,
+            opaque: 9,
+            serialize,
+            ext_fields: Some(
+                ext.iter()
+                    .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+                    .collect(),
+            ),
+            ..Default::default()
+        });
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        let mut c = TcpConversation::new(
+            "10.0.0.1:40000".parse().unwrap(),
+            "10.0.0.2:10911".parse().unwrap(),
+        );
+        c.handshake(&mut w, 1).unwrap();
+        c.send(&mut w, 2, true, &frame(1, 0)).unwrap();
+        c.send(&mut w, 3, true, &f).unwrap(); // packet 5
+        let cap = w.into_inner();
+        let mut opts = Options::default();
+        opts.limits.max_ext_fields = 3;
+        let (frames, problems) = run(&cap, opts);
+        let cmd = frames[1].command.as_ref().unwrap();
+        let kept: Vec<(&str, &str)> = cmd
+            .ext_fields
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(kept, [("k0", "v0"), ("k1", "v1"), ("k2", "v2")]);
+        assert_eq!(cmd.ext_fields_dropped, 7);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].kind, ProblemKind::Limit);
+        assert_eq!(problems[0].packet, 5);
+        assert!(
+            problems[0]
+                .message
+                .contains("7 entries past the limit of 3 dropped")
+        );
+        let (s, _) = verify(&cap[..], opts, |_| {});
+        assert_eq!(
+            (s.undecodable, s.mismatches, s.identical),
+            (1, 0, 1),
+            "{s:?}"
+        );
+        // Within the budget, nothing is cut.
+        let (frames, problems) = run(&cap, Options::default());
+        assert!(problems.is_empty());
+        assert_eq!(
+            frames[1]
+                .command
+                .as_ref()
+                .unwrap()
+                .ext_fields
+                .as_ref()
+                .unwrap()
+                .len(),
+            10
+        );
+    }
+}

@@ -249,7 +249,9 @@ pub struct Dissector {
 const MAX_FINISHED_FLOWS: usize = 65_536;
 
 impl Dissector {
-    pub fn new(opts: Options) -> Self {
+    pub fn new(mut opts: Options) -> Self {
+        // Headers are decoded with FrameLimits: carry the extFields budget there.
+        opts.frame.max_ext_fields = opts.limits.max_ext_fields;
         Self {
             opts,
             flows: HashMap::new(),
@@ -558,6 +560,22 @@ impl Dissector {
         self.totals.frames += 1;
         let mut request = None;
         let dir = if src <= dst { 0u8 } else { 1u8 };
+        if let Ok(cmd) = &res
+            && cmd.ext_fields_dropped > 0
+        {
+            self.totals.dropped_by_limits += 1;
+            out(Event::Problem(Problem {
+                packet,
+                stream: Some(stream),
+                kind: ProblemKind::Limit,
+                message: format!(
+                    "extFields: {} entries past the limit of {} dropped (the first {} kept) in the frame at stream offset {offset}",
+                    cmd.ext_fields_dropped,
+                    self.opts.limits.max_ext_fields,
+                    self.opts.limits.max_ext_fields
+                ),
+            }));
+        }
         match &res {
             Ok(cmd) => match cmd.kind() {
                 Kind::Request => {
@@ -691,7 +709,11 @@ impl Dissector {
                 self.totals.gap_bytes += half.stats.gap_bytes;
                 if let Some(sp) = splitter.as_mut() {
                     sp.finish(&mut |e| collect_split(e, &opts, stream, &mut frames, &mut problems));
-                    self.totals.skipped_bytes += sp.skipped;
+                    // Bytes hunted through on a connection found not to be remoting
+                    // traffic were not RocketMQ bytes: not counted as skipped.
+                    if !sp.is_ignored() {
+                        self.totals.skipped_bytes += sp.skipped;
+                    }
                 }
             }
             self.emit_all(frames, stream, src, dst, out);

@@ -4,6 +4,7 @@ pub mod dissect;
 pub mod manifest;
 pub mod regress;
 pub mod stats;
+pub mod verify;
 
 pub use dissect::{
     Dissector, Event, FrameRecord, Options, Problem, ProblemKind, RequestRef, Shard, Totals,

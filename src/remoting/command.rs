@@ -33,12 +33,17 @@ pub struct FrameLimits {
     /// Largest accepted `length` field. Java: `com.rocketmq.remoting.frameMaxLength`
     /// (16 MiB) minus the 4 bytes of the length field itself = 16,777,212.
     pub max_frame_length: u32,
+    /// extFields entries kept per header; the rest are dropped and counted in
+    /// [`RemotingCommand::ext_fields_dropped`]. The dissector sets it from
+    /// `crate::limits::Limits::max_ext_fields`.
+    pub max_ext_fields: usize,
 }
 
 impl Default for FrameLimits {
     fn default() -> Self {
         Self {
             max_frame_length: 16_777_212,
+            max_ext_fields: crate::limits::Limits::default().max_ext_fields,
         }
     }
 }
@@ -159,6 +164,10 @@ pub struct RemotingCommand {
     pub serialize: SerializeType,
     pub body: Vec<u8>,
     pub layout: HeaderLayout,
+    /// extFields entries left out by [`FrameLimits::max_ext_fields`] (the first ones on the
+    /// wire are kept). Nonzero means the command is not fully decoded: it does not re-encode
+    /// to the wire bytes.
+    pub ext_fields_dropped: usize,
 }
 
 impl Default for RemotingCommand {
@@ -175,6 +184,7 @@ impl Default for RemotingCommand {
             serialize: SerializeType::Json,
             body: Vec::new(),
             layout: HeaderLayout::Canonical,
+            ext_fields_dropped: 0,
         }
     }
 }
@@ -337,8 +347,22 @@ pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<RemotingComman
             e
         })?,
     };
+    limit_ext_fields(&mut cmd, limits.max_ext_fields);
     cmd.body = body.to_vec();
     Ok(cmd)
+}
+
+/// Keeps the first `max` extFields entries (wire order) and counts the rest in
+/// `ext_fields_dropped`. The header was already read whole (its bytes are in memory, bounded
+/// by the frame length), so the entries cost at most a few times the header's size.
+fn limit_ext_fields(cmd: &mut RemotingCommand, max: usize) {
+    if let Some(ext) = &mut cmd.ext_fields
+        && ext.len() > max
+    {
+        cmd.ext_fields_dropped = ext.len() - max;
+        ext.truncate(max);
+        ext.shrink_to_fit();
+    }
 }
 
 /// Decodes a frame keeping only some of its extFields (and no body unless `keep_body` says
@@ -1244,6 +1268,7 @@ pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
         serialize: SerializeType::RocketMq,
         body: Vec::new(),
         layout,
+        ext_fields_dropped: 0,
     })
 }
 
