@@ -363,3 +363,66 @@ fn ext_fields_past_the_budget_are_cut_and_reported() {
         );
     }
 }
+
+/// Packets kept in memory instead of written.
+#[derive(Default)]
+struct Packets(Vec<Vec<u8>>);
+
+impl rmqdump::capture::writer::PacketSink for Packets {
+    fn packet(&mut self, _ts: i64, data: &[u8]) -> std::io::Result<()> {
+        self.0.push(data.to_vec());
+        Ok(())
+    }
+}
+
+/// Two copies of one TCP sequence range with different bytes: one problem naming both
+/// packets and the copy used; the frame is decoded from that copy; verify counts it.
+#[test]
+fn conflicting_retransmission_is_reported_with_both_packets() {
+    use rmqdump::analysis::verify::verify;
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:10911".parse().unwrap(),
+    );
+    let mut pk = Packets::default();
+    c.handshake(&mut pk, 1).unwrap();
+    c.send(&mut pk, 2, true, &frame(1, 10)).unwrap();
+    let f = frame(2, 100);
+    let (a, b) = f.split_at(f.len() - 60);
+    c.send(&mut pk, 3, true, a).unwrap();
+    c.send(&mut pk, 3, true, b).unwrap();
+    let [h1, h2, h3, p4, pa, pb] = &pk.0[..] else {
+        panic!()
+    };
+    // The second half twice (the copy with one body byte changed), then the first half.
+    let mut pb2 = pb.clone();
+    let last = pb2.len() - 5;
+    pb2[last] ^= 0x20;
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    for p in [h1, h2, h3, p4, pb, &pb2, pa] {
+        w.write_packet(4, p).unwrap();
+    }
+    let cap = w.into_inner();
+    let (frames, problems) = run(&cap, Options::default());
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let p = &problems[0];
+    assert_eq!(
+        (p.kind, p.packet, p.stream),
+        (ProblemKind::Conflict, 6, Some(0))
+    );
+    let first_diff = f.len() - 5;
+    assert_eq!(
+        p.message,
+        format!(
+            "retransmission conflict: packets 5 and 6 carry different bytes for the 60 stream bytes at offset {} (first difference at offset {}); packet 5's copy was used, packet 6's dropped",
+            f.len() - 60 + 112,
+            first_diff + 112
+        )
+    );
+    // The frame is the first copy's.
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[1].command.as_ref().unwrap().body, vec![b'x'; 100]);
+    let (s, _) = verify(&cap[..], Options::default(), |_| {});
+    assert_eq!((s.conflicts, s.identical), (1, 2));
+    assert!(!s.clean());
+}

@@ -145,6 +145,8 @@ pub enum ProblemKind {
     Unmatched,
     /// A limit was reached and data was dropped.
     Limit,
+    /// Two copies of the same TCP bytes differ (one was used, the other dropped).
+    Conflict,
 }
 
 impl ProblemKind {
@@ -158,6 +160,7 @@ impl ProblemKind {
             ProblemKind::Unanswered => "unanswered",
             ProblemKind::Unmatched => "unmatched",
             ProblemKind::Limit => "limit",
+            ProblemKind::Conflict => "conflict",
         }
     }
 }
@@ -877,6 +880,22 @@ fn handle_stream_event(
                 });
             }
         }
+        StreamEvent::Conflict {
+            offset,
+            len,
+            first_difference,
+            used,
+            other,
+        } => problems.push(Problem {
+            packet: used.max(other),
+            stream: Some(stream),
+            kind: ProblemKind::Conflict,
+            message: format!(
+                "retransmission conflict: packets {} and {} carry different bytes for the {len} stream bytes at offset {offset} (first difference at offset {first_difference}); packet {used}'s copy was used, packet {other}'s dropped",
+                used.min(other),
+                used.max(other)
+            ),
+        }),
     }
 }
 

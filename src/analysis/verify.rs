@@ -41,6 +41,9 @@ pub struct Summary {
     pub gap_bytes: u64,
     /// Packets that could not be decoded down to TCP, or were cut by the snap length.
     pub unreadable_packets: u64,
+    /// Retransmitted copies whose bytes differed from the copy used (the dropped copy is
+    /// not checked).
+    pub conflicts: u64,
     pub packets: u64,
     pub streams: u64,
 }
@@ -53,6 +56,7 @@ impl Summary {
             || self.skipped_bytes > 0
             || self.gaps > 0
             || self.unreadable_packets > 0
+            || self.conflicts > 0
     }
 
     /// Every frame byte-exact and nothing left unchecked.
@@ -66,7 +70,7 @@ impl Summary {
             "{} frames, {} re-encoded byte-exact, {} mismatches, {} undecodable; \
              {} of {} JSON headers are exactly fastjson's canonical form; {} packets, {} TCP streams; \
              not checked: {} truncated frames, {} bytes skipped, {} gaps ({} bytes missing), \
-             {} unreadable packets",
+             {} unreadable packets, {} conflicting retransmissions",
             self.frames,
             self.identical,
             self.mismatches,
@@ -80,6 +84,7 @@ impl Summary {
             self.gaps,
             self.gap_bytes,
             self.unreadable_packets,
+            self.conflicts,
         )
     }
 }
@@ -174,7 +179,8 @@ pub fn check_frame(r: &FrameRecord) -> Verdict {
 /// and truncations, and undecodable frames, which the frame's own verdict reports).
 fn problem_line(p: &Problem) -> Option<String> {
     match p.kind {
-        ProblemKind::Gap | ProblemKind::Truncated | ProblemKind::Packet => {}
+        ProblemKind::Gap | ProblemKind::Truncated | ProblemKind::Packet | ProblemKind::Conflict => {
+        }
         ProblemKind::Frame if !p.message.starts_with("undecodable frame") => {}
         _ => return None,
     }
@@ -229,6 +235,7 @@ pub fn verify<R: Read + Send>(
             match p.kind {
                 ProblemKind::Truncated => s.truncated += 1,
                 ProblemKind::Packet => s.unreadable_packets += 1,
+                ProblemKind::Conflict => s.conflicts += 1,
                 _ => {}
             }
             if let Some(t) = problem_line(&p) {

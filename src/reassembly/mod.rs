@@ -6,6 +6,12 @@
 //! bytes are delivered once (the first copy wins, as in most stacks). Out-of-order segments
 //! wait in a bounded buffer; when it is full, or at the end, the hole is declared a gap and
 //! delivery goes on past it.
+//!
+//! Two copies of the same bytes that differ are reported ([`StreamEvent::Conflict`], naming
+//! both packets and the copy delivered) whenever both copies are held at once: a segment
+//! overlapping out-of-order segments still waiting. Only the overlapping bytes are compared
+//! (one `memcmp`), so identical retransmissions cost little. A retransmission of bytes
+//! already delivered is not compared: those bytes are no longer held.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +48,16 @@ pub enum StreamEvent<'a> {
     },
     /// Bytes `offset .. offset+len` were never seen; `packet` is the one after the hole.
     Gap { offset: u64, len: u64, packet: u64 },
+    /// Two packets carry different bytes for the stream bytes `offset .. offset+len`
+    /// (their overlap); `first_difference` is the stream offset of the first byte that
+    /// differs. The copy of packet `used` is the one delivered, that of `other` is dropped.
+    Conflict {
+        offset: u64,
+        len: u64,
+        first_difference: u64,
+        used: u64,
+        other: u64,
+    },
 }
 
 /// Counters for one direction.
@@ -55,6 +71,8 @@ pub struct StreamStats {
     pub gaps: u64,
     /// Segments dropped because they lay beyond `max_window`.
     pub dropped_segments: u64,
+    /// Overlapping copies with different bytes (see [`StreamEvent::Conflict`]).
+    pub conflicts: u64,
 }
 
 #[derive(Debug)]
@@ -160,6 +178,9 @@ impl HalfStream {
         if start <= self.delivered as i64 {
             let skip = (self.delivered as i64 - start) as usize;
             self.stats.retransmitted_bytes += skip as u64;
+            // Waiting segments this one overlaps are skipped in their overlap when drained:
+            // this copy is the one delivered.
+            self.compare_pending(self.delivered, &payload[skip..], packet, |_, _| true, out);
             self.deliver(&payload[skip..], packet, ts, out);
             self.drain(out);
         } else {
@@ -170,6 +191,17 @@ impl HalfStream {
             }
             self.stats.out_of_order_segments += 1;
             let key = start as u64;
+            // Which copy of an overlap is delivered: the segment starting first (drain
+            // delivers in offset order); at the same start, the longer one (kept below),
+            // the waiting one on a tie.
+            let len = payload.len();
+            self.compare_pending(
+                key,
+                payload,
+                packet,
+                |k, l| k > key || (k == key && l < len),
+                out,
+            );
             let keep = match self.pending.get(&key) {
                 Some(p) => p.data.len() < payload.len(),
                 None => true,
@@ -196,6 +228,60 @@ impl HalfStream {
         }
         if fin {
             self.fin = true;
+        }
+    }
+
+    /// Compares `data` (at stream offset `at`, from `packet`) with the waiting segments it
+    /// overlaps, and reports each that differs. `new_used(key, len)` says whether this copy
+    /// or the waiting one at `key` of `len` bytes is delivered. Waiting segments starting
+    /// inside `data` are all looked at; before it, those reaching into it, walking back
+    /// from the nearest.
+    fn compare_pending<F: FnMut(StreamEvent<'_>)>(
+        &mut self,
+        at: u64,
+        data: &[u8],
+        packet: u64,
+        new_used: impl Fn(u64, usize) -> bool,
+        out: &mut F,
+    ) {
+        if self.pending.is_empty() || data.is_empty() {
+            return;
+        }
+        let end = at + data.len() as u64;
+        let before = self
+            .pending
+            .range(..at)
+            .rev()
+            .take_while(|(k, p)| *k + p.data.len() as u64 > at);
+        let inside = self.pending.range(at..end);
+        for (&k, p) in before.chain(inside) {
+            let (lo, hi) = (k.max(at), (k + p.data.len() as u64).min(end));
+            if lo >= hi {
+                continue;
+            }
+            let mine = &data[(lo - at) as usize..(hi - at) as usize];
+            let theirs = &p.data[(lo - k) as usize..(hi - k) as usize];
+            if mine == theirs {
+                continue;
+            }
+            let d = mine
+                .iter()
+                .zip(theirs)
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            let (used, other) = if new_used(k, p.data.len()) {
+                (packet, p.packet)
+            } else {
+                (p.packet, packet)
+            };
+            self.stats.conflicts += 1;
+            out(StreamEvent::Conflict {
+                offset: lo,
+                len: hi - lo,
+                first_difference: lo + d as u64,
+                used,
+                other,
+            });
         }
     }
 
@@ -350,6 +436,7 @@ mod tests {
                 data.extend_from_slice(bytes)
             }
             StreamEvent::Gap { offset, len, .. } => gaps.push((offset, len)),
+            StreamEvent::Conflict { .. } => {}
         };
         for (i, (seq, p)) in segs.iter().enumerate() {
             h.handle_segment(*seq, false, false, false, p, i as u64 + 1, 0, &mut f);
@@ -373,6 +460,62 @@ mod tests {
         );
         assert_eq!(d, b"abcdefghij");
         assert!(g.is_empty());
+        // Every overlap there carried the same bytes.
+        assert_eq!(h.stats.conflicts, 0);
+    }
+
+    /// A conflict as (offset, len, first difference, used, other).
+    type Seen = (u64, u64, u64, u64, u64);
+
+    /// The delivered bytes and the conflicts.
+    fn conflicts(segs: &[(u32, &[u8])]) -> (Vec<u8>, Vec<Seen>) {
+        let mut h = HalfStream::new(StreamLimits::default());
+        let mut data = Vec::new();
+        let mut c = Vec::new();
+        let mut f = |e: StreamEvent<'_>| match e {
+            StreamEvent::Data { bytes, .. } => data.extend_from_slice(bytes),
+            StreamEvent::Gap { .. } => panic!("no gap here"),
+            StreamEvent::Conflict {
+                offset,
+                len,
+                first_difference,
+                used,
+                other,
+            } => c.push((offset, len, first_difference, used, other)),
+        };
+        for (i, (seq, p)) in segs.iter().enumerate() {
+            h.handle_segment(*seq, false, false, false, p, i as u64 + 1, 0, &mut f);
+        }
+        h.flush(&mut f);
+        assert_eq!(h.stats.conflicts, c.len() as u64);
+        (data, c)
+    }
+
+    #[test]
+    fn conflicting_copies_are_reported_with_the_copy_used() {
+        // Two waiting copies at the same offset, same length: the first one is kept.
+        let (d, c) = conflicts(&[(100, b"abc"), (106, b"ghi"), (106, b"gXi"), (103, b"def")]);
+        assert_eq!(d, b"abcdefghi");
+        assert_eq!(c, [(6, 3, 7, 2, 3)]);
+        // A longer copy at the same offset replaces the waiting one: it is used.
+        let (d, c) = conflicts(&[(100, b"abc"), (106, b"ghi"), (106, b"gXij"), (103, b"def")]);
+        assert_eq!(d, b"abcdefgXij");
+        assert_eq!(c, [(6, 3, 7, 3, 2)]);
+        // The in-order segment is delivered; the waiting copy's overlap is dropped.
+        let (d, c) = conflicts(&[(100, b"abc"), (106, b"ghij"), (103, b"defgXi")]);
+        assert_eq!(d, b"abcdefgXij");
+        assert_eq!(c, [(6, 3, 7, 3, 2)]);
+        // A waiting segment starting earlier wins the overlap; one starting later loses it,
+        // also when the new copy spans several waiting ones.
+        let (d, c) = conflicts(&[
+            (100, b"a"),
+            (103, b"defg"),
+            (108, b"ij"),
+            (105, b"FgHiJ"),
+            (101, b"bc"),
+        ]);
+        assert_eq!(d, b"abcdefgHiJ");
+        assert_eq!(c, [(5, 2, 5, 2, 4), (8, 2, 9, 4, 3)]);
     }
 
     #[test]
@@ -394,6 +537,7 @@ mod tests {
         let mut f = |e: StreamEvent<'_>| match e {
             StreamEvent::Data { bytes, .. } => delivered += bytes.len(),
             StreamEvent::Gap { offset, len, .. } => gaps.push((offset, len)),
+            StreamEvent::Conflict { .. } => {}
         };
         h.handle_segment(0, false, false, false, b"x", 1, 0, &mut f);
         // The byte at 1 is lost; 1000-byte segments keep coming after it.
@@ -429,6 +573,7 @@ mod tests {
             ev.push(match e {
                 StreamEvent::Data { offset, bytes, .. } => format!("data {offset}+{}", bytes.len()),
                 StreamEvent::Gap { offset, len, .. } => format!("gap {offset}+{len}"),
+                StreamEvent::Conflict { .. } => "conflict".into(),
             })
         };
         h.handle_segment(100, false, false, false, b"abc", 1, 0, &mut f);
