@@ -364,6 +364,74 @@ fn ext_fields_past_the_budget_are_cut_and_reported() {
     }
 }
 
+/// Raw frame around a JSON header given as text.
+fn json_frame(header: &str, body: &[u8]) -> Vec<u8> {
+    let h = header.as_bytes();
+    let mut f = Vec::new();
+    f.extend(((4 + h.len() + body.len()) as u32).to_be_bytes());
+    f.extend((h.len() as u32).to_be_bytes());
+    f.extend(h);
+    f.extend(body);
+    f
+}
+
+/// Numbers in a JSON header's extFields (C++ and ali-ons clients write some unquoted) reach
+/// the JSON Lines output with their digits as on the wire: no float rounding
+/// (99999999999999999999999 once became 1e+23), no normalising (1.50, -0); only an exponent
+/// marker is written as serde_json writes it (`E5` → `e+5`, same digits).
+#[test]
+fn ext_fields_numbers_keep_their_digits() {
+    use rmqdump::analysis::verify::verify;
+    use rmqdump::output::{OutputOptions, decode_record, frame_json};
+    // (on the wire, in the output)
+    let numbers = [
+        ("99999999999999999999999", "99999999999999999999999"),
+        (
+            "-99999999999999999999999.123456789123456789",
+            "-99999999999999999999999.123456789123456789",
+        ),
+        ("1.50", "1.50"),
+        ("1E5", "1e+5"),
+        ("2.5e-300", "2.5e-300"),
+        ("-0", "-0"),
+        ("12345678901234567890", "12345678901234567890"),
+        ("0.1", "0.1"),
+    ];
+    let member = |i: usize, n: &str| format!("\"n{i}\":{n}");
+    let members: Vec<String> = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| member(i, n.0))
+        .collect();
+    let shown: Vec<String> = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| member(i, n.1))
+        .collect();
+    let header = format!(
+        "{{\"code\":34,\"extFields\":{{{}}},\"flag\":2,\"language\":\"CPP\",\"opaque\":1,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":0}}",
+        members.join(",")
+    );
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:10911".parse().unwrap(),
+    );
+    c.handshake(&mut w, 1).unwrap();
+    c.send(&mut w, 2, true, &json_frame(&header, b"")).unwrap();
+    let cap = w.into_inner();
+    let (frames, problems) = run(&cap, Options::default());
+    assert!(problems.is_empty(), "{problems:#?}");
+    let oo = OutputOptions::default();
+    let d = decode_record(&frames[0], &oo);
+    let line = serde_json::to_string(&frame_json(&frames[0], d.as_ref(), &oo)).unwrap();
+    let want = format!("\"ext_fields\":{{{}}}", shown.join(","));
+    assert!(line.contains(&want), "want {want}\n in {line}");
+    // And the frame re-encodes byte-exact.
+    let (s, _) = verify(&cap[..], Options::default(), |_| {});
+    assert_eq!((s.frames, s.identical), (1, 1), "{s:?}");
+}
+
 /// Packets kept in memory instead of written.
 #[derive(Default)]
 struct Packets(Vec<Vec<u8>>);

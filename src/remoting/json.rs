@@ -522,7 +522,10 @@ impl JValue {
     }
 
     /// Converts to a serde_json value for output. Non-string keys become their compact JSON
-    /// text (`0` → `"0"`); numbers that do not fit serde_json become strings.
+    /// text (`0` → `"0"`). Numbers keep their digits (serde_json's `arbitrary_precision`:
+    /// `99999999999999999999999` is not rounded through an f64); only the exponent marker
+    /// takes serde_json's form (`1E5` → `1e+5`). What is no JSON number (`NaN`,
+    /// `Infinity`, `+1`, `.5`, which fastjson reads) becomes a string.
     pub fn to_serde(&self) -> serde_json::Value {
         use serde_json::Value;
         match self {
