@@ -494,3 +494,41 @@ fn conflicting_retransmission_is_reported_with_both_packets() {
     assert_eq!((s.conflicts, s.identical), (1, 2));
     assert!(!s.clean());
 }
+
+/// Malformed IP/TCP packets in a capture: each reported with its packet number and
+/// reason (not dropped as "not TCP"), counted by verify, and the rest decodes.
+#[test]
+fn malformed_packets_are_reported_located() {
+    use rmqdump::analysis::verify::verify;
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:10911".parse().unwrap(),
+    );
+    let mut pk = Packets::default();
+    c.handshake(&mut pk, 1).unwrap();
+    c.send(&mut pk, 2, true, &frame(1, 10)).unwrap();
+    c.send(&mut pk, 2, true, &frame(2, 10)).unwrap();
+    let mut ihl = pk.0[3].clone();
+    ihl[14] = 0x44; // IPv4 IHL 4
+    let mut doff = pk.0[3].clone();
+    doff[14 + 20 + 12] = 0x40 | (doff[14 + 20 + 12] & 0x0f); // TCP data offset 4
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    for p in [
+        &pk.0[0], &pk.0[1], &pk.0[2], &ihl, &doff, &pk.0[3], &pk.0[4],
+    ] {
+        w.write_packet(3, p).unwrap();
+    }
+    let cap = w.into_inner();
+    let (frames, problems) = run(&cap, Options::default());
+    let got: Vec<(u64, ProblemKind)> = problems.iter().map(|p| (p.packet, p.kind)).collect();
+    assert_eq!(got, [(4, ProblemKind::Packet), (5, ProblemKind::Packet)]);
+    assert!(
+        problems[0]
+            .message
+            .contains("'internet header length' value '4'")
+    );
+    assert!(problems[1].message.contains("at the TCP header"));
+    assert_eq!(frames.len(), 2);
+    let (s, _) = verify(&cap[..], Options::default(), |_| {});
+    assert_eq!((s.unreadable_packets, s.identical), (2, 2));
+}

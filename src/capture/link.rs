@@ -174,6 +174,23 @@ fn slow_path(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_>>, Link
             let p = v4.payload();
             let total = h.total_len() as usize;
             let ihl = h.ihl() as usize * 4;
+            // 0 is what TSO/GSO captures hold before the NIC fills it in: the captured
+            // length stands. Anything else must cover the header (and, for TCP, the
+            // 20-byte minimum TCP header).
+            let min = if h.protocol() == etherparse::IpNumber::TCP {
+                ihl + 20
+            } else {
+                ihl
+            };
+            if total != 0 && total < min && !v4.is_payload_fragmented() {
+                return Err(LinkError(format!(
+                    "malformed IPv4 packet {} -> {}: total length {total} is less than the {min} bytes of its IPv4{} header{}",
+                    h.source_addr(),
+                    h.destination_addr(),
+                    if min > ihl { " and TCP" } else { "" },
+                    if min > ihl { "s" } else { "" },
+                )));
+            }
             (
                 h.source_addr().into(),
                 h.destination_addr().into(),
@@ -193,7 +210,14 @@ fn slow_path(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_>>, Link
                 p.incomplete,
             )
         }
-        _ => return Ok(None),
+        _ => {
+            // No IP layer: not IP at all (ARP, LLDP…), or an IP header that is malformed
+            // (IPv4 IHL < 5, wrong version…), which is reported.
+            if let Some((e, layer)) = &sliced.stop_err {
+                return Err(LinkError(format!("malformed packet at the {layer}: {e}")));
+            }
+            return Ok(None);
+        }
     };
     if fragmented {
         return Err(LinkError(format!(
@@ -203,11 +227,17 @@ fn slow_path(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_>>, Link
     let tcp = match sliced.transport {
         Some(TransportSlice::Tcp(t)) => t,
         _ => {
-            if let Some((e, layer)) = &sliced.stop_err
-                && incomplete
-            {
+            // A header after IP that could not be read: cut by the snap length, or
+            // malformed (IPv6 extension headers running past the packet, TCP data offset
+            // below 5 or past the packet…). Either way reported, not dropped silently.
+            if let Some((e, layer)) = &sliced.stop_err {
+                let what = if incomplete {
+                    "packet cut short"
+                } else {
+                    "malformed packet"
+                };
                 return Err(LinkError(format!(
-                    "packet cut short at the {layer} layer: {e}"
+                    "{what} {src_ip} -> {dst_ip} at the {layer}: {e}"
                 )));
             }
             return Ok(None);
@@ -305,6 +335,72 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Malformed IP/TCP packets are reported with the reason, never dropped as "not TCP".
+    #[test]
+    fn malformed_packets_are_reported_with_the_reason() {
+        let eth = |p: Vec<u8>| slow_path(LinkType::ETHERNET, &p).map(|s| s.is_some());
+        let err = |p: Vec<u8>| match eth(p) {
+            Err(e) => e.0,
+            Ok(x) => panic!("not reported: {x:?}"),
+        };
+        // IPv4 IHL 4 (< 5).
+        let e = err(packet(0x0800, 0x44, 0, 0x4000, 6, 0x5018, 0, 10, 0));
+        assert!(
+            e.starts_with("malformed packet at the IP header: IPv4 Header Error: The 'internet header length' value '4'"),
+            "{e}"
+        );
+        // Total length below the IPv4 header, and below IPv4 + TCP headers.
+        let e = err(packet(0x0800, 0x45, -30, 0x4000, 6, 0x5018, 0, 0, 0));
+        assert!(
+            e.contains("total length 10 is less than the 40 bytes of its IPv4 and TCP headers"),
+            "{e}"
+        );
+        let e = err(packet(0x0800, 0x45, -10, 0x4000, 6, 0x5018, 0, 0, 0));
+        assert!(
+            e.contains("total length 30 is less than the 40 bytes"),
+            "{e}"
+        );
+        // TCP data offset 4 (< 5), and 15 (60 bytes) past a 30-byte TCP segment.
+        let e = err(packet(0x0800, 0x45, 0, 0x4000, 6, 0x4018, 0, 10, 0));
+        assert!(
+            e.contains("malformed packet 10.0.0.1 -> 10.0.0.2 at the TCP header"),
+            "{e}"
+        );
+        let e = err(packet(0x0800, 0x45, 0, 0x4000, 6, 0xf018, 0, 10, 0));
+        assert!(
+            e.contains("malformed packet 10.0.0.1 -> 10.0.0.2 at the TCP header"),
+            "{e}"
+        );
+        // IPv6 with a hop-by-hop extension header whose length runs past the packet.
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 16, 0, 64];
+        v6.extend([0u8; 15]);
+        v6.push(1);
+        v6.extend([0u8; 15]);
+        v6.push(2);
+        v6.extend([6, 200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let e = match slow_path(LinkType::RAW, &v6) {
+            Err(e) => e.0,
+            Ok(x) => panic!("not reported: {x:?}"),
+        };
+        assert!(e.contains("::1 -> ::2") && e.contains("IPv6"), "{e}");
+        // An unknown link type.
+        let e = slow_path(LinkType(147), &[0; 40]).unwrap_err().0;
+        assert_eq!(e, "unsupported link type LINKTYPE 147");
+        // Still fine: total length 0 (TSO), UDP, an unknown EtherType.
+        assert_eq!(
+            eth(packet(0x0800, 0x45, -50, 0x4000, 6, 0x5018, 0, 10, 0)),
+            Ok(true)
+        );
+        assert_eq!(
+            eth(packet(0x0800, 0x45, 0, 0x4000, 17, 0x5018, 0, 10, 0)),
+            Ok(false)
+        );
+        assert_eq!(
+            eth(packet(0x88cc, 0x45, 0, 0x4000, 6, 0x5018, 0, 10, 0)),
+            Ok(false)
+        );
     }
 
     #[test]
