@@ -41,8 +41,9 @@ pub fn dissect<R: Read + Send, F: FnMut(Event)>(
     mut f: F,
 ) -> (Totals, Option<CaptureError>) {
     let mut d = Dissector::new(opts);
-    let res = capture::for_each_packet(input, |p| {
-        d.handle_packet(p.number, p.ts, p.link, p.data, &mut f)
+    let res = capture::for_each_packet(input, |it| match it {
+        capture::Item::Packet(p) => d.handle_packet(p.number, p.ts, p.link, p.data, &mut f),
+        capture::Item::Damage(x) => d.handle_capture_damage(&x, &mut f),
     });
     d.finish(&mut f);
     (d.totals.clone(), res.err())
@@ -78,8 +79,9 @@ pub fn stats_pass<R: Read + Send>(
         Event::Problem(p) => st.handle_problem(&p),
     };
     let mut d = Dissector::new(opts);
-    let res = capture::for_each_packet(input, |p| {
-        d.handle_packet(p.number, p.ts, p.link, p.data, &mut on_event)
+    let res = capture::for_each_packet(input, |it| match it {
+        capture::Item::Packet(p) => d.handle_packet(p.number, p.ts, p.link, p.data, &mut on_event),
+        capture::Item::Damage(x) => d.handle_capture_damage(&x, &mut on_event),
     });
     d.finish(&mut on_event);
     let firsts = d.stream_first_packets().to_vec();

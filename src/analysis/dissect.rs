@@ -147,6 +147,8 @@ pub enum ProblemKind {
     Limit,
     /// Two copies of the same TCP bytes differ (one was used, the other dropped).
     Conflict,
+    /// A damaged stretch of the capture file was skipped.
+    Capture,
 }
 
 impl ProblemKind {
@@ -161,6 +163,7 @@ impl ProblemKind {
             ProblemKind::Unmatched => "unmatched",
             ProblemKind::Limit => "limit",
             ProblemKind::Conflict => "conflict",
+            ProblemKind::Capture => "capture",
         }
     }
 }
@@ -199,6 +202,8 @@ pub struct Totals {
     pub gap_bytes: u64,
     pub retransmitted_bytes: u64,
     pub skipped_bytes: u64,
+    /// Bytes of the capture file skipped as damaged (see `capture::Damage`).
+    pub capture_bytes_skipped: u64,
     pub dropped_by_limits: u64,
     pub first_ts: Option<i64>,
     pub last_ts: Option<i64>,
@@ -314,6 +319,25 @@ impl Dissector {
         };
         self.last_dealt = Some((client, owner));
         owner == shard.index
+    }
+
+    /// A damaged stretch of the capture file was skipped: one `capture` problem, located
+    /// by file offset and the packet before it.
+    pub fn handle_capture_damage<F: FnMut(Event)>(
+        &mut self,
+        d: &crate::capture::Damage,
+        out: &mut F,
+    ) {
+        self.totals.capture_bytes_skipped += d.skipped;
+        // Sharded, every pass reads the file; the first one reports.
+        if self.opts.shard.is_none_or(|s| s.index == 0) {
+            out(Event::Problem(Problem {
+                packet: d.after_packet,
+                stream: None,
+                kind: ProblemKind::Capture,
+                message: d.to_string(),
+            }));
+        }
     }
 
     /// Feeds one captured packet.

@@ -44,6 +44,8 @@ pub struct Summary {
     /// Retransmitted copies whose bytes differed from the copy used (the dropped copy is
     /// not checked).
     pub conflicts: u64,
+    /// Bytes of the capture file skipped as damaged (container damage, recovered from).
+    pub capture_bytes_skipped: u64,
     pub packets: u64,
     pub streams: u64,
 }
@@ -57,6 +59,7 @@ impl Summary {
             || self.gaps > 0
             || self.unreadable_packets > 0
             || self.conflicts > 0
+            || self.capture_bytes_skipped > 0
     }
 
     /// Every frame byte-exact and nothing left unchecked.
@@ -70,7 +73,8 @@ impl Summary {
             "{} frames, {} re-encoded byte-exact, {} mismatches, {} undecodable; \
              {} of {} JSON headers are exactly fastjson's canonical form; {} packets, {} TCP streams; \
              not checked: {} truncated frames, {} bytes skipped, {} gaps ({} bytes missing), \
-             {} unreadable packets, {} conflicting retransmissions",
+             {} unreadable packets, {} conflicting retransmissions, \
+             {} damaged capture file bytes skipped",
             self.frames,
             self.identical,
             self.mismatches,
@@ -85,6 +89,7 @@ impl Summary {
             self.gap_bytes,
             self.unreadable_packets,
             self.conflicts,
+            self.capture_bytes_skipped,
         )
     }
 }
@@ -179,8 +184,11 @@ pub fn check_frame(r: &FrameRecord) -> Verdict {
 /// and truncations, and undecodable frames, which the frame's own verdict reports).
 fn problem_line(p: &Problem) -> Option<String> {
     match p.kind {
-        ProblemKind::Gap | ProblemKind::Truncated | ProblemKind::Packet | ProblemKind::Conflict => {
-        }
+        ProblemKind::Gap
+        | ProblemKind::Truncated
+        | ProblemKind::Packet
+        | ProblemKind::Conflict
+        | ProblemKind::Capture => {}
         ProblemKind::Frame if !p.message.starts_with("undecodable frame") => {}
         _ => return None,
     }
@@ -246,6 +254,7 @@ pub fn verify<R: Read + Send>(
     s.skipped_bytes = totals.skipped_bytes;
     s.gaps = totals.gaps;
     s.gap_bytes = totals.gap_bytes;
+    s.capture_bytes_skipped = totals.capture_bytes_skipped;
     s.packets = totals.packets;
     s.streams = totals.streams;
     (s, err)

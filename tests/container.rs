@@ -1,0 +1,276 @@
+//! Damaged capture files: what precedes the damage is read, the damage is reported in words
+//! (file offset, bytes skipped, why), and reading goes on after it where the format allows
+//! (pcapng blocks carry their length twice; legacy pcap records are re-found by scanning).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use rmqdump::analysis::{Event, Options, ProblemKind};
+use rmqdump::capture::{CaptureError, Damage, Item, for_each_packet, open_input};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Packets (number, data) and damage reports of a capture, and how reading ended.
+#[allow(clippy::type_complexity)]
+fn read(bytes: &[u8]) -> (Vec<(u64, Vec<u8>)>, Vec<Damage>, Result<u64, CaptureError>) {
+    let mut packets = Vec::new();
+    let mut damage = Vec::new();
+    let res = for_each_packet(bytes, |it| match it {
+        Item::Packet(p) => packets.push((p.number, p.data.to_vec())),
+        Item::Damage(d) => damage.push(d),
+    });
+    (packets, damage, res)
+}
+
+/// Offsets and lengths of the blocks of a little-endian pcapng file.
+fn blocks(d: &[u8]) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    let mut o = 0;
+    while o + 8 <= d.len() {
+        let l = u32::from_le_bytes(d[o + 4..o + 8].try_into().unwrap()) as usize;
+        v.push((o, l));
+        o += l;
+    }
+    v
+}
+
+/// Offsets and lengths (header included) of the records of a little-endian pcap file.
+fn records(d: &[u8]) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    let mut o = 24;
+    while o + 16 <= d.len() {
+        let l = 16 + u32::from_le_bytes(d[o + 8..o + 12].try_into().unwrap()) as usize;
+        v.push((o, l));
+        o += l;
+    }
+    v
+}
+
+fn pcap() -> Vec<u8> {
+    std::fs::read(root().join("captures/rust/rocketmq-rust-dev.pcap")).unwrap()
+}
+
+fn pcapng() -> Vec<u8> {
+    std::fs::read(root().join("captures/cpp/rocketmq-cpp-dev.pcapng")).unwrap()
+}
+
+#[test]
+fn legacy_record_with_an_absurd_length_is_reported_and_the_next_record_found() {
+    let mut d = pcap();
+    let (whole, _, _) = read(&d);
+    let recs = records(&d);
+    let (at, len) = recs[40];
+    d[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let (packets, damage, res) = read(&d);
+    assert_eq!(res.unwrap(), whole.len() as u64 - 1);
+    assert_eq!(
+        damage,
+        [Damage {
+            offset: at as u64,
+            skipped: len as u64,
+            after_packet: 40,
+            reason: "record length 4294967295 exceeds the snap length 262144".into(),
+        }]
+    );
+    // Every other record is read, in order, with its bytes.
+    let mut want: Vec<Vec<u8>> = whole.into_iter().map(|p| p.1).collect();
+    want.remove(40);
+    assert_eq!(packets.into_iter().map(|p| p.1).collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn legacy_garbage_between_records_is_skipped_by_scanning() {
+    let d = pcap();
+    let (whole, _, _) = read(&d);
+    let recs = records(&d);
+    let (at, _) = recs[10];
+    // 37 bytes of 0xff: read as a record header, its length is absurd.
+    let mut bad = d[..at].to_vec();
+    bad.extend([0xff; 37]);
+    bad.extend(&d[at..]);
+    let (packets, damage, res) = read(&bad);
+    assert_eq!(res.unwrap(), whole.len() as u64);
+    assert_eq!(damage.len(), 1);
+    assert_eq!((damage[0].offset, damage[0].skipped), (at as u64, 37));
+    assert_eq!(packets.len(), whole.len());
+    assert!(packets.iter().zip(&whole).all(|(a, b)| a.1 == b.1));
+}
+
+#[test]
+fn pcapng_block_whose_lengths_disagree_is_skipped_to_the_next_block() {
+    let mut d = pcapng();
+    let (whole, _, _) = read(&d);
+    let b = blocks(&d);
+    // Block 2 is the first EPB (after SHB and IDB): damage the 11th packet's trailing length.
+    let (at, len) = b[12];
+    d[at + len - 4..at + len].copy_from_slice(&7u32.to_le_bytes());
+    let (packets, damage, res) = read(&d);
+    assert_eq!(res.unwrap(), whole.len() as u64 - 1);
+    assert_eq!(damage.len(), 1, "{damage:#?}");
+    assert_eq!(damage[0].offset, at as u64);
+    assert_eq!(damage[0].skipped, len as u64);
+    assert_eq!(damage[0].after_packet, 10);
+    assert!(
+        damage[0]
+            .reason
+            .starts_with(&format!("block length {len} at its start but 7 at its end")),
+        "{}",
+        damage[0].reason
+    );
+    let mut want: Vec<Vec<u8>> = whole.into_iter().map(|p| p.1).collect();
+    want.remove(10);
+    assert_eq!(packets.into_iter().map(|p| p.1).collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn pcapng_block_with_a_bad_body_but_matching_lengths_is_skipped_by_its_length() {
+    let mut d = pcapng();
+    let (whole, _, _) = read(&d);
+    let b = blocks(&d);
+    let (at, len) = b[20];
+    // EPB caplen (body offset 12, file offset +20) far past the block.
+    d[at + 20..at + 24].copy_from_slice(&0x00ff_ffffu32.to_le_bytes());
+    let (packets, damage, res) = read(&d);
+    assert_eq!(res.unwrap(), whole.len() as u64 - 1);
+    assert_eq!(damage.len(), 1, "{damage:#?}");
+    assert_eq!(
+        (damage[0].offset, damage[0].skipped, damage[0].after_packet),
+        (at as u64, len as u64, 18)
+    );
+    assert_eq!(
+        damage[0].reason,
+        format!("the body of this {len}-byte enhanced packet block (type 0x6) does not parse")
+    );
+    assert_eq!(packets.len(), whole.len() - 1);
+}
+
+#[test]
+fn pcapng_garbage_and_absurd_block_lengths_are_skipped_by_scanning() {
+    let d = pcapng();
+    let (whole, _, _) = read(&d);
+    let b = blocks(&d);
+    let (at, _) = b[30];
+    let mut bad = d[..at].to_vec();
+    // A block header claiming 4 GiB, then junk.
+    bad.extend([6, 0, 0, 0, 0xfc, 0xff, 0xff, 0xff]);
+    bad.extend(b"junk junk junk");
+    bad.extend(&d[at..]);
+    let (packets, damage, res) = read(&bad);
+    assert_eq!(res.unwrap(), whole.len() as u64);
+    assert_eq!(damage.len(), 1, "{damage:#?}");
+    assert_eq!((damage[0].offset, damage[0].skipped), (at as u64, 22));
+    assert!(damage[0].reason.contains("block length 4294967292"));
+    assert_eq!(packets.len(), whole.len());
+}
+
+#[test]
+fn damage_reaches_the_dissector_as_a_located_capture_problem() {
+    let mut d = pcap();
+    let (at, _) = records(&d)[40];
+    d[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut problems = Vec::new();
+    let (totals, err) = rmqdump::dissect(&d[..], Options::default(), |e| {
+        if let Event::Problem(p) = e
+            && p.kind == ProblemKind::Capture
+        {
+            problems.push(p)
+        }
+    });
+    assert!(err.is_none());
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].packet, 40);
+    assert_eq!(
+        problems[0].message,
+        format!(
+            "damaged capture at file offset {at} (after packet 40): record length 4294967295 exceeds the snap length 262144; skipped {} bytes, reading again at offset {}",
+            records(&pcap())[40].1,
+            at + records(&pcap())[40].1
+        )
+    );
+    assert!(totals.capture_bytes_skipped > 0);
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Reads a gzip file through `open_input` (which sniffs gzip by content).
+fn read_gz(bytes: &[u8]) -> (usize, Result<u64, CaptureError>) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.pcap.gz");
+    std::fs::write(&p, bytes).unwrap();
+    let input = open_input(p.to_str().unwrap()).unwrap();
+    let mut n = 0;
+    let res = for_each_packet(input, |it| {
+        if let Item::Packet(_) = it {
+            n += 1
+        }
+    });
+    (n, res)
+}
+
+#[test]
+fn damaged_gzip_keeps_every_packet_before_the_damage_and_says_where_and_why() {
+    let raw = pcap();
+    let whole = read(&raw).0.len();
+    let z = gz(&raw);
+    let (n, res) = read_gz(&z);
+    assert_eq!((n, res.unwrap()), (whole, whole as u64));
+
+    // Truncated: the packets inflated before the cut are read.
+    let cut = &z[..z.len() / 2];
+    let (n, res) = read_gz(cut);
+    let Err(CaptureError::Gzip { packets, damage }) = res else {
+        panic!("{res:?}")
+    };
+    assert_eq!(packets, n as u64);
+    assert!(n > 0 && n < whole, "{n} of {whole}");
+    assert!(damage.reason.starts_with("truncated"), "{damage}");
+    assert!(damage.compressed_offset <= cut.len() as u64);
+    // Every packet whose bytes came out whole was read: the next record ends past the
+    // inflated bytes.
+    let recs = records(&raw);
+    let end = recs[n - 1].0 + recs[n - 1].1;
+    assert!(end as u64 <= damage.uncompressed_offset);
+    assert!(recs[n].0 + recs[n].1 > damage.uncompressed_offset as usize);
+
+    // CRC-32 mismatch in the trailer: all the data came out; the error says CRC.
+    let mut crc = z.clone();
+    let l = crc.len();
+    crc[l - 8] ^= 0xff;
+    let (n, res) = read_gz(&crc);
+    let Err(CaptureError::Gzip { damage, .. }) = res else {
+        panic!("{res:?}")
+    };
+    assert_eq!(n, whole);
+    assert!(damage.reason.starts_with("CRC-32 mismatch"), "{damage}");
+    assert_eq!(damage.uncompressed_offset, raw.len() as u64);
+
+    // Trailing garbage after the member.
+    let mut tail = z.clone();
+    tail.extend(b"this is not gzip");
+    let (n, res) = read_gz(&tail);
+    let Err(CaptureError::Gzip { damage, .. }) = res else {
+        panic!("{res:?}")
+    };
+    assert_eq!(n, whole);
+    assert!(damage.reason.starts_with("trailing garbage"), "{damage}");
+    assert_eq!(damage.compressed_offset, z.len() as u64);
+    let text = CaptureError::Gzip {
+        packets: n as u64,
+        damage,
+    }
+    .to_string();
+    assert!(
+        text.starts_with(&format!(
+            "damaged gzip stream at compressed offset {} (uncompressed offset {})",
+            z.len(),
+            raw.len()
+        )),
+        "{text}"
+    );
+}
