@@ -342,10 +342,11 @@ pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<RemotingComman
             e.offset += 8;
             e
         })?,
-        SerializeType::RocketMq => decode_binary_header(header).map_err(|mut e| {
-            e.offset += 8;
-            e
-        })?,
+        SerializeType::RocketMq => decode_binary_header_keeping(header, limits.max_ext_fields)
+            .map_err(|mut e| {
+                e.offset += 8;
+                e
+            })?,
     };
     limit_ext_fields(&mut cmd, limits.max_ext_fields);
     cmd.body = body.to_vec();
@@ -353,8 +354,10 @@ pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<RemotingComman
 }
 
 /// Keeps the first `max` extFields entries (wire order) and counts the rest in
-/// `ext_fields_dropped`. The header was already read whole (its bytes are in memory, bounded
-/// by the frame length), so the entries cost at most a few times the header's size.
+/// `ext_fields_dropped`. A ROCKETMQ header was already cut while read
+/// ([`decode_binary_header_keeping`]); a JSON header is read whole first (its bytes are in
+/// memory, bounded by the frame length, so its entries cost a small multiple of that) and
+/// cut here.
 fn limit_ext_fields(cmd: &mut RemotingCommand, max: usize) {
     if let Some(ext) = &mut cmd.ext_fields
         && ext.len() > max
@@ -1185,6 +1188,16 @@ fn utf8(b: &[u8], at: usize, field: &'static str) -> Result<String, FrameError> 
 
 /// Decodes a ROCKETMQ binary header (protocol.md section 3).
 pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
+    decode_binary_header_keeping(h, usize::MAX)
+}
+
+/// [`decode_binary_header`] keeping at most `max_ext` extFields entries: the rest are still
+/// read and checked (the header must decode whole) but only counted, in
+/// `ext_fields_dropped`, so a header of many tiny entries costs no memory past the budget.
+pub fn decode_binary_header_keeping(
+    h: &[u8],
+    max_ext: usize,
+) -> Result<RemotingCommand, FrameError> {
     let mut r = Rd { b: h, i: 0 };
     let code = r.i16("code")? as i32;
     let language = LanguageCode(r.u8("language")?);
@@ -1218,6 +1231,7 @@ pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
     let map = r.take(ext_len as usize, "extFields")?;
     let map_start = r.i - map.len();
     let mut ext = Vec::new();
+    let mut dropped = 0usize;
     let mut m = Rd { b: map, i: 0 };
     while m.i < map.len() {
         let at = map_start + m.i;
@@ -1245,10 +1259,17 @@ pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
             e.offset += map_start;
             e
         })?;
-        ext.push((
-            utf8(k, at, "extFields key")?.into(),
-            utf8(v, vl_at, "extFields value")?.into(),
-        ));
+        let str_of =
+            |b, at, field| std::str::from_utf8(b).map_err(|_| ferr(at, field, "not valid UTF-8"));
+        let (k, v) = (
+            str_of(k, at, "extFields key")?,
+            str_of(v, vl_at, "extFields value")?,
+        );
+        if ext.len() < max_ext {
+            ext.push((k.into(), v.into()));
+        } else {
+            dropped += 1;
+        }
     }
     let trailing = h[r.i..].to_vec();
     let layout = if trailing.is_empty() {
@@ -1268,7 +1289,7 @@ pub fn decode_binary_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
         serialize: SerializeType::RocketMq,
         body: Vec::new(),
         layout,
-        ext_fields_dropped: 0,
+        ext_fields_dropped: dropped,
     })
 }
 
@@ -1541,5 +1562,36 @@ mod tests {
             check_frame(&[0, 0xFF, 0xFF, 0xFD, 0, 0, 0, 0], &l),
             FrameCheck::Invalid(_)
         ));
+    }
+
+    /// A ROCKETMQ header keeps the first N extFields entries while read and counts the
+    /// rest; every entry is still checked.
+    #[test]
+    fn binary_ext_fields_cut_while_read() {
+        let mut cmd = RemotingCommand {
+            code: 10,
+            serialize: SerializeType::RocketMq,
+            ext_fields: Some(
+                (0..10)
+                    .map(|i| (format!("k{i}").into(), "v".into()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let mut h = Vec::new();
+        encode_binary_header(&cmd, &mut h);
+        let c = decode_binary_header_keeping(&h, 3).unwrap();
+        assert_eq!(c.ext_fields.as_ref().unwrap().len(), 3);
+        assert_eq!(c.ext_fields.as_ref().unwrap()[2].0, "k2");
+        assert_eq!(c.ext_fields_dropped, 7);
+        assert!(c.ext_fields.as_ref().unwrap().capacity() < 10);
+        // A bad entry past the budget still fails the header.
+        cmd.ext_fields.as_mut().unwrap()[9].1 = "\u{e9}".into();
+        let mut h = Vec::new();
+        encode_binary_header(&cmd, &mut h);
+        let at = h.len() - 2;
+        h[at] = 0xff;
+        let e = decode_binary_header_keeping(&h, 3).unwrap_err();
+        assert_eq!(e.field, "extFields value");
     }
 }
