@@ -274,3 +274,41 @@ fn damaged_gzip_keeps_every_packet_before_the_damage_and_says_where_and_why() {
         "{text}"
     );
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Whatever is overwritten or inserted, reading and dissecting a damaged file ends
+        /// without a panic; every packet it yields lies inside the file, and every damage
+        /// report names a stretch inside it.
+        #[test]
+        fn any_damage_is_survived(
+            ng in any::<bool>(),
+            edits in proptest::collection::vec((0.0f64..1.0, any::<u32>(), 0usize..40), 1..6),
+        ) {
+            let mut d = if ng { pcapng() } else { pcap() };
+            for (at, word, junk) in edits {
+                let i = 24 + ((d.len() - 28) as f64 * at) as usize;
+                if junk == 0 {
+                    d[i..i + 4].copy_from_slice(&word.to_le_bytes());
+                } else {
+                    let fill = word.to_le_bytes()[0];
+                    d.splice(i..i, std::iter::repeat_n(fill, junk));
+                }
+            }
+            let (packets, damage, res) = read(&d);
+            prop_assert!(packets.iter().all(|p| p.1.len() <= d.len()));
+            for x in &damage {
+                prop_assert!(x.skipped > 0 && x.offset + x.skipped <= d.len() as u64, "{x:?}");
+            }
+            if let Ok(n) = res {
+                prop_assert_eq!(n, packets.len() as u64);
+            }
+            let _ = rmqdump::analysis::verify::verify(&d[..], Options::default(), |_| {});
+        }
+    }
+}
