@@ -338,26 +338,27 @@ pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<RemotingComman
     let header = &frame[8..8 + header_len];
     let body = &frame[8 + header_len..];
     let mut cmd = match st {
-        SerializeType::Json => decode_json_header(header).map_err(|mut e| {
-            e.offset += 8;
-            e
-        })?,
+        SerializeType::Json => {
+            decode_json_header_keeping(header, limits.max_ext_fields).map_err(|mut e| {
+                e.offset += 8;
+                e
+            })?
+        }
         SerializeType::RocketMq => decode_binary_header_keeping(header, limits.max_ext_fields)
             .map_err(|mut e| {
                 e.offset += 8;
                 e
             })?,
     };
-    limit_ext_fields(&mut cmd, limits.max_ext_fields);
     cmd.body = body.to_vec();
     Ok(cmd)
 }
 
 /// Keeps the first `max` extFields entries (wire order) and counts the rest in
-/// `ext_fields_dropped`. A ROCKETMQ header was already cut while read
-/// ([`decode_binary_header_keeping`]); a JSON header is read whole first (its bytes are in
-/// memory, bounded by the frame length, so its entries cost a small multiple of that) and
-/// cut here.
+/// `ext_fields_dropped`: for JSON headers off the fast path, which the tolerant reader
+/// reads whole first (their bytes are in memory, bounded by the frame length, so the entries
+/// cost a small multiple of that). ROCKETMQ headers and canonical JSON ones are cut while
+/// read ([`decode_binary_header_keeping`], [`decode_json_header_keeping`]).
 fn limit_ext_fields(cmd: &mut RemotingCommand, max: usize) {
     if let Some(ext) = &mut cmd.ext_fields
         && ext.len() > max
@@ -385,7 +386,7 @@ pub fn decode_frame_light(
     let header = &frame[8..8 + header_len];
     let body = &frame[8 + header_len..];
     let light = if frame[4] == 0 {
-        canonical::scan_keeping(header, Some(keys))
+        canonical::scan_keeping(header, Some(keys), usize::MAX)
     } else {
         None
     };
@@ -446,10 +447,20 @@ fn int_of(v: &JValue) -> Option<i32> {
 /// fast path that reads the fields straight from the bytes; anything else goes through the
 /// tolerant reader and keeps a [`JsonLayout`].
 pub fn decode_json_header(h: &[u8]) -> Result<RemotingCommand, FrameError> {
-    if let Some(cmd) = canonical::scan(h) {
+    decode_json_header_keeping(h, usize::MAX)
+}
+
+/// [`decode_json_header`] keeping at most `max_ext` extFields entries (the rest counted in
+/// `ext_fields_dropped`). The fast path cuts while it reads (the entries past the budget
+/// are checked and skipped, never decoded); the tolerant reader reads the header whole and
+/// the entries are cut after.
+pub fn decode_json_header_keeping(h: &[u8], max_ext: usize) -> Result<RemotingCommand, FrameError> {
+    if let Some(cmd) = canonical::scan_keeping(h, None, max_ext) {
         return Ok(cmd);
     }
-    decode_json_header_tolerant(h)
+    let mut cmd = decode_json_header_tolerant(h)?;
+    limit_ext_fields(&mut cmd, max_ext);
+    Ok(cmd)
 }
 
 /// The tolerant path of [`decode_json_header`], for any header.
@@ -1079,15 +1090,18 @@ mod canonical {
         Some(t)
     }
 
+    #[cfg(test)]
     pub(super) fn scan(h: &[u8]) -> Option<RemotingCommand> {
-        scan_keeping(h, None)
+        scan_keeping(h, None, usize::MAX)
     }
 
     /// [`scan`], keeping only the extFields keys in `keep` (others are skipped without
-    /// being decoded).
+    /// being decoded), and at most `max` entries (the rest skipped too, and counted in
+    /// `ext_fields_dropped`).
     pub(super) fn scan_keeping(
         h: &[u8],
         keep: Option<fn(&str) -> bool>,
+        max: usize,
     ) -> Option<RemotingCommand> {
         let t = std::str::from_utf8(h).ok()?;
         let mut s = S { b: h, t, i: 0 };
@@ -1102,7 +1116,10 @@ mod canonical {
                 loop {
                     let k = s.string_cow()?;
                     s.lit(b":")?;
-                    if keep.is_none_or(|f| f(&k)) {
+                    if ext.len() >= max {
+                        s.skip_string()?;
+                        cmd.ext_fields_dropped += 1;
+                    } else if keep.is_none_or(|f| f(&k)) {
                         let v = s.string()?;
                         let k: super::ExtString = match k {
                             std::borrow::Cow::Borrowed(t) => t.into(),
@@ -1593,5 +1610,35 @@ mod tests {
         h[at] = 0xff;
         let e = decode_binary_header_keeping(&h, 3).unwrap_err();
         assert_eq!(e.field, "extFields value");
+    }
+
+    /// A JSON header keeps the first N extFields entries: cut while read on the fastjson
+    /// canonical path, cut after on the tolerant one; the same entries either way.
+    #[test]
+    fn json_ext_fields_cut_to_the_budget() {
+        let cmd = RemotingCommand {
+            code: 10,
+            ext_fields: Some(
+                (0..100)
+                    .map(|i| (format!("k{i}").into(), "v".into()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let mut h = Vec::new();
+        encode_json_header(&cmd, &mut h);
+        // The same header with a space after the first comma: off the fast path.
+        let text = String::from_utf8(h.clone()).unwrap().replacen(",", ", ", 1);
+        for (h, fast) in [(h, true), (text.into_bytes(), false)] {
+            assert_eq!(canonical::scan(&h).is_some(), fast);
+            let c = decode_json_header_keeping(&h, 3).unwrap();
+            let ext = c.ext_fields.as_ref().unwrap();
+            let keys: Vec<&str> = ext.iter().map(|e| e.0.as_str()).collect();
+            assert_eq!(keys, ["k0", "k1", "k2"]);
+            assert_eq!(c.ext_fields_dropped, 97);
+            if fast {
+                assert!(ext.capacity() < 100);
+            }
+        }
     }
 }
