@@ -1,6 +1,7 @@
 //! The remoting layer: frame codec, JSON and ROCKETMQ headers, codes, stream splitting.
 //! Byte-exact: every decoded frame re-encodes to the bytes that were on the wire.
 
+mod binary;
 pub mod codes;
 pub mod command;
 pub mod json;
