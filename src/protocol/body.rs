@@ -114,8 +114,11 @@ impl Budget {
         self.inflated = self.inflated.saturating_add(n);
     }
 
+    /// A body did not fit in what was left: the budget counts as spent, so the bodies after
+    /// it are not inflated either (each attempt would cost up to the rest of the budget).
     pub fn note_not_inflated(&mut self) {
         self.bodies_not_inflated += 1;
+        self.inflated = self.inflated.max(self.limits.max_inflated_per_frame);
     }
 
     pub fn note_properties_dropped(&mut self, n: usize) {
@@ -143,9 +146,8 @@ impl Budget {
         }
         if self.bodies_not_inflated > 0 {
             parts.push(format!(
-                "{} compressed bodies left as on the wire past max_inflated_per_frame {} \
-                 ({} bytes inflated)",
-                self.bodies_not_inflated, self.limits.max_inflated_per_frame, self.inflated
+                "{} compressed bodies left as on the wire past max_inflated_per_frame {}",
+                self.bodies_not_inflated, self.limits.max_inflated_per_frame
             ));
         }
         (!parts.is_empty()).then(|| parts.join("; "))

@@ -93,10 +93,7 @@ fn property_entries(s: &str) -> impl Iterator<Item = (&str, &str)> {
 /// [`parse_properties_cow`] keeping at most `max` properties (`Limits::max_properties`);
 /// also returns how many more the string holds (counted, not kept, nothing allocated for
 /// them).
-pub fn parse_properties_limited(
-    s: Cow<'_, str>,
-    max: usize,
-) -> (Properties<'_>, usize) {
+pub fn parse_properties_limited(s: Cow<'_, str>, max: usize) -> (Properties<'_>, usize) {
     match s {
         Cow::Borrowed(b) => {
             let mut it = property_entries(b);
