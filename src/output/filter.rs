@@ -24,7 +24,7 @@ pub struct Filter {
     pub topic: Option<String>,
     /// A KEYS entry, a UNIQ_KEY or offset msgId of any message, or a msgId in the header.
     pub key: Option<String>,
-    /// A consumerGroup / producerGroup / group header field, a group of a heartbeat or lock
+    /// A consumerGroup / producerGroup / group / groupName header field, a group of a heartbeat or lock
     /// body (`HeartbeatData` producerDataSet/consumerDataSet `groupName`,
     /// `LockBatchRequestBody.consumerGroup`), a message's `PGROUP`; a response matches when
     /// its request did.
@@ -166,7 +166,7 @@ fn all_messages<'d, 'a>(d: &'d Decoded<'a>) -> impl Iterator<Item = &'d Message<
 
 /// Whether a decoded request names the group `g`.
 fn names_group(d: &Decoded, g: &str) -> bool {
-    const FIELDS: &[&str] = &["consumerGroup", "producerGroup", "group"];
+    const FIELDS: &[&str] = &["consumerGroup", "producerGroup", "group", "groupName"];
     if FIELDS.iter().any(|f| d.field_str(f) == Some(g)) {
         return true;
     }
@@ -185,4 +185,159 @@ fn names_group(d: &Decoded, g: &str) -> bool {
                 .any(|x| x.get("groupName").and_then(Value::as_str) == Some(g))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::RequestRef;
+    use crate::protocol::{DecodeOptions, decode};
+    use crate::remoting::command::RemotingCommand;
+
+    fn record(packet: u64, cmd: RemotingCommand, request: Option<(u64, i32)>) -> FrameRecord {
+        FrameRecord {
+            packet,
+            last_packet: packet,
+            ts: 0,
+            stream: 0,
+            src: "10.0.0.5:40000".parse().unwrap(),
+            dst: "10.0.0.9:10911".parse().unwrap(),
+            offset: 0,
+            frame_len: 0,
+            command: Ok(cmd),
+            request: request.map(|(packet, code)| RequestRef {
+                packet,
+                code,
+                ts: 0,
+                topic: None,
+            }),
+            wire: None,
+        }
+    }
+
+    fn cmd(code: i32, opaque: i32, ext: &[(&str, &str)], body: &[u8]) -> RemotingCommand {
+        RemotingCommand {
+            code,
+            opaque,
+            ext_fields: Some(
+                ext.iter()
+                    .map(|(k, v)| ((*k).into(), (*v).into()))
+                    .collect(),
+            ),
+            body: body.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn response(opaque: i32) -> RemotingCommand {
+        RemotingCommand {
+            opaque,
+            flag: 1,
+            ..Default::default()
+        }
+    }
+
+    fn hits(f: &mut Filter, frames: &[FrameRecord]) -> Vec<u64> {
+        frames
+            .iter()
+            .filter(|r| {
+                let c = r.command.as_ref().unwrap();
+                let d = decode(
+                    c,
+                    r.request.as_ref().map(|q| q.code),
+                    &DecodeOptions::default(),
+                );
+                f.matches(r, Some(&d))
+            })
+            .map(|r| r.packet)
+            .collect()
+    }
+
+    fn filter(group: Option<&str>, topic: Option<&str>, key: Option<&str>) -> Filter {
+        Filter::from_args(
+            &[],
+            topic.map(String::from),
+            key.map(String::from),
+            group.map(String::from),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn group_matches_headers_bodies_and_the_responses_to_them() {
+        let hb = br#"{"clientID":"c1","consumerDataSet":[{"groupName":"CG-a"}],"producerDataSet":[{"groupName":"PG-b"}]}"#;
+        let frames = [
+            record(
+                1,
+                cmd(11, 1, &[("consumerGroup", "CG-a"), ("topic", "T")], b""),
+                None,
+            ),
+            record(
+                2,
+                cmd(11, 2, &[("consumerGroup", "CG-x"), ("topic", "T")], b""),
+                None,
+            ),
+            record(3, response(2), Some((2, 11))),
+            record(4, response(1), Some((1, 11))),
+            record(5, cmd(34, 3, &[], hb), None),
+            record(6, cmd(310, 4, &[("a", "PG-b"), ("b", "T")], b"x"), None),
+            record(7, cmd(36, 5, &[("group", "CG-a")], b""), None),
+            record(8, cmd(207, 6, &[("groupName", "CG-a")], b""), None),
+            record(
+                9,
+                cmd(41, 7, &[], br#"{"consumerGroup":"CG-a","mqSet":[]}"#),
+                None,
+            ),
+        ];
+        assert_eq!(
+            hits(&mut filter(Some("CG-a"), None, None), &frames),
+            [1, 4, 5, 7, 8, 9]
+        );
+        assert_eq!(hits(&mut filter(Some("PG-b"), None, None), &frames), [5, 6]);
+        // A response matches once (its request is forgotten after).
+        let mut f = filter(Some("CG-a"), None, None);
+        hits(&mut f, &frames);
+        assert!(!f.matched.contains(&(0, 1, 1)));
+        assert!(
+            f.matched.contains(&(0, 5, 3)),
+            "unanswered requests stay remembered"
+        );
+        assert_eq!(
+            hits(&mut filter(None, None, None), &frames).len(),
+            frames.len()
+        );
+        assert!(!filter(None, None, None).active());
+    }
+
+    #[test]
+    fn remembered_requests_are_bounded() {
+        let mut f = filter(Some("G"), None, None);
+        for i in 0..(MAX_REMEMBERED as u64 + 10) {
+            let r = record(i, cmd(11, i as i32, &[("consumerGroup", "G")], b""), None);
+            let c = r.command.as_ref().unwrap();
+            let d = decode(c, None, &DecodeOptions::default());
+            assert!(f.matches(&r, Some(&d)));
+        }
+        assert_eq!(f.matched.len(), MAX_REMEMBERED);
+        assert_eq!(f.order.len(), MAX_REMEMBERED);
+    }
+
+    #[test]
+    fn unknown_code_names_are_refused() {
+        let e = Filter::from_args(&["NO_SUCH_CODE".into()], None, None, None, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--code NO_SUCH_CODE: not a request code name or number"
+        );
+        let f = Filter::from_args(
+            &["PULL_MESSAGE".into(), "310".into()],
+            None,
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.codes, [11, 310]);
+    }
 }
