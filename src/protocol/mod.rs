@@ -6,6 +6,7 @@
 pub mod body;
 pub mod headers;
 pub mod message;
+pub mod register_broker;
 
 use serde_json::{Map, Value};
 
@@ -166,6 +167,17 @@ pub fn decode<'a>(
                 let (msgs, err) = body::decode_stored_in(body, &mut budget);
                 d.messages = msgs;
                 d.errors.extend(err);
+            }
+        }
+        (false, Some(103))
+            if !body.is_empty()
+                && opts.inflate
+                && d.field("compressed").and_then(|v| v.as_bool()) == Some(true) =>
+        {
+            let max = opts.max_inflated.min(opts.limits.max_inflated_per_frame);
+            match register_broker::decode_compressed(body, cmd.version, max) {
+                Ok(v) => d.body_json = Some(v),
+                Err(e) => d.errors.push(format!("compressed RegisterBrokerBody: {e}")),
             }
         }
         _ => {
