@@ -287,3 +287,50 @@ fn a_message_with_many_properties() {
     assert_eq!(j["messages"][0]["properties_dropped"], 284);
     last_frame_decodes(&frames, &oo);
 }
+
+/// Every code whose body holds stored messages decodes them (the `MessageDecoder.decode*`
+/// callers): responses to PULL_MESSAGE, LITE_PULL_MESSAGE, QUERY_MESSAGE, VIEW_MESSAGE_BY_ID,
+/// POP_MESSAGE, PEEK_MESSAGE; requests CHECK_TRANSACTION_STATE and CONSUME_MESSAGE_DIRECTLY.
+/// A non-SUCCESS response's body is not read as messages.
+#[test]
+fn every_stored_message_code_decodes_its_body() {
+    use rmqdump::protocol::{DecodeOptions, decode};
+    let mut body = stored(5, 0, b"one", "KEYS\u{1}K1\u{2}");
+    body.extend(stored(6, 0, b"two", "KEYS\u{1}K2\u{2}"));
+    let opts = DecodeOptions::default();
+    for code in [11, 361, 12, 33, 200050, 200052] {
+        let r = response(1, body.clone());
+        let d = decode(&r, Some(code), &opts);
+        assert_eq!(d.messages.len(), 2, "response to {code}");
+        assert_eq!(d.messages[1].keys(), Some("K2"));
+        let mut failed = response(1, body.clone());
+        failed.code = 1;
+        assert!(decode(&failed, Some(code), &opts).messages.is_empty());
+    }
+    for code in [39, 309] {
+        let q = request(code, 1, &[], body[..body.len() / 2].to_vec());
+        let d = decode(&q, None, &opts);
+        assert_eq!(d.messages.len(), 1, "request {code}");
+        assert_eq!(&*d.messages[0].body, b"one");
+    }
+    // PUSH_REPLY_MESSAGE_TO_CLIENT: one message described by ReplyMessageRequestHeader, its
+    // body inflated per sysFlag (`ClientRemotingProcessor.receiveReplyMessage`).
+    let z = zlib(100);
+    let ext = [
+        ("topic", "Reply_topic"),
+        ("sysFlag", "1"),
+        ("properties", "CORRELATION_ID\u{1}c-1\u{2}"),
+    ];
+    let q = request(326, 1, &ext, z);
+    let d = decode(&q, None, &opts);
+    assert_eq!(d.messages.len(), 1);
+    assert_eq!(d.messages[0].topic, "Reply_topic");
+    assert_eq!(d.messages[0].body.len(), 100);
+    assert_eq!(d.messages[0].property("CORRELATION_ID"), Some("c-1"));
+    // Not for other codes: a SEND_BACK response body is not a stored message.
+    assert!(
+        decode(&response(1, body), Some(36), &opts)
+            .messages
+            .is_empty()
+    );
+}
