@@ -274,19 +274,19 @@ fn decode_items<'a>(
             break;
         }
         let r: Result<Message<'a>, String> = (|| {
-            let total = c.i32(&format!("{what} totalSize"))?;
-            let _magic = c.i32(&format!("{what} magic"))?;
-            let _crc = c.i32(&format!("{what} bodyCRC"))?;
-            let flag = c.i32(&format!("{what} flag"))?;
-            let bl = c.i32(&format!("{what} bodyLen"))?;
-            let bl = c.len(bl as i64, &format!("{what} bodyLen"))?;
-            let b = c.take(bl, &format!("{what} body"))?;
-            let pl = c.i16(&format!("{what} propertiesLen"))?;
-            let pl = c.len(pl as i64, &format!("{what} propertiesLen"))?;
-            let p = c.take(pl, &format!("{what} properties"))?;
+            let total = c.i32("totalSize")?;
+            let _magic = c.i32("magic")?;
+            let _crc = c.i32("bodyCRC")?;
+            let flag = c.i32("flag")?;
+            let bl = c.i32("bodyLen")?;
+            let bl = c.len(bl as i64, "bodyLen")?;
+            let b = c.take(bl, "body")?;
+            let pl = c.i16("propertiesLen")?;
+            let pl = c.len(pl as i64, "propertiesLen")?;
+            let p = c.take(pl, "properties")?;
             if total as i64 != (c.i - start) as i64 {
                 return Err(format!(
-                    "{what} totalSize {total} but the item is {} bytes",
+                    "totalSize {total} but the item is {} bytes",
                     c.i - start
                 ));
             }
