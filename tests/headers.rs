@@ -190,3 +190,34 @@ fn codes_without_a_header_class_have_an_empty_typed_header() {
     // A code no Java caller sends has no header class: extFields only.
     assert!(headers::request_class(7777).is_none());
 }
+
+/// Admin JSON bodies as fastjson writes them: `ConsumeStats.offsetTable` is a
+/// `Map<MessageQueue, OffsetWrapper>`, so its keys are JSON objects; `ClusterInfo`'s
+/// `brokerAddrs` has bare integer keys. Both decode (the keys as their JSON text).
+#[test]
+fn fastjson_admin_bodies_decode() {
+    let consume_stats = br#"{"consumeTps":1.5,"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":10,"consumerOffset":8,"lastTimestamp":0}}}"#;
+    let r = RemotingCommand {
+        flag: 1,
+        body: consume_stats.to_vec(),
+        ..Default::default()
+    };
+    let d = protocol::decode(&r, Some(208), &DecodeOptions::default());
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let v = d.body_json.unwrap();
+    let (k, off) = v["offsetTable"].as_object().unwrap().iter().next().unwrap();
+    assert!(k.contains("\"brokerName\":\"b\""), "{k}");
+    assert_eq!(off["brokerOffset"], 10);
+    let cluster = br#"{"brokerAddrTable":{"broker-a":{"brokerAddrs":{0:"10.0.0.9:10911"},"brokerName":"broker-a","cluster":"C"}},"clusterAddrTable":{"C":["broker-a"]}}"#;
+    let r = RemotingCommand {
+        flag: 1,
+        body: cluster.to_vec(),
+        ..Default::default()
+    };
+    let d = protocol::decode(&r, Some(106), &DecodeOptions::default());
+    let v = d.body_json.unwrap();
+    assert_eq!(
+        v["brokerAddrTable"]["broker-a"]["brokerAddrs"]["0"],
+        "10.0.0.9:10911"
+    );
+}
