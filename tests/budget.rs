@@ -334,3 +334,39 @@ fn every_stored_message_code_decodes_its_body() {
             .is_empty()
     );
 }
+
+/// What a frame's body decoding could not decode is reported on stderr by `read`, located
+/// by packet and stream, in text mode too (it used to be in the JSON `errors` only); the
+/// frames after it still print, and `--strict` exits 1.
+#[test]
+fn body_decode_errors_are_reported_by_read() {
+    let mut body = stored(5, 0, b"one", "");
+    let good = body.len();
+    body.extend(stored(6, 0, b"two", ""));
+    body.truncate(good + 30);
+    let cap = capture(&[
+        request(11, 1, &[("topic", "T"), ("queueId", "1")], vec![]),
+        response(1, body),
+    ]);
+    let path = std::env::temp_dir().join(format!("rmqdump-budget-{}.pcap", std::process::id()));
+    std::fs::write(&path, &cap).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["read", "--strict", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let packet: u64 = lines[1].split_whitespace().next().unwrap().parse().unwrap();
+    let want = format!(
+        "packet {packet}: frame (stream 0): decoding: stored message 1 at body offset {good}: "
+    );
+    assert!(stderr.contains(&want), "{stderr}");
+    // The record before the cut is decoded and shown.
+    assert!(lines[1].contains("body=3B"), "{}", lines[1]);
+}
