@@ -251,7 +251,7 @@ struct FrameArgs {
     #[arg(long)]
     key: Option<String>,
     /// Only frames of this consumer or producer group (header consumerGroup/producerGroup/
-    /// group, heartbeat and lock bodies), and the responses to them.
+    /// group/groupName, heartbeat and lock bodies, PGROUP), and the responses to them.
     #[arg(long)]
     group: Option<String>,
     /// Print at most this many bytes of each message body (JSON marks the cut with
@@ -396,8 +396,10 @@ fn read(a: ReadArgs) -> io::Result<u8> {
                 if !frame_problems.is_empty() {
                     problems += 1;
                 }
-                for p in &frame_problems {
-                    eprintln!("{name}: {}", output::problem_line(p));
+                if filter.stream.is_none_or(|s| s == r.stream) {
+                    for p in &frame_problems {
+                        eprintln!("{name}: {}", output::problem_line(p));
+                    }
                 }
                 if filter.active() && !filter.matches(&r, d.as_ref()) {
                     return;
