@@ -248,6 +248,11 @@ fn case_10_inner_batch_unwrap() {
         assert_eq!(m["queue_offset"], 100 + i as i64);
         assert_eq!(m["topic"], outer["topic"]);
         assert_ne!(m["uniq_key"], outer["uniq_key"]);
+        // Copied from the outer record as MessageDecoder.decodeMessage(MessageExt, List) does.
+        for k in ["queue_id", "sys_flag", "born_host", "store_host", "msg_id"] {
+            assert_eq!(m[k], outer[k], "{k}");
+        }
+        assert_eq!(m["body_crc"], 0);
     }
     let hit = frames("10-inner-batch-unwrap", &["--key", "IB-1"]);
     assert_eq!(hit.len(), 1);

@@ -388,8 +388,15 @@ fn unwrap_inner<'a>(m: &mut Message<'a>, budget: &mut Budget) -> Result<(), Stri
         x.queue_id = m.queue_id;
         x.sys_flag = m.sys_flag;
         x.born_timestamp = m.born_timestamp;
+        // What `decodeMessage(MessageExt, List)` copies; the rest of the new
+        // MessageClientExt (bodyCRC, storeSize, reconsumeTimes, preparedTransactionOffset)
+        // stays 0.
         x.stored = m.stored.clone().map(|s| StoredInfo {
             queue_offset: s.queue_offset.saturating_add(i as i64),
+            body_crc: 0,
+            store_size: 0,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
             ..s
         });
         m.inner.push(x);
