@@ -339,12 +339,14 @@ fn filter_from_args(f: &FrameArgs, stream: Option<u64>) -> Option<output::Filter
     .ok()
 }
 
-/// Output options of `read` and `live`.
-fn output_options(f: &FrameArgs, show_secrets: bool) -> OutputOptions {
+/// Output options of `read` and `live`: body decoding within the same `Limits` as the
+/// dissector's, body printing cut at `--max-body-print`.
+fn output_options(f: &FrameArgs, show_secrets: bool, opts: &Options) -> OutputOptions {
     let mut oo = OutputOptions {
         show_secrets,
         ..Default::default()
     };
+    oo.decode.limits = opts.limits;
     oo.decode.limits.max_body_print = f.max_body_print;
     oo
 }
@@ -374,7 +376,8 @@ fn read(a: ReadArgs) -> io::Result<u8> {
     let Some(mut filter) = filter_from_args(f, a.stream) else {
         return Ok(2);
     };
-    let oo = output_options(f, a.show_secrets);
+    let opts = options(&a.common, false);
+    let oo = output_options(f, a.show_secrets, &opts);
     let input = open(&a.common.file)?;
     let name = if a.common.file == "-" {
         "<stdin>"
@@ -385,7 +388,7 @@ fn read(a: ReadArgs) -> io::Result<u8> {
     let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut err: Option<io::Error> = None;
     let mut problems = 0u64;
-    let (totals, cap_err) = rmqdump::dissect(input, options(&a.common, false), |ev| {
+    let (totals, cap_err) = rmqdump::dissect(input, opts, |ev| {
         if err.is_some() {
             return;
         }
@@ -1236,8 +1239,9 @@ fn live(a: LiveArgs) -> io::Result<u8> {
         "rmqdump live: capturing on {} (tcp ports {:?}); Ctrl-C to stop",
         a.interface, ports
     );
-    let oo = output_options(f, a.show_secrets);
-    let mut d = rmqdump::analysis::Dissector::new(Options::default());
+    let opts = Options::default();
+    let oo = output_options(f, a.show_secrets, &opts);
+    let mut d = rmqdump::analysis::Dissector::new(opts);
     let mut st = Stats::new(None);
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
