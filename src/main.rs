@@ -246,9 +246,18 @@ struct FrameArgs {
     /// Only frames about this topic.
     #[arg(long)]
     topic: Option<String>,
-    /// Only frames carrying this key: a KEYS entry, a UNIQ_KEY or a msgId.
+    /// Only frames carrying this key: a KEYS entry, a UNIQ_KEY or a msgId (of any sent,
+    /// pulled, popped, queried, viewed or inner-batch message).
     #[arg(long)]
     key: Option<String>,
+    /// Only frames of this consumer or producer group (header consumerGroup/producerGroup/
+    /// group/groupName, heartbeat and lock bodies, PGROUP), and the responses to them.
+    #[arg(long)]
+    group: Option<String>,
+    /// Print at most this many bytes of each message body (JSON marks the cut with
+    /// "body_truncated": true).
+    #[arg(long, default_value_t = rmqdump::limits::Limits::default().max_body_print)]
+    max_body_print: usize,
 }
 
 #[derive(Args)]
@@ -316,89 +325,30 @@ fn capture_error(file: &str, e: CaptureError) -> Result<bool, io::Error> {
     }
 }
 
-struct Filter {
-    codes: Vec<i32>,
-    topic: Option<String>,
-    key: Option<String>,
-    stream: Option<u64>,
+/// The filter of `read` and `live` from their options; `None` (after saying why on
+/// stderr) when a code is unknown.
+fn filter_from_args(f: &FrameArgs, stream: Option<u64>) -> Option<output::Filter> {
+    output::Filter::from_args(
+        &f.code,
+        f.topic.clone(),
+        f.key.clone(),
+        f.group.clone(),
+        stream,
+    )
+    .map_err(|e| eprintln!("rmqdump: {e}"))
+    .ok()
 }
 
-impl Filter {
-    fn active(&self) -> bool {
-        !self.codes.is_empty()
-            || self.topic.is_some()
-            || self.key.is_some()
-            || self.stream.is_some()
-    }
-
-    fn matches(&self, r: &FrameRecord, d: Option<&Decoded>) -> bool {
-        if let Some(s) = self.stream
-            && r.stream != s
-        {
-            return false;
-        }
-        let cmd = r.command.as_ref().ok();
-        if !self.codes.is_empty() {
-            let code = cmd.and_then(|c| match c.kind() {
-                Kind::Response => r.request.as_ref().map(|q| q.code),
-                _ => Some(c.code),
-            });
-            if !code.is_some_and(|c| self.codes.contains(&c)) {
-                return false;
-            }
-        }
-        if let Some(t) = &self.topic {
-            let hit = d.is_some_and(|d| {
-                d.topic() == Some(t.as_str()) || d.messages.iter().any(|m| &m.topic == t)
-            });
-            if !hit {
-                return false;
-            }
-        }
-        if let Some(k) = &self.key {
-            let hit = d.is_some_and(|d| {
-                d.messages.iter().any(|m| {
-                    m.keys().is_some_and(|ks| ks.split(' ').any(|x| x == k))
-                        || m.uniq_key() == Some(k.as_str())
-                        || m.stored.as_ref().is_some_and(|s| &s.offset_msg_id() == k)
-                }) || d
-                    .field_str("msgId")
-                    .is_some_and(|id| id.split(',').any(|x| x == k))
-            });
-            if !hit {
-                return false;
-            }
-        }
-        true
-    }
-}
-
-impl Filter {
-    /// The filter of `read` and `live` from their `--code`, `--topic`, `--key` (and
-    /// `--stream`) options; `None` (after saying why on stderr) when a code is unknown.
-    fn from_args(
-        code: &[String],
-        topic: &Option<String>,
-        key: &Option<String>,
-        stream: Option<u64>,
-    ) -> Option<Filter> {
-        let mut codes = Vec::new();
-        for c in code {
-            match RequestCode::parse(c) {
-                Some(rc) => codes.push(rc.0),
-                None => {
-                    eprintln!("rmqdump: --code {c}: not a request code name or number");
-                    return None;
-                }
-            }
-        }
-        Some(Filter {
-            codes,
-            topic: topic.clone(),
-            key: key.clone(),
-            stream,
-        })
-    }
+/// Output options of `read` and `live`: body decoding within the same `Limits` as the
+/// dissector's, body printing cut at `--max-body-print`.
+fn output_options(f: &FrameArgs, show_secrets: bool, opts: &Options) -> OutputOptions {
+    let mut oo = OutputOptions {
+        show_secrets,
+        ..Default::default()
+    };
+    oo.decode.limits = opts.limits;
+    oo.decode.limits.max_body_print = f.max_body_print;
+    oo
 }
 
 /// One frame in the chosen format (`read` and `live`): a JSON Lines object, the `-V`
@@ -423,29 +373,36 @@ fn write_frame<W: Write>(
 
 fn read(a: ReadArgs) -> io::Result<u8> {
     let f = &a.frames;
-    let Some(filter) = Filter::from_args(&f.code, &f.topic, &f.key, a.stream) else {
+    let Some(mut filter) = filter_from_args(f, a.stream) else {
         return Ok(2);
     };
-    let oo = OutputOptions {
-        show_secrets: a.show_secrets,
-        ..Default::default()
-    };
+    let opts = options(&a.common, false);
+    let oo = output_options(f, a.show_secrets, &opts);
     let input = open(&a.common.file)?;
+    let name = if a.common.file == "-" {
+        "<stdin>"
+    } else {
+        a.common.file.as_str()
+    };
     let stdout = io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut err: Option<io::Error> = None;
     let mut problems = 0u64;
-    let (totals, cap_err) = rmqdump::dissect(input, options(&a.common, false), |ev| {
+    let (totals, cap_err) = rmqdump::dissect(input, opts, |ev| {
         if err.is_some() {
             return;
         }
         let res = match ev {
             Event::Frame(r) => {
                 let d = output::decode_record(&r, &oo);
-                if let Some(d) = &d
-                    && !d.errors.is_empty()
-                {
+                let frame_problems = output::frame_problems(&r, d.as_ref());
+                if !frame_problems.is_empty() {
                     problems += 1;
+                }
+                if filter.stream.is_none_or(|s| s == r.stream) {
+                    for p in &frame_problems {
+                        eprintln!("{name}: {}", output::problem_line(p));
+                    }
                 }
                 if filter.active() && !filter.matches(&r, d.as_ref()) {
                     return;
@@ -457,11 +414,6 @@ fn read(a: ReadArgs) -> io::Result<u8> {
                 if filter.stream.is_some_and(|s| p.stream != Some(s)) {
                     return;
                 }
-                let name = if a.common.file == "-" {
-                    "<stdin>"
-                } else {
-                    a.common.file.as_str()
-                };
                 eprintln!("{name}: {}", output::problem_line(&p));
                 Ok(())
             }
@@ -1184,7 +1136,7 @@ fn live(a: LiveArgs) -> io::Result<u8> {
         a.port.clone()
     };
     let f = &a.frames;
-    let Some(filter) = Filter::from_args(&f.code, &f.topic, &f.key, None) else {
+    let Some(mut filter) = filter_from_args(f, None) else {
         return Ok(2);
     };
     let interval = a.interval;
@@ -1210,11 +1162,9 @@ fn live(a: LiveArgs) -> io::Result<u8> {
         "rmqdump live: capturing on {} (tcp ports {:?}); Ctrl-C to stop",
         a.interface, ports
     );
-    let oo = OutputOptions {
-        show_secrets: a.show_secrets,
-        ..Default::default()
-    };
-    let mut d = rmqdump::analysis::Dissector::new(Options::default());
+    let opts = Options::default();
+    let oo = output_options(f, a.show_secrets, &opts);
+    let mut d = rmqdump::analysis::Dissector::new(opts);
     let mut st = Stats::new(None);
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
@@ -1222,7 +1172,10 @@ fn live(a: LiveArgs) -> io::Result<u8> {
     let mut last_table = std::time::Instant::now();
     let mut number = 0u64;
     let mut events: Vec<Event> = Vec::new();
-    let handle = |ev: Event, w: &mut BufWriter<io::StdoutLock>, st: &mut Stats| -> io::Result<()> {
+    let mut handle = |ev: Event,
+                      w: &mut BufWriter<io::StdoutLock>,
+                      st: &mut Stats|
+     -> io::Result<()> {
         match ev {
             Event::Frame(r) => {
                 if a.stats {
@@ -1233,6 +1186,9 @@ fn live(a: LiveArgs) -> io::Result<u8> {
                     return Ok(());
                 }
                 let dd = output::decode_record(&r, &oo);
+                for p in output::frame_problems(&r, dd.as_ref()) {
+                    eprintln!("live: {}", output::problem_line(&p));
+                }
                 if filter.active() && !filter.matches(&r, dd.as_ref()) {
                     return Ok(());
                 }

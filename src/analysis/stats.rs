@@ -416,14 +416,19 @@ impl Stats {
         let mut batch_tags: Vec<String> = Vec::new();
         let mut single_tag: Option<&str> = None;
         let (count, bytes) = if batch {
-            let (msgs, _) = crate::protocol::message::decode_batch(&cmd.body, topic, queue);
+            // Within the default per-frame budget: past max_messages_per_frame the items are
+            // counted (stepped over), not decoded, so their tags and sizes are not seen.
+            let mut budget =
+                crate::protocol::body::Budget::new(crate::limits::Limits::default(), 0);
+            let (msgs, _) =
+                crate::protocol::body::decode_batch_in(&cmd.body, topic, queue, &mut budget);
             for m in &msgs {
                 if let Some(t) = m.tags() {
                     batch_tags.push(t.to_string());
                 }
             }
             (
-                msgs.len() as u64,
+                (msgs.len() + budget.messages_left_out) as u64,
                 msgs.iter().map(|m| m.wire_body_len as u64).sum(),
             )
         } else {

@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+pub mod filter;
 pub mod tables;
+
+pub use filter::Filter;
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -100,8 +103,9 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-/// A message as a JSON object (schema in docs/json-lines.md).
-pub fn message_json(m: &Message, show_secrets: bool) -> Value {
+/// A message as a JSON object (schema in docs/json-lines.md), its body cut at
+/// `max_body_print` bytes (then `body_truncated` is true).
+pub fn message_json(m: &Message, show_secrets: bool, max_body_print: usize) -> Value {
     let mut o = Map::new();
     o.insert("topic".into(), json!(m.topic));
     o.insert("queue_id".into(), json!(m.queue_id));
@@ -148,7 +152,14 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
     }
     o.insert("body_len".into(), json!(m.body.len()));
     o.insert("wire_body_len".into(), json!(m.wire_body_len));
-    o.insert("body".into(), json!(b64(&m.body)));
+    let shown = &m.body[..m.body.len().min(max_body_print)];
+    o.insert("body".into(), json!(b64(shown)));
+    if shown.len() < m.body.len() {
+        o.insert("body_truncated".into(), json!(true));
+    }
+    if m.properties_dropped > 0 {
+        o.insert("properties_dropped".into(), json!(m.properties_dropped));
+    }
     if let Some(s) = &m.stored {
         o.insert("queue_offset".into(), json!(s.queue_offset));
         o.insert("commit_log_offset".into(), json!(s.commit_log_offset));
@@ -167,6 +178,17 @@ pub fn message_json(m: &Message, show_secrets: bool) -> Value {
     }
     if let Some(e) = &m.error {
         o.insert("error".into(), json!(e));
+    }
+    if !m.inner.is_empty() {
+        o.insert(
+            "inner_messages".into(),
+            Value::Array(
+                m.inner
+                    .iter()
+                    .map(|x| message_json(x, show_secrets, max_body_print))
+                    .collect(),
+            ),
+        );
     }
     Value::Object(o)
 }
@@ -255,7 +277,7 @@ pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
             }
             if let Some(d) = d {
                 let carries_messages = !d.messages.is_empty()
-                    || matches!(crate::protocol::effective_code(cmd, r.request.as_ref().map(|q| q.code)), Some(10 | 310 | 320 | 324 | 325) if cmd.kind() != Kind::Response);
+                    || cmd.kind() != Kind::Response && protocol::carries_sent_message(cmd.code);
                 if carries_messages {
                     o.insert("batch".into(), json!(d.batch));
                     o.insert(
@@ -263,7 +285,13 @@ pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
                         Value::Array(
                             d.messages
                                 .iter()
-                                .map(|m| message_json(m, opts.show_secrets))
+                                .map(|m| {
+                                    message_json(
+                                        m,
+                                        opts.show_secrets,
+                                        opts.decode.limits.max_body_print,
+                                    )
+                                })
                                 .collect(),
                         ),
                     );
@@ -276,6 +304,9 @@ pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
                     o.insert("body".into(), Value::Object(b));
                 }
                 errors.extend(d.errors.iter().cloned());
+                if let Some(l) = &d.limit {
+                    errors.push(format!("limit: {l}"));
+                }
             }
             if r.request.is_none() && cmd.kind() == Kind::Response {
                 errors.push("no request with this opaque in the capture".into());
@@ -294,6 +325,32 @@ pub fn problem_json(p: &Problem) -> Value {
         "stream": p.stream,
         "message": p.message,
     })
+}
+
+/// The located problems of one decoded frame, for stderr: what its body decoding could not
+/// decode (kind `frame`) and the one limit problem of the frame (kind `limit`).
+pub fn frame_problems(r: &FrameRecord, d: Option<&Decoded>) -> Vec<Problem> {
+    let Some(d) = d else { return Vec::new() };
+    let at = |kind, message: String| Problem {
+        packet: r.packet,
+        stream: Some(r.stream),
+        kind,
+        message,
+    };
+    let mut v: Vec<Problem> = d
+        .errors
+        .iter()
+        .map(|e| {
+            at(
+                crate::analysis::ProblemKind::Frame,
+                format!("decoding: {e}"),
+            )
+        })
+        .collect();
+    if let Some(l) = &d.limit {
+        v.push(at(crate::analysis::ProblemKind::Limit, l.clone()));
+    }
+    v
 }
 
 /// One tshark-like line.
@@ -355,6 +412,10 @@ pub fn frame_line(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
             let _ = write!(s, " body={}B", m.body.len());
         } else if !d.messages.is_empty() {
             let _ = write!(s, " messages={}", d.messages.len());
+        }
+        let inner: usize = d.messages.iter().map(|m| m.inner.len()).sum();
+        if inner > 0 {
+            let _ = write!(s, " inner_messages={inner}");
         }
     }
     if let (Kind::Response, Some(rm)) = (cmd.kind(), &cmd.remark)

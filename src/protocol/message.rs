@@ -73,22 +73,46 @@ pub fn parse_properties(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Properties as decoded: (name, value) in wire order, borrowed when possible.
+pub type Properties<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
 /// [`parse_properties`] borrowing from the text when it can.
-pub fn parse_properties_cow(s: Cow<'_, str>) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    fn split(s: &str) -> impl Iterator<Item = (&str, &str)> {
-        s.split('\u{2}').filter_map(|entry| {
-            entry
-                .split_once('\u{1}')
-                .filter(|(k, v)| !k.is_empty() && !v.is_empty())
-        })
-    }
+pub fn parse_properties_cow(s: Cow<'_, str>) -> Properties<'_> {
+    parse_properties_limited(s, usize::MAX).0
+}
+
+/// The entries of a properties string, as `string2messageProperties` keeps them.
+fn property_entries(s: &str) -> impl Iterator<Item = (&str, &str)> {
+    s.split('\u{2}').filter_map(|entry| {
+        entry
+            .split_once('\u{1}')
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+    })
+}
+
+/// [`parse_properties_cow`] keeping at most `max` properties (`Limits::max_properties`);
+/// also returns how many more the string holds (counted, not kept, nothing allocated for
+/// them).
+pub fn parse_properties_limited(s: Cow<'_, str>, max: usize) -> (Properties<'_>, usize) {
     match s {
-        Cow::Borrowed(b) => split(b)
-            .map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v)))
-            .collect(),
-        Cow::Owned(o) => split(&o)
-            .map(|(k, v)| (Cow::Owned(k.to_string()), Cow::Owned(v.to_string())))
-            .collect(),
+        Cow::Borrowed(b) => {
+            let mut it = property_entries(b);
+            let kept = it
+                .by_ref()
+                .take(max)
+                .map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v)))
+                .collect();
+            (kept, it.count())
+        }
+        Cow::Owned(o) => {
+            let mut it = property_entries(&o);
+            let kept = it
+                .by_ref()
+                .take(max)
+                .map(|(k, v)| (Cow::Owned(k.to_string()), Cow::Owned(v.to_string())))
+                .collect();
+            (kept, it.count())
+        }
     }
 }
 
@@ -107,6 +131,35 @@ pub fn encode_properties(props: &[(String, String)]) -> String {
 /// Decompresses a body per the sysFlag compression type (0 or 3 zlib, 1 LZ4 frame,
 /// 2 zstd), reading at most `max_out` bytes.
 pub fn decompress(sys_flag: i32, data: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+    decompress_bounded(sys_flag, data, max_out).map_err(|e| e.to_string())
+}
+
+/// Why a body was not inflated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InflateError {
+    /// The body inflates past the given limit (nothing past it was produced).
+    TooBig { codec: &'static str, limit: usize },
+    /// The compressed data is corrupt, or the compression type is unknown.
+    Bad(String),
+}
+
+impl std::fmt::Display for InflateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InflateError::TooBig { codec, limit } => {
+                write!(f, "{codec} body inflates past the {limit}-byte limit")
+            }
+            InflateError::Bad(e) => f.write_str(e),
+        }
+    }
+}
+
+/// [`decompress`] telling a body that is too big from a corrupt one.
+pub fn decompress_bounded(
+    sys_flag: i32,
+    data: &[u8],
+    max_out: usize,
+) -> Result<Vec<u8>, InflateError> {
     let kind = (sys_flag & sysflag::COMPRESSION_TYPE_MASK) >> 8;
     let limit = max_out as u64 + 1;
     let mut out = Vec::new();
@@ -119,20 +172,25 @@ pub fn decompress(sys_flag: i32, data: &[u8], max_out: usize) -> Result<Vec<u8>,
             .read_to_end(&mut out),
         2 => match ruzstd::decoding::StreamingDecoder::new(data) {
             Ok(d) => d.take(limit).read_to_end(&mut out),
-            Err(e) => return Err(format!("zstd: {e}")),
+            Err(e) => return Err(InflateError::Bad(format!("zstd: {e}"))),
         },
-        k => return Err(format!("unknown compression type {k} in sysFlag")),
+        k => {
+            return Err(InflateError::Bad(format!(
+                "unknown compression type {k} in sysFlag"
+            )));
+        }
     };
-    let name = match kind {
+    let codec = match kind {
         1 => "LZ4",
         2 => "zstd",
         _ => "zlib",
     };
-    r.map_err(|e| format!("{name} inflate failed: {e}"))?;
+    r.map_err(|e| InflateError::Bad(format!("{codec} inflate failed: {e}")))?;
     if out.len() > max_out {
-        return Err(format!(
-            "{name} body inflates past the {max_out}-byte limit"
-        ));
+        return Err(InflateError::TooBig {
+            codec,
+            limit: max_out,
+        });
     }
     Ok(out)
 }
@@ -158,6 +216,11 @@ pub struct Message<'a> {
     pub error: Option<String>,
     /// The producer's born time (ms) when known from the send header or the stored message.
     pub born_timestamp: Option<i64>,
+    /// Properties past `Limits::max_properties` that were not kept.
+    pub properties_dropped: usize,
+    /// The messages of an inner batch (stored sysFlag INNER_BATCH | NEED_UNWRAP), unwrapped
+    /// as `MessageDecoder.decodeMessage(MessageExt, List)` does.
+    pub inner: Vec<Message<'a>>,
 }
 
 impl<'a> Message<'a> {
@@ -187,22 +250,80 @@ impl<'a> Message<'a> {
         wire: &'a [u8],
         max_body: usize,
     ) -> Self {
+        let mut budget = super::body::Budget::unlimited(max_body);
+        Self::with_body_in(topic, sys_flag, props, Cow::Borrowed(wire), &mut budget)
+    }
+
+    /// [`Message::with_body`] within a frame's budget: properties past `max_properties`
+    /// are counted, not kept; a compressed body inflates only within what is left of
+    /// `max_inflated_per_frame` (else it stays as on the wire, counted by the budget).
+    pub fn with_body_in(
+        topic: Cow<'a, str>,
+        sys_flag: i32,
+        props: Cow<'a, str>,
+        wire: Cow<'a, [u8]>,
+        budget: &mut super::body::Budget,
+    ) -> Self {
+        let (properties, properties_dropped) =
+            parse_properties_limited(props, budget.limits().max_properties);
+        budget.note_properties_dropped(properties_dropped);
         let mut m = Message {
             topic,
             sys_flag,
-            properties: parse_properties_cow(props),
+            properties,
+            properties_dropped,
             wire_body_len: wire.len(),
             compressed: sys_flag & sysflag::COMPRESSED != 0,
-            body: Cow::Borrowed(wire),
+            body: wire,
             ..Default::default()
         };
-        if m.compressed && max_body > 0 {
-            match decompress(sys_flag, wire, max_body) {
-                Ok(b) => m.body = Cow::Owned(b),
-                Err(e) => m.error = Some(e),
+        if m.compressed && budget.max_body() > 0 {
+            let (limit, frame_bound) = budget.inflate_limit();
+            match decompress_bounded(sys_flag, &m.body, limit) {
+                Ok(b) => {
+                    budget.note_inflated(b.len());
+                    m.body = Cow::Owned(b);
+                }
+                Err(InflateError::TooBig { .. }) if frame_bound => {
+                    budget.note_not_inflated();
+                    m.error = Some(format!(
+                        "{}: the frame's inflate budget ({} bytes) is spent",
+                        super::body::LEFT_COMPRESSED,
+                        budget.limits().max_inflated_per_frame
+                    ));
+                }
+                Err(e) => m.error = Some(e.to_string()),
             }
         }
         m
+    }
+
+    /// The same message owning all its text and bytes.
+    pub fn into_owned(self) -> Message<'static> {
+        Message {
+            topic: Cow::Owned(self.topic.into_owned()),
+            queue_id: self.queue_id,
+            flag: self.flag,
+            sys_flag: self.sys_flag,
+            properties: self
+                .properties
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+                .collect(),
+            body: Cow::Owned(self.body.into_owned()),
+            wire_body_len: self.wire_body_len,
+            compressed: self.compressed,
+            stored: self.stored,
+            error: self.error,
+            born_timestamp: self.born_timestamp,
+            properties_dropped: self.properties_dropped,
+            inner: self.inner.into_iter().map(Message::into_owned).collect(),
+        }
+    }
+
+    /// This message and its inner-batch messages, outer first.
+    pub fn with_inner(&self) -> impl Iterator<Item = &Message<'a>> {
+        std::iter::once(self).chain(self.inner.iter())
     }
 }
 
@@ -375,201 +496,7 @@ pub fn decode_uniq_key(id: &str, born_timestamp: Option<i64>) -> Option<UniqKey>
     })
 }
 
-struct Cur<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Cur<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
-        let end = self
-            .i
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or_else(|| {
-                format!(
-                    "{what}: needs {n} bytes at offset {}, {} left",
-                    self.i,
-                    self.b.len() - self.i
-                )
-            })?;
-        let s = &self.b[self.i..end];
-        self.i = end;
-        Ok(s)
-    }
-    fn i16(&mut self, w: &str) -> Result<i16, String> {
-        let s = self.take(2, w)?;
-        Ok(i16::from_be_bytes([s[0], s[1]]))
-    }
-    fn i32(&mut self, w: &str) -> Result<i32, String> {
-        let s = self.take(4, w)?;
-        Ok(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn i64(&mut self, w: &str) -> Result<i64, String> {
-        let s = self.take(8, w)?;
-        Ok(i64::from_be_bytes(s.try_into().unwrap_or([0; 8])))
-    }
-    fn len(&mut self, v: i64, w: &str) -> Result<usize, String> {
-        if v < 0 {
-            return Err(format!("{w}: negative length {v} at offset {}", self.i));
-        }
-        Ok(v as usize)
-    }
-    fn host(&mut self, v6: bool, w: &str) -> Result<SocketAddr, String> {
-        let ip: IpAddr = if v6 {
-            let s = self.take(16, w)?;
-            let mut a = [0u8; 16];
-            a.copy_from_slice(s);
-            Ipv6Addr::from(a).into()
-        } else {
-            let s = self.take(4, w)?;
-            Ipv4Addr::new(s[0], s[1], s[2], s[3]).into()
-        };
-        let port = self.i32(w)?;
-        Ok(SocketAddr::new(ip, port as u16))
-    }
-}
-
-/// Splits a batch body (SEND_BATCH_MESSAGE, or V2 with `m=true`) into its messages
-/// (`MessageDecoder.decodeMessages`). Items: totalSize, magic, bodyCRC, flag, bodyLen,
-/// body, i16 propertiesLen, properties. Problems stop the split and are returned with
-/// the messages decoded so far.
-pub fn decode_batch<'a>(
-    body: &'a [u8],
-    topic: &str,
-    queue_id: Option<i32>,
-) -> (Vec<Message<'a>>, Option<String>) {
-    let mut out = Vec::new();
-    let mut c = Cur { b: body, i: 0 };
-    while c.i < body.len() {
-        let start = c.i;
-        let r: Result<Message<'a>, String> = (|| {
-            let total = c.i32("batch item totalSize")?;
-            let _magic = c.i32("batch item magic")?;
-            let _crc = c.i32("batch item bodyCRC")?;
-            let flag = c.i32("batch item flag")?;
-            let bl = c.i32("batch item bodyLen")?;
-            let bl = c.len(bl as i64, "batch item bodyLen")?;
-            let b = c.take(bl, "batch item body")?;
-            let pl = c.i16("batch item propertiesLen")?;
-            let pl = c.len(pl as i64, "batch item propertiesLen")?;
-            let p = c.take(pl, "batch item properties")?;
-            if total as i64 != (c.i - start) as i64 {
-                return Err(format!(
-                    "batch item totalSize {total} but the item is {} bytes",
-                    c.i - start
-                ));
-            }
-            let mut m = Message::with_body(
-                Cow::Owned(topic.to_string()),
-                0,
-                String::from_utf8_lossy(p),
-                b,
-                0,
-            );
-            m.flag = flag;
-            m.queue_id = queue_id;
-            Ok(m)
-        })();
-        match r {
-            Ok(m) => out.push(m),
-            Err(e) => {
-                let n = out.len();
-                return (
-                    out,
-                    Some(format!("batch item {n} at body offset {start}: {e}")),
-                );
-            }
-        }
-    }
-    (out, None)
-}
-
-/// Magic codes of stored messages.
-pub const MAGIC_V1: u32 = 0xDAA3_20A7;
-pub const MAGIC_V2: u32 = 0xDAA3_20AB;
-
-/// Splits a PULL_MESSAGE (or VIEW/QUERY, CHECK_TRANSACTION_STATE) body into stored
-/// messages (`MessageDecoder.decodesBatch`), inflating compressed bodies up to `max_body`.
-pub fn decode_stored_messages(body: &[u8], max_body: usize) -> (Vec<Message<'_>>, Option<String>) {
-    let mut out = Vec::new();
-    let mut c = Cur { b: body, i: 0 };
-    while c.i < body.len() {
-        let start = c.i;
-        match decode_stored(&mut c, max_body) {
-            Ok(m) => out.push(m),
-            Err(e) => {
-                let n = out.len();
-                return (
-                    out,
-                    Some(format!("stored message {n} at body offset {start}: {e}")),
-                );
-            }
-        }
-    }
-    (out, None)
-}
-
-fn decode_stored<'a>(c: &mut Cur<'a>, max_body: usize) -> Result<Message<'a>, String> {
-    let start = c.i;
-    let total = c.i32("totalSize")?;
-    let magic = c.i32("magicCode")? as u32;
-    if magic != MAGIC_V1 && magic != MAGIC_V2 {
-        return Err(format!("unknown magic code {magic:#010X}"));
-    }
-    let body_crc = c.i32("bodyCRC")?;
-    let queue_id = c.i32("queueId")?;
-    let flag = c.i32("flag")?;
-    let queue_offset = c.i64("queueOffset")?;
-    let commit_log_offset = c.i64("physicalOffset")?;
-    let sys_flag = c.i32("sysFlag")?;
-    let born_timestamp = c.i64("bornTimestamp")?;
-    let born_host = c.host(sys_flag & sysflag::BORNHOST_V6 != 0, "bornHost")?;
-    let store_timestamp = c.i64("storeTimestamp")?;
-    let store_host = c.host(sys_flag & sysflag::STOREHOST_V6 != 0, "storeHost")?;
-    let reconsume_times = c.i32("reconsumeTimes")?;
-    let prepared = c.i64("preparedTransactionOffset")?;
-    let bl = c.i32("bodyLen")?;
-    let bl = c.len(bl as i64, "bodyLen")?;
-    let body = c.take(bl, "body")?;
-    let tl = if magic == MAGIC_V2 {
-        c.i16("topicLen")? as u16 as usize
-    } else {
-        c.take(1, "topicLen")?[0] as usize
-    };
-    let topic = c.take(tl, "topic")?;
-    let pl = c.i16("propertiesLen")?;
-    let pl = c.len(pl as i64, "propertiesLen")?;
-    let props = c.take(pl, "properties")?;
-    let size = c.i - start;
-    if total as i64 != size as i64 {
-        return Err(format!("totalSize {total} but the record is {size} bytes"));
-    }
-    let mut m = Message::with_body(
-        String::from_utf8_lossy(topic),
-        sys_flag,
-        String::from_utf8_lossy(props),
-        body,
-        max_body,
-    );
-    m.queue_id = Some(queue_id);
-    m.flag = flag;
-    m.born_timestamp = Some(born_timestamp);
-    m.stored = Some(StoredInfo {
-        magic,
-        body_crc,
-        queue_offset,
-        commit_log_offset,
-        born_timestamp,
-        born_host,
-        store_timestamp,
-        store_host,
-        reconsume_times,
-        prepared_transaction_offset: prepared,
-        store_size: total,
-    });
-    Ok(m)
-}
+pub use super::body::{MAGIC_V1, MAGIC_V2, decode_batch, decode_stored_messages};
 
 /// Properties as a JSON object (later duplicates win).
 pub fn properties_json(
@@ -719,7 +646,7 @@ mod tests {
         let mut two = r.clone();
         two.extend_from_slice(&r);
         let (msgs, err) = decode_stored_messages(&two, 1 << 20);
-        assert!(err.is_none(), "{err:?}");
+        assert!(err.is_empty(), "{err:?}");
         assert_eq!(msgs.len(), 2);
         let m = &msgs[0];
         assert_eq!(m.topic, topic.as_str());
@@ -740,10 +667,7 @@ mod tests {
         // A truncated second record is reported with its offset, the first one kept.
         let (msgs, err) = decode_stored_messages(&two[..two.len() - 3], 1 << 20);
         assert_eq!(msgs.len(), 1);
-        assert!(
-            err.unwrap()
-                .contains(&format!("stored message 1 at body offset {n}"))
-        );
+        assert!(err[0].contains(&format!("stored message 1 at body offset {n}")));
     }
 
     #[test]
@@ -783,7 +707,7 @@ mod tests {
         b[84..88].copy_from_slice(&i32::MAX.to_be_bytes());
         let (m, e) = decode_stored_messages(&b, 1 << 20);
         assert!(m.is_empty());
-        assert!(e.unwrap().contains("body"));
+        assert!(e[0].contains("body"));
         let (m, e) = decode_batch(&[0, 0, 0, 10, 1, 2], "t", None);
         assert!(m.is_empty() && e.is_some());
     }

@@ -3,8 +3,10 @@
 //! request it answers (`NettyRemotingAbstract.processResponseCommand` matches by opaque;
 //! only the requester knows what the response body means).
 
+pub mod body;
 pub mod headers;
 pub mod message;
+pub mod register_broker;
 
 use serde_json::{Map, Value};
 
@@ -53,6 +55,8 @@ pub struct Decoded<'a> {
     /// Whether the send request was a batch.
     pub batch: bool,
     pub errors: Vec<String>,
+    /// The frame's one limit problem (`limits::Limits` reached: what was left out, counted).
+    pub limit: Option<String>,
 }
 
 impl<'a> Decoded<'a> {
@@ -119,8 +123,9 @@ pub fn decode<'a>(
         d.header = Some(headers::typed(f, ext, &mut d.errors));
     }
     let body = &cmd.body[..];
+    let mut budget = body::Budget::new(opts.limits, opts.body_limit());
     match (is_response, code) {
-        (false, Some(10 | 310 | 320 | 324 | 325)) => {
+        (false, Some(c)) if carries_sent_message(c) => {
             let topic = d.field_str("topic").unwrap_or("");
             let num = |k: &str| d.field(k).and_then(|v| v.as_i64());
             let queue_id = num("queueId").map(|q| q as i32);
@@ -132,39 +137,47 @@ pub fn decode<'a>(
                 code == Some(320) || d.field("batch").and_then(|v| v.as_bool()).unwrap_or(false);
             d.batch = batch;
             if batch {
-                let (mut msgs, err) = message::decode_batch(body, topic, queue_id);
+                let (mut msgs, err) = body::decode_batch_in(body, topic, queue_id, &mut budget);
                 for m in &mut msgs {
                     m.born_timestamp = born;
                 }
                 d.messages = msgs;
                 d.errors.extend(err);
             } else {
-                let mut m = Message::with_body(
+                let mut m = Message::with_body_in(
                     Cow::Borrowed(topic),
                     sys_flag,
                     Cow::Borrowed(props),
-                    body,
-                    opts.body_limit(),
+                    Cow::Borrowed(body),
+                    &mut budget,
                 );
                 m.queue_id = queue_id;
                 m.flag = flag;
                 m.born_timestamp = born;
-                if let Some(e) = &m.error {
+                if let Some(e) = &m.error
+                    && !e.starts_with(body::LEFT_COMPRESSED)
+                {
                     d.errors.push(format!("message body: {e}"));
                 }
                 d.messages.push(m);
             }
         }
-        (true, Some(11 | 361 | 33)) | (false, Some(39 | 309)) if !body.is_empty() => {
+        (_, Some(c)) if !body.is_empty() && carries_stored_messages(c, is_response) => {
             if !is_response || cmd.code == 0 {
-                let (msgs, err) = message::decode_stored_messages(body, opts.body_limit());
-                for m in &msgs {
-                    if let Some(e) = &m.error {
-                        d.errors.push(format!("stored message body: {e}"));
-                    }
-                }
+                let (msgs, err) = body::decode_stored_in(body, &mut budget);
                 d.messages = msgs;
                 d.errors.extend(err);
+            }
+        }
+        (false, Some(103))
+            if !body.is_empty()
+                && opts.inflate
+                && d.field("compressed").and_then(|v| v.as_bool()) == Some(true) =>
+        {
+            let max = opts.max_inflated.min(opts.limits.max_inflated_per_frame);
+            match register_broker::decode_compressed(body, cmd.version, max) {
+                Ok(v) => d.body_json = Some(v),
+                Err(e) => d.errors.push(format!("compressed RegisterBrokerBody: {e}")),
             }
         }
         _ => {
@@ -178,7 +191,34 @@ pub fn decode<'a>(
             }
         }
     }
+    d.limit = budget.report();
     d
+}
+
+/// Requests whose body is one message (or a batch) described by the header: the send
+/// codes (`SendMessageRequestHeader`/`V2`: SEND_MESSAGE 10, SEND_MESSAGE_V2 310,
+/// SEND_BATCH_MESSAGE 320, SEND_REPLY_MESSAGE 324/_V2 325) and PUSH_REPLY_MESSAGE_TO_CLIENT
+/// 326 (`ReplyMessageRequestHeader`; `ClientRemotingProcessor.receiveReplyMessage` inflates
+/// the body per sysFlag).
+pub fn carries_sent_message(request_code: i32) -> bool {
+    matches!(request_code, 10 | 310 | 320 | 324 | 325 | 326)
+}
+
+/// Whether a body of this code holds stored messages (`MessageDecoder.decode*` callers in
+/// apache/rocketmq): responses to PULL_MESSAGE 11 and LITE_PULL_MESSAGE 361
+/// (`MQClientAPIImpl.processPullResponse`, `PullAPIWrapper.processPullResult`,
+/// broker-to-broker `BrokerOuterAPI.pullMessageFromSpecificBroker`), QUERY_MESSAGE 12
+/// (`MQAdminImpl.queryMessage`, `MqClientAdminImpl.queryMessage`), VIEW_MESSAGE_BY_ID 33
+/// (`MQClientAPIImpl.viewMessage`), POP_MESSAGE 200050 (`MQClientAPIImpl.processPopResponse`)
+/// and PEEK_MESSAGE 200052 (`PeekMessageProcessor` answers in the pop layout); requests
+/// CHECK_TRANSACTION_STATE 39 and CONSUME_MESSAGE_DIRECTLY 309 (broker -> client,
+/// `ClientRemotingProcessor.checkTransactionState` / `consumeMessageDirectly`).
+pub fn carries_stored_messages(code: i32, is_response: bool) -> bool {
+    if is_response {
+        matches!(code, 11 | 361 | 12 | 33 | 200050 | 200052)
+    } else {
+        matches!(code, 39 | 309)
+    }
 }
 
 /// extFields keys that carry credentials (`AclClientRPCHook`, `SessionCredentials`).

@@ -25,6 +25,10 @@ pub type Field = (&'static str, &'static str, Ty);
 
 use Ty::*;
 
+#[rustfmt::skip]
+mod classes;
+pub use classes::*;
+
 /// Keys inherited from `RpcRequestHeader` / `TopicRequestHeader` (4.9.5+, 5.x).
 const RPC: &[Field] = &[
     ("bname", "bname", Str),
@@ -32,22 +36,6 @@ const RPC: &[Field] = &[
     ("nsd", "nsd", Bool),
     ("oway", "oway", Bool),
     ("lo", "lo", Bool),
-];
-
-const SEND_V1: &[Field] = &[
-    ("producerGroup", "producerGroup", Str),
-    ("topic", "topic", Str),
-    ("defaultTopic", "defaultTopic", Str),
-    ("defaultTopicQueueNums", "defaultTopicQueueNums", Int),
-    ("queueId", "queueId", Int),
-    ("sysFlag", "sysFlag", Int),
-    ("bornTimestamp", "bornTimestamp", Long),
-    ("flag", "flag", Int),
-    ("properties", "properties", Str),
-    ("reconsumeTimes", "reconsumeTimes", Int),
-    ("unitMode", "unitMode", Bool),
-    ("batch", "batch", Bool),
-    ("maxReconsumeTimes", "maxReconsumeTimes", Int),
 ];
 
 /// `SendMessageRequestHeaderV2`: the letters and the V1 names they stand for.
@@ -79,148 +67,127 @@ const SEND_RESPONSE: &[Field] = &[
     ("TRACE_ON", "TRACE_ON", Bool),
 ];
 
-const ROUTE: &[Field] = &[
-    ("topic", "topic", Str),
-    ("acceptStandardJsonOnly", "acceptStandardJsonOnly", Bool),
-];
-
-const UNREGISTER: &[Field] = &[
-    ("clientID", "clientID", Str),
-    ("producerGroup", "producerGroup", Str),
-    ("consumerGroup", "consumerGroup", Str),
-];
-
-const PULL: &[Field] = &[
-    ("consumerGroup", "consumerGroup", Str),
-    ("topic", "topic", Str),
-    ("queueId", "queueId", Int),
-    ("queueOffset", "queueOffset", Long),
-    ("maxMsgNums", "maxMsgNums", Int),
-    ("sysFlag", "sysFlag", Int),
-    ("commitOffset", "commitOffset", Long),
-    ("suspendTimeoutMillis", "suspendTimeoutMillis", Long),
-    ("subscription", "subscription", Str),
-    ("subVersion", "subVersion", Long),
-    ("expressionType", "expressionType", Str),
-    ("maxMsgBytes", "maxMsgBytes", Int),
-    ("requestSource", "requestSource", Int),
-    ("proxyFrowardClientId", "proxyFrowardClientId", Str),
-];
-
-const PULL_RESPONSE: &[Field] = &[
-    ("suggestWhichBrokerId", "suggestWhichBrokerId", Long),
-    ("nextBeginOffset", "nextBeginOffset", Long),
-    ("minOffset", "minOffset", Long),
-    ("maxOffset", "maxOffset", Long),
-    ("offsetDelta", "offsetDelta", Long),
-    ("topicSysFlag", "topicSysFlag", Int),
-    ("groupSysFlag", "groupSysFlag", Int),
-    ("forbiddenType", "forbiddenType", Int),
-];
-
-const QUERY_OFFSET: &[Field] = &[
-    ("consumerGroup", "consumerGroup", Str),
-    ("topic", "topic", Str),
-    ("queueId", "queueId", Int),
-    ("setZeroIfNotFound", "setZeroIfNotFound", Bool),
-];
-
-const OFFSET_RESPONSE: &[Field] = &[("offset", "offset", Long)];
-
-const UPDATE_OFFSET: &[Field] = &[
-    ("consumerGroup", "consumerGroup", Str),
-    ("topic", "topic", Str),
-    ("queueId", "queueId", Int),
-    ("commitOffset", "commitOffset", Long),
-];
-
-const CONSUMER_GROUP: &[Field] = &[("consumerGroup", "consumerGroup", Str)];
-
-const SEND_BACK: &[Field] = &[
-    ("offset", "offset", Long),
-    ("group", "group", Str),
-    ("delayLevel", "delayLevel", Int),
-    ("originMsgId", "originMsgId", Str),
-    ("originTopic", "originTopic", Str),
-    ("unitMode", "unitMode", Bool),
-    ("maxReconsumeTimes", "maxReconsumeTimes", Int),
-];
-
-const END_TX: &[Field] = &[
-    ("topic", "topic", Str),
-    ("producerGroup", "producerGroup", Str),
-    ("tranStateTableOffset", "tranStateTableOffset", Long),
-    ("commitLogOffset", "commitLogOffset", Long),
-    ("commitOrRollback", "commitOrRollback", Int),
-    ("fromTransactionCheck", "fromTransactionCheck", Bool),
-    ("msgId", "msgId", Str),
-    ("transactionId", "transactionId", Str),
-];
-
-const CHECK_TX: &[Field] = &[
-    ("tranStateTableOffset", "tranStateTableOffset", Long),
-    ("commitLogOffset", "commitLogOffset", Long),
-    ("msgId", "msgId", Str),
-    ("transactionId", "transactionId", Str),
-    ("offsetMsgId", "offsetMsgId", Str),
-    ("topic", "topic", Str),
-];
-
-const MAX_OFFSET: &[Field] = &[
-    ("topic", "topic", Str),
-    ("queueId", "queueId", Int),
-    ("committed", "committed", Bool),
-];
-
-const REGISTER_BROKER: &[Field] = &[
-    ("brokerName", "brokerName", Str),
-    ("brokerAddr", "brokerAddr", Str),
-    ("clusterName", "clusterName", Str),
-    ("haServerAddr", "haServerAddr", Str),
-    ("brokerId", "brokerId", Long),
-    ("heartbeatTimeoutMillis", "heartbeatTimeoutMillis", Long),
-    ("enableActingMaster", "enableActingMaster", Bool),
-    ("compressed", "compressed", Bool),
-    ("bodyCrc32", "bodyCrc32", Int),
-];
-
-const EMPTY: &[Field] = &[];
+/// The request header class of a request code: `classes::request_class` (generated from
+/// the Java callers), with the V2 send header's letters, and the classes whose callers the
+/// generator cannot see (tools and proxy paths that build the command elsewhere).
+pub fn request_class(code: i32) -> Option<(&'static str, &'static [Field])> {
+    Some(match code {
+        310 | 320 | 325 => ("SendMessageRequestHeaderV2", SEND_V2),
+        // PeekMessageProcessor / PollingInfoProcessor decode these; sent by the 5.x proxy.
+        200052 => ("PeekMessageRequestHeader", PEEK_MESSAGE_REQUEST_HEADER),
+        200055 => ("PollingInfoRequestHeader", POLLING_INFO_REQUEST_HEADER),
+        // ClientRemotingProcessor.getConsumeStatus (broker -> client).
+        221 => (
+            "GetConsumerStatusRequestHeader",
+            GET_CONSUMER_STATUS_REQUEST_HEADER,
+        ),
+        // AdminBrokerProcessor.resetOffset / getConsumerStatus (mqadmin -> broker).
+        212 => ("ResetOffsetRequestHeader", RESET_OFFSET_REQUEST_HEADER),
+        _ => return classes::request_class(code),
+    })
+}
 
 /// The header fields of a request code, if this build has its header class.
 pub fn request_fields(code: i32) -> Option<&'static [Field]> {
-    Some(match code {
-        10 | 324 => SEND_V1,
-        310 | 320 | 325 => SEND_V2,
-        105 => ROUTE,
-        34 => EMPTY,
-        35 => UNREGISTER,
-        11 | 361 => PULL,
-        14 => QUERY_OFFSET,
-        15 => UPDATE_OFFSET,
-        38 | 40 => CONSUMER_GROUP,
-        36 => SEND_BACK,
-        37 => END_TX,
-        39 => CHECK_TX,
-        30 | 31 => MAX_OFFSET,
-        103 => REGISTER_BROKER,
+    request_class(code).map(|(_, f)| f)
+}
+
+/// The response header class for the request code a response answers: the class the
+/// broker's or NameServer's processor passes to `RemotingCommand.createResponseCommand`
+/// (`SendMessageProcessor`, `PullMessageProcessor`, `PopMessageProcessor`,
+/// `PeekMessageProcessor`, `AdminBrokerProcessor`, `ConsumerManageProcessor`,
+/// `QueryMessageProcessor`, `namesrv/DefaultRequestProcessor`...). `""` with no fields:
+/// the processor answers with a plain `createResponseCommand(null)`.
+pub fn response_class(request_code: i32) -> Option<(&'static str, &'static [Field])> {
+    Some(match request_code {
+        10 | 310 | 320 | 324 | 325 => ("SendMessageResponseHeader", SEND_RESPONSE),
+        11 | 361 => ("PullMessageResponseHeader", PULL_MESSAGE_RESPONSE_HEADER),
+        12 => ("QueryMessageResponseHeader", QUERY_MESSAGE_RESPONSE_HEADER),
+        14 => (
+            "QueryConsumerOffsetResponseHeader",
+            QUERY_CONSUMER_OFFSET_RESPONSE_HEADER,
+        ),
+        15 => (
+            "UpdateConsumerOffsetResponseHeader",
+            UPDATE_CONSUMER_OFFSET_RESPONSE_HEADER,
+        ),
+        21 => (
+            "GetAllTopicConfigResponseHeader",
+            GET_ALL_TOPIC_CONFIG_RESPONSE_HEADER,
+        ),
+        26 => (
+            "GetBrokerConfigResponseHeader",
+            GET_BROKER_CONFIG_RESPONSE_HEADER,
+        ),
+        29 => ("SearchOffsetResponseHeader", SEARCH_OFFSET_RESPONSE_HEADER),
+        30 => ("GetMaxOffsetResponseHeader", GET_MAX_OFFSET_RESPONSE_HEADER),
+        31 => ("GetMinOffsetResponseHeader", GET_MIN_OFFSET_RESPONSE_HEADER),
+        32 => (
+            "GetEarliestMsgStoretimeResponseHeader",
+            GET_EARLIEST_MSG_STORETIME_RESPONSE_HEADER,
+        ),
+        33 => ("ViewMessageResponseHeader", VIEW_MESSAGE_RESPONSE_HEADER),
+        35 => (
+            "UnregisterClientResponseHeader",
+            UNREGISTER_CLIENT_RESPONSE_HEADER,
+        ),
+        37 => (
+            "EndTransactionResponseHeader",
+            END_TRANSACTION_RESPONSE_HEADER,
+        ),
+        38 => (
+            "GetConsumerListByGroupResponseHeader",
+            GET_CONSUMER_LIST_BY_GROUP_RESPONSE_HEADER,
+        ),
+        101 => ("GetKVConfigResponseHeader", GET_KVCONFIG_RESPONSE_HEADER),
+        103 => (
+            "RegisterBrokerResponseHeader",
+            REGISTER_BROKER_RESPONSE_HEADER,
+        ),
+        201 => (
+            "GetAllSubscriptionGroupResponseHeader",
+            GET_ALL_SUBSCRIPTION_GROUP_RESPONSE_HEADER,
+        ),
+        205 => (
+            "WipeWritePermOfBrokerResponseHeader",
+            WIPE_WRITE_PERM_OF_BROKER_RESPONSE_HEADER,
+        ),
+        322 => (
+            "QueryDataVersionResponseHeader",
+            QUERY_DATA_VERSION_RESPONSE_HEADER,
+        ),
+        327 => (
+            "AddWritePermOfBrokerResponseHeader",
+            ADD_WRITE_PERM_OF_BROKER_RESPONSE_HEADER,
+        ),
+        370 => (
+            "RecallMessageResponseHeader",
+            RECALL_MESSAGE_RESPONSE_HEADER,
+        ),
+        906 => (
+            "ExchangeHAInfoResponseHeader",
+            EXCHANGE_HAINFO_RESPONSE_HEADER,
+        ),
+        200050 | 200052 => ("PopMessageResponseHeader", POP_MESSAGE_RESPONSE_HEADER),
+        200053 => (
+            "ChangeInvisibleTimeResponseHeader",
+            CHANGE_INVISIBLE_TIME_RESPONSE_HEADER,
+        ),
+        200054 => ("NotificationResponseHeader", NOTIFICATION_RESPONSE_HEADER),
+        200055 => ("PollingInfoResponseHeader", POLLING_INFO_RESPONSE_HEADER),
+        // Answered with createResponseCommand(null) (no custom header).
+        17 | 18 | 34 | 36 | 40 | 41 | 42 | 105 | 106 | 200 | 202 | 203 | 204 | 206 | 207 | 208
+        | 215 | 216 | 220 | 300 | 307 | 309 | 200051 | 200151 => ("", EMPTY),
         _ => return None,
     })
 }
 
 /// The response header fields for the request code a response answers.
 pub fn response_fields(request_code: i32) -> Option<&'static [Field]> {
-    Some(match request_code {
-        10 | 310 | 320 | 324 | 325 => SEND_RESPONSE,
-        11 | 361 => PULL_RESPONSE,
-        14 | 30 | 31 => OFFSET_RESPONSE,
-        103 => &[
-            ("haServerAddr", "haServerAddr", Str),
-            ("masterAddr", "masterAddr", Str),
-        ],
-        105 | 34 | 35 | 15 | 38 | 36 | 37 => EMPTY,
-        _ => return None,
-    })
+    response_class(request_code).map(|(_, f)| f)
 }
+
+const EMPTY: &[Field] = &[];
 
 /// A typed header value.
 #[derive(Clone, Debug, PartialEq)]
