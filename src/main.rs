@@ -9,8 +9,6 @@ use rmqdump::capture::{self, CaptureError};
 use rmqdump::output::{self, OutputOptions};
 use rmqdump::protocol::Decoded;
 use rmqdump::remoting::SerializeType;
-use rmqdump::remoting::codes::RequestCode;
-use rmqdump::remoting::command::Kind;
 
 /// Dissector and traffic analyzer for the Apache RocketMQ remoting protocol.
 ///
