@@ -133,6 +133,10 @@ pub struct ProducerAudit {
     /// Queues picked (broker address, queueId), in send order (capped; `picks` counts all).
     /// (index into [`Stats::brokers`], queueId) — 4 bytes a pick.
     pub sequence: Vec<(u16, u16)>,
+    /// In a pass of several ([`Stats::for_shard`]): when each stored pick was seen — the
+    /// packet being read when its frame came out, and its stream — so the merge can put
+    /// one producer's picks from several passes back in the order one pass sees them.
+    pub packets: Vec<(u64, u64)>,
     pub picks: u64,
     pub counts: BTreeMap<(SocketAddr, i32), u64>,
 }
@@ -241,6 +245,10 @@ pub struct Stats {
     broker_index: BTreeMap<SocketAddr, u16>,
     sequence_total: usize,
     max_routes: usize,
+    /// One pass of several: remember when each stored pick was seen (see [`merge`]).
+    keep_pick_packets: bool,
+    /// The packet being read (see [`Stats::at_packet`]).
+    at_packet: u64,
 }
 
 /// The TAGS property of a properties string (the first TAGS entry; none when it is
@@ -272,6 +280,22 @@ impl Stats {
             max_routes: MAX_ROUTES,
             ..Default::default()
         }
+    }
+
+    /// The statistics of one pass of several: as [`Stats::new`], and each stored queue pick
+    /// keeps its packet number so [`merge`] can interleave a producer's picks across passes.
+    pub fn for_shard(interval_ns: Option<i64>) -> Self {
+        Self {
+            keep_pick_packets: true,
+            ..Self::new(interval_ns)
+        }
+    }
+
+    /// The packet the dissector is reading: the frames it gives out next come out at this
+    /// packet (`u64::MAX` for the flush at the end). A pass of several records it with each
+    /// stored queue pick, as [`merge`] orders them by it.
+    pub fn at_packet(&mut self, n: u64) {
+        self.at_packet = n;
     }
 
     fn bucket(&mut self, ts: i64) -> Option<&mut Bucket> {
@@ -333,7 +357,7 @@ impl Stats {
                 }
                 c.request_bytes += r.frame_len as u64;
                 if RequestCode(cmd.code).is_send() {
-                    messages = self.note_send(cmd, client, server);
+                    messages = self.note_send(cmd, r.stream, client, server);
                 }
             }
             Kind::Response => {
@@ -402,6 +426,7 @@ impl Stats {
     fn note_send(
         &mut self,
         cmd: &crate::remoting::command::RemotingCommand,
+        stream: u64,
         client: SocketAddr,
         server: SocketAddr,
     ) -> u64 {
@@ -482,6 +507,9 @@ impl Stats {
             };
             if room && let (Some(i), Ok(q16)) = (idx, u16::try_from(q)) {
                 a.sequence.push((i, q16));
+                if self.keep_pick_packets {
+                    a.packets.push((self.at_packet, stream));
+                }
                 self.sequence_total += 1;
             }
             a.picks += 1;
@@ -767,10 +795,11 @@ pub type ShardResult = (Stats, Totals, Vec<u64>);
 /// Merges the statistics of shards that each dissected some of a capture's connections
 /// (the same packets, see [`super::dissect::Shard`]) into what one pass over all of them
 /// gives: stream numbers renumbered in order of first packet, counts and histograms added,
-/// lists merged in capture order. Fails where the shards' parts cannot be put together
-/// exactly: one producer (client IP, group, topic) seen in two shards (its picks would have
-/// to be interleaved), a capped set or list that overflowed, conflicting broker names, or a
-/// shard that dropped data at its limits (the limits are per pass).
+/// lists merged in capture order, one producer's queue picks from several shards
+/// interleaved in the order one pass sees them ([`merge_audit`]). Fails where the shards'
+/// parts cannot be put together exactly: a capped set or list that filled up (tags, groups,
+/// stored picks), conflicting broker names, or a shard that dropped data at its limits (the
+/// limits are per pass).
 pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
     // Stream numbers: one pass numbers streams in order of their first packet.
     let mut order: Vec<(u64, usize, usize)> = Vec::new();
@@ -798,12 +827,25 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
             for sl in &mut st.slow {
                 sl.stream = re(sl.stream);
             }
+            for a in st.producers.values_mut().flat_map(|g| g.values_mut()) {
+                for a in a.values_mut() {
+                    for p in &mut a.packets {
+                        p.1 = re(p.1);
+                    }
+                }
+            }
             (st, t)
         });
     let Some((mut st, mut t)) = parts.next() else {
         return Err(Unmergeable("no shards"));
     };
+    if full_of_picks(&st) {
+        return Err(Unmergeable("the stored picks are full"));
+    }
     for (o, ot) in parts {
+        if full_of_picks(&o) {
+            return Err(Unmergeable("the stored picks are full"));
+        }
         // Totals: every shard counted every packet; the rest is the shard's own.
         t.tcp_packets += ot.tcp_packets;
         t.streams += ot.streams;
@@ -863,19 +905,17 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
             for (group, topics) in groups {
                 let mt = mg.entry(group).or_default();
                 for (topic, mut a) in topics {
-                    if mt.contains_key(&topic) {
-                        return Err(Unmergeable("one producer's sends are in two shards"));
-                    }
                     for p in &mut a.sequence {
                         p.0 = bmap[p.0 as usize];
                     }
-                    mt.insert(topic, a);
+                    match mt.get_mut(&topic) {
+                        Some(m) => merge_audit(m, a)?,
+                        None => {
+                            mt.insert(topic, a);
+                        }
+                    }
                 }
             }
-        }
-        st.sequence_total += o.sequence_total;
-        if st.sequence_total > MAX_SEQUENCE_TOTAL {
-            return Err(Unmergeable("the stored picks are full"));
         }
         st.conns.extend(o.conns);
         st.routes.extend(o.routes);
@@ -920,6 +960,18 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
             st.sent_to.entry(k).or_default().extend(v);
         }
     }
+    // One pass stores each producer's first picks until 4 Mi are stored in all: the merged
+    // producers kept their first ones; exact while the cap was never reached.
+    st.sequence_total = st
+        .producers
+        .values()
+        .flat_map(|g| g.values())
+        .flat_map(|t| t.values())
+        .map(|a| a.sequence.len())
+        .sum();
+    if st.sequence_total > MAX_SEQUENCE_TOTAL {
+        return Err(Unmergeable("the stored picks are full"));
+    }
     st.routes.sort_by_key(|r| r.packet);
     st.routes.truncate(st.max_routes);
     st.slow.sort_by(|a, b| {
@@ -929,6 +981,51 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
     });
     st.slow.truncate(TOP_SLOW);
     Ok((st, t))
+}
+
+/// Whether a pass stopped storing picks because 4 Mi were stored in all (then which ones
+/// one pass would have stored is unknown), or could not name a broker any more.
+fn full_of_picks(st: &Stats) -> bool {
+    st.sequence_total >= MAX_SEQUENCE_TOTAL || st.brokers.len() >= u16::MAX as usize
+}
+
+/// One producer's picks on one topic from two passes, as one pass records them: counts
+/// added, stored picks merged in the order one pass sees them — by the packet being read
+/// when the frame came out, then by (one-pass) stream number, as the dissector flushes
+/// streams in that order. Each pass kept its own first 4,096, so the first 4,096 of the
+/// merge are the producer's first 4,096.
+fn merge_audit(m: &mut ProducerAudit, o: ProducerAudit) -> Result<(), Unmergeable> {
+    if m.packets.len() != m.sequence.len() || o.packets.len() != o.sequence.len() {
+        return Err(Unmergeable("a producer's picks carry no packet numbers"));
+    }
+    m.picks += o.picks;
+    for (k, n) in o.counts {
+        *m.counts.entry(k).or_default() += n;
+    }
+    let total = (m.sequence.len() + o.sequence.len()).min(MAX_SEQUENCE);
+    let mut sequence = Vec::with_capacity(total);
+    let mut packets = Vec::with_capacity(total);
+    let (mut i, mut j) = (0, 0);
+    while sequence.len() < total {
+        let take_m = match (m.packets.get(i), o.packets.get(j)) {
+            (Some(a), Some(b)) => a <= b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_m {
+            sequence.push(m.sequence[i]);
+            packets.push(m.packets[i]);
+            i += 1;
+        } else {
+            sequence.push(o.sequence[j]);
+            packets.push(o.packets[j]);
+            j += 1;
+        }
+    }
+    m.sequence = sequence;
+    m.packets = packets;
+    Ok(())
 }
 
 /// Adds `b` to `a`, sets that stop growing at 1,000 entries: exact only while neither was
