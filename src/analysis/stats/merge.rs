@@ -1,0 +1,265 @@
+//! Putting together the statistics of passes side by side (see [`merge`]).
+
+use super::*;
+
+/// Why shards' statistics could not be merged into exactly what one pass gives: the caller
+/// then runs one pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unmergeable(pub &'static str);
+
+/// One shard's result: its statistics, its totals, and the packet that started each of its
+/// streams ([`super::dissect::Dissector::stream_first_packets`]).
+pub type ShardResult = (Stats, Totals, Vec<u64>);
+
+/// Merges the statistics of shards that each dissected some of a capture's connections
+/// (the same packets, see [`super::dissect::Shard`]) into what one pass over all of them
+/// gives: stream numbers renumbered in order of first packet, counts and histograms added,
+/// lists merged in capture order, one producer's queue picks from several shards
+/// interleaved in the order one pass sees them ([`merge_audit`]). Fails where the shards'
+/// parts cannot be put together exactly: a capped set or list that filled up (tags, groups,
+/// stored picks), conflicting broker names, or a shard that dropped data at its limits (the
+/// limits are per pass).
+pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
+    // Stream numbers: one pass numbers streams in order of their first packet.
+    let mut order: Vec<(u64, usize, usize)> = Vec::new();
+    for (i, (_, _, firsts)) in parts.iter().enumerate() {
+        order.extend(firsts.iter().enumerate().map(|(l, &p)| (p, i, l)));
+    }
+    order.sort_unstable();
+    let mut renumber: Vec<Vec<u64>> = parts.iter().map(|(_, _, f)| vec![0; f.len()]).collect();
+    for (g, &(_, i, l)) in order.iter().enumerate() {
+        renumber[i][l] = g as u64;
+    }
+    if parts.iter().any(|(_, t, _)| t.dropped_by_limits > 0) {
+        return Err(Unmergeable("a shard dropped data at its limits"));
+    }
+    // Every pass's streams by their one-pass numbers, then merged into the first.
+    let mut parts = parts
+        .into_iter()
+        .zip(&renumber)
+        .map(|((mut st, t, _), map)| {
+            let re = |k: u64| map.get(k as usize).copied().unwrap_or(k);
+            st.conns = std::mem::take(&mut st.conns)
+                .into_iter()
+                .map(|(k, v)| (re(k), v))
+                .collect();
+            for sl in &mut st.slow {
+                sl.stream = re(sl.stream);
+            }
+            for a in st.producers.values_mut().flat_map(|g| g.values_mut()) {
+                for a in a.values_mut() {
+                    for p in &mut a.packets {
+                        p.1 = re(p.1);
+                    }
+                }
+            }
+            (st, t)
+        });
+    let Some((mut st, mut t)) = parts.next() else {
+        return Err(Unmergeable("no shards"));
+    };
+    if full_of_picks(&st) {
+        return Err(Unmergeable("the stored picks are full"));
+    }
+    for (o, ot) in parts {
+        if full_of_picks(&o) {
+            return Err(Unmergeable("the stored picks are full"));
+        }
+        // Totals: every shard counted every packet; the rest is the shard's own.
+        t.tcp_packets += ot.tcp_packets;
+        t.streams += ot.streams;
+        t.frames += ot.frames;
+        t.undecodable += ot.undecodable;
+        t.requests += ot.requests;
+        t.responses += ot.responses;
+        t.oneways += ot.oneways;
+        t.unanswered += ot.unanswered;
+        t.unmatched_responses += ot.unmatched_responses;
+        t.gaps += ot.gaps;
+        t.gap_bytes += ot.gap_bytes;
+        t.retransmitted_bytes += ot.retransmitted_bytes;
+        t.skipped_bytes += ot.skipped_bytes;
+        for (code, c) in o.codes {
+            let m = st.codes.entry(code).or_default();
+            m.requests += c.requests;
+            m.oneways += c.oneways;
+            for (r, n) in c.responses {
+                *m.responses.entry(r).or_default() += n;
+            }
+            m.latency.merge(&c.latency);
+            m.request_bytes += c.request_bytes;
+            m.response_bytes += c.response_bytes;
+        }
+        for (name, x) in o.topics {
+            let m = st.topics.entry(name).or_default();
+            m.messages += x.messages;
+            m.body_bytes += x.body_bytes;
+            for (q, n) in x.queues {
+                *m.queues.entry(q).or_default() += n;
+            }
+            union_capped(&mut m.tags, x.tags, "a topic's tag set is full")?;
+            for (ip, groups) in x.producers {
+                let g = m.producers.entry(ip).or_default();
+                union_capped(g, groups, "a client's producer group set is full")?;
+            }
+            m.send_errors += x.send_errors;
+        }
+        // Broker indexes of the picks, into the merged list.
+        let mut bmap: Vec<u16> = Vec::with_capacity(o.brokers.len());
+        for b in &o.brokers {
+            let i = match st.broker_index.get(b) {
+                Some(&i) => i,
+                None if st.brokers.len() < u16::MAX as usize => {
+                    st.brokers.push(*b);
+                    let i = (st.brokers.len() - 1) as u16;
+                    st.broker_index.insert(*b, i);
+                    i
+                }
+                None => return Err(Unmergeable("too many brokers")),
+            };
+            bmap.push(i);
+        }
+        for (ip, groups) in o.producers {
+            let mg = st.producers.entry(ip).or_default();
+            for (group, topics) in groups {
+                let mt = mg.entry(group).or_default();
+                for (topic, mut a) in topics {
+                    for p in &mut a.sequence {
+                        p.0 = bmap[p.0 as usize];
+                    }
+                    match mt.get_mut(&topic) {
+                        Some(m) => merge_audit(m, a)?,
+                        None => {
+                            mt.insert(topic, a);
+                        }
+                    }
+                }
+            }
+        }
+        st.conns.extend(o.conns);
+        st.routes.extend(o.routes);
+        for (k, e) in o.errors {
+            let m = st.errors.entry(k).or_default();
+            m.first_packet = if m.count == 0 {
+                e.first_packet
+            } else {
+                m.first_packet.min(e.first_packet)
+            };
+            m.count += e.count;
+        }
+        st.slow.extend(o.slow);
+        for (k, a) in o.problems {
+            let m = st.problems.entry(k).or_default();
+            m.count += a.count;
+            m.examples.extend(a.examples);
+            m.examples.sort();
+            m.examples.truncate(PROBLEM_EXAMPLES);
+        }
+        for (k, b) in o.buckets {
+            let m = st.buckets.entry(k).or_default();
+            m.frames += b.frames;
+            m.requests += b.requests;
+            m.responses += b.responses;
+            m.errors += b.errors;
+            m.messages += b.messages;
+            m.bytes += b.bytes;
+            m.latency.merge(&b.latency);
+        }
+        st.messages += o.messages;
+        for (k, v) in o.broker_names {
+            match st.broker_names.get(&k) {
+                Some(x) if *x != v => return Err(Unmergeable("conflicting broker names")),
+                Some(_) => {}
+                None => {
+                    st.broker_names.insert(k, v);
+                }
+            }
+        }
+        for (k, v) in o.sent_to {
+            st.sent_to.entry(k).or_default().extend(v);
+        }
+    }
+    // One pass stores each producer's first picks until 4 Mi are stored in all: the merged
+    // producers kept their first ones; exact while the cap was never reached.
+    st.sequence_total = st
+        .producers
+        .values()
+        .flat_map(|g| g.values())
+        .flat_map(|t| t.values())
+        .map(|a| a.sequence.len())
+        .sum();
+    if st.sequence_total > MAX_SEQUENCE_TOTAL {
+        return Err(Unmergeable("the stored picks are full"));
+    }
+    st.routes.sort_by_key(|r| r.packet);
+    st.routes.truncate(st.max_routes);
+    st.slow.sort_by(|a, b| {
+        b.latency_us
+            .cmp(&a.latency_us)
+            .then(a.request_packet.cmp(&b.request_packet))
+    });
+    st.slow.truncate(TOP_SLOW);
+    Ok((st, t))
+}
+
+/// Whether a pass stopped storing picks because 4 Mi were stored in all (then which ones
+/// one pass would have stored is unknown), or could not name a broker any more.
+fn full_of_picks(st: &Stats) -> bool {
+    st.sequence_total >= MAX_SEQUENCE_TOTAL || st.brokers.len() >= u16::MAX as usize
+}
+
+/// One producer's picks on one topic from two passes, as one pass records them: counts
+/// added, stored picks merged in the order one pass sees them — by the packet being read
+/// when the frame came out, then by (one-pass) stream number, as the dissector flushes
+/// streams in that order. Each pass kept its own first 4,096, so the first 4,096 of the
+/// merge are the producer's first 4,096.
+fn merge_audit(m: &mut ProducerAudit, o: ProducerAudit) -> Result<(), Unmergeable> {
+    if m.packets.len() != m.sequence.len() || o.packets.len() != o.sequence.len() {
+        return Err(Unmergeable("a producer's picks carry no packet numbers"));
+    }
+    m.picks += o.picks;
+    for (k, n) in o.counts {
+        *m.counts.entry(k).or_default() += n;
+    }
+    let total = (m.sequence.len() + o.sequence.len()).min(MAX_SEQUENCE);
+    let mut sequence = Vec::with_capacity(total);
+    let mut packets = Vec::with_capacity(total);
+    let (mut i, mut j) = (0, 0);
+    while sequence.len() < total {
+        let take_m = match (m.packets.get(i), o.packets.get(j)) {
+            (Some(a), Some(b)) => a <= b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_m {
+            sequence.push(m.sequence[i]);
+            packets.push(m.packets[i]);
+            i += 1;
+        } else {
+            sequence.push(o.sequence[j]);
+            packets.push(o.packets[j]);
+            j += 1;
+        }
+    }
+    m.sequence = sequence;
+    m.packets = packets;
+    Ok(())
+}
+
+/// Adds `b` to `a`, sets that stop growing at 1,000 entries: exact only while neither was
+/// full and the union stays within the cap (else which entries one pass kept is unknown).
+fn union_capped(
+    a: &mut BTreeSet<String>,
+    b: BTreeSet<String>,
+    why: &'static str,
+) -> Result<(), Unmergeable> {
+    if a.len() >= 1000 || b.len() >= 1000 {
+        return Err(Unmergeable(why));
+    }
+    a.extend(b);
+    if a.len() > 1000 {
+        return Err(Unmergeable(why));
+    }
+    Ok(())
+}
