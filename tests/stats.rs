@@ -347,3 +347,89 @@ fn queue_selection_audit_on_a_round_robin_producer() {
     assert_eq!(s["routes"][0]["producers_sent_to"][0]["used"], true);
     assert_eq!(s["routes"][0]["topic"], "T");
 }
+
+#[test]
+fn connections_listed_are_the_top_ones_and_totals_count_all() {
+    // 30 connections from one IP: connection i sends i + 1 heartbeats of one size, each
+    // answered; every 5th connection's first answer is SYSTEM_ERROR. With --top 3 the rows
+    // are the 3 busiest (27, 28, 29, by bytes and by frames) and the 3 lowest streams with
+    // an error (0, 5, 10: one error each, ties to the lower stream).
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("many.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
+    let mut ts = 1_000_000_000i64;
+    for c in 0..30u16 {
+        let mut conv = TcpConversation::new(
+            format!("127.0.0.1:{}", 40000 + c).parse().unwrap(),
+            "127.0.0.1:10911".parse().unwrap(),
+        );
+        conv.handshake(&mut w, ts).unwrap();
+        for i in 0..=c as i32 {
+            ts += 1_000;
+            let req = RemotingCommand {
+                code: 34,
+                opaque: i,
+                body: vec![b'h'; 100],
+                ..Default::default()
+            };
+            conv.send(&mut w, ts, true, &encode_frame(&req)).unwrap();
+            let resp = RemotingCommand {
+                code: if c % 5 == 0 && i == 0 { 1 } else { 0 },
+                flag: 1,
+                opaque: i,
+                ..Default::default()
+            };
+            conv.send(&mut w, ts + 500, false, &encode_frame(&resp))
+                .unwrap();
+        }
+        conv.close(&mut w, ts + 1_000).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let f = f.to_str().unwrap();
+    let all = stats(f, &["--top", "1000"]);
+    let top = stats(f, &["--top", "3"]);
+    let streams = |s: &Value| -> Vec<u64> {
+        s["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["stream"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(streams(&all), (0..30).collect::<Vec<_>>());
+    assert_eq!(all["connections_more"], 0);
+    assert_eq!(streams(&top), vec![0, 5, 10, 27, 28, 29]);
+    assert_eq!(top["connections_more"], 24);
+    // The rows shown are the same rows, and the totals are exact: every frame and error.
+    for c in top["connections"].as_array().unwrap() {
+        let i = c["stream"].as_u64().unwrap() as usize;
+        assert_eq!(*c, all["connections"][i]);
+        assert_eq!(c["frames_to_server"], i as u64 + 1);
+    }
+    let t = &top["connections_total"];
+    assert_eq!(*t, all["connections_total"]);
+    assert_eq!(t["connections"], 30);
+    assert_eq!(t["frames_to_server"], 465);
+    assert_eq!(t["frames_to_client"], 465);
+    assert_eq!(t["errors"], 6);
+    for k in ["bytes_to_server", "bytes_to_client"] {
+        let sum: u64 = all["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[k].as_u64().unwrap())
+            .sum();
+        assert_eq!(t[k], sum, "{k}");
+    }
+    // The tables say how many are left out.
+    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["stats", "--top", "3", f])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("24 more"), "{text}");
+    assert!(text.contains("30 connections"), "{text}");
+}

@@ -234,6 +234,7 @@ pub fn render(doc: &Value) -> String {
         "Client lang/version",
         "Frames →/←",
         "Bytes →/←",
+        "Errors",
         "First",
         "Last",
     ]);
@@ -264,11 +265,45 @@ pub fn render(doc: &Value) -> String {
                 s(&c["bytes_to_client"])
             ))
             .set_alignment(CellAlignment::Right),
+            num(&c["errors"]),
             Cell::new(s(&c["first"])),
             Cell::new(s(&c["last"])),
         ]);
     }
-    let _ = writeln!(out, "{t}\n");
+    // The rows are the top ones; the totals count every connection.
+    let more = doc["connections_more"].as_u64().unwrap_or(0);
+    if more > 0 {
+        t.add_row(vec![Cell::new("…"), Cell::new(format!("{more} more"))]);
+    }
+    let tot = &doc["connections_total"];
+    if tot.is_object() {
+        t.add_row(vec![
+            Cell::new("total"),
+            Cell::new(format!("{} connections", s(&tot["connections"]))),
+            Cell::new(""),
+            Cell::new(""),
+            Cell::new(""),
+            Cell::new(format!(
+                "{}/{}",
+                s(&tot["frames_to_server"]),
+                s(&tot["frames_to_client"])
+            ))
+            .set_alignment(CellAlignment::Right),
+            Cell::new(format!(
+                "{}/{}",
+                s(&tot["bytes_to_server"]),
+                s(&tot["bytes_to_client"])
+            ))
+            .set_alignment(CellAlignment::Right),
+            num(&tot["errors"]),
+        ]);
+    }
+    let title = if more > 0 {
+        "Connections (the top ones by bytes, by frames and by error responses)\n"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "{title}{t}\n");
 
     let routes = doc["routes"].as_array().cloned().unwrap_or_default();
     if !routes.is_empty() {

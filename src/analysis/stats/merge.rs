@@ -137,6 +137,13 @@ pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
             }
         }
         st.conns.extend(o.conns);
+        let (a, b) = (&mut st.conn_totals, o.conn_totals);
+        a.connections += b.connections;
+        for d in 0..2 {
+            a.frames[d] += b.frames[d];
+            a.bytes[d] += b.bytes[d];
+        }
+        a.errors += b.errors;
         st.routes.extend(o.routes);
         for (k, e) in o.errors {
             let m = st.errors.entry(k).or_default();

@@ -86,7 +86,9 @@ const MAX_SEQUENCE_TOTAL: usize = 4 << 20;
 /// Picks shown in the output.
 const SHOWN_PICKS: usize = 64;
 
-/// Per connection.
+/// Per connection: a fixed-size record (the client's language name aside), so keeping one
+/// per connection costs about 150 bytes; the report lists only the top ones
+/// ([`Stats::top_connections`]).
 #[derive(Clone, Debug)]
 pub struct ConnStats {
     pub client: SocketAddr,
@@ -96,10 +98,39 @@ pub struct ConnStats {
     pub version: Option<i32>,
     pub frames: [u64; 2],
     pub bytes: [u64; 2],
+    /// Error responses (response code not SUCCESS) on this connection.
+    pub errors: u64,
     pub first_ts: i64,
     pub last_ts: i64,
-    codes_seen: BTreeSet<i32>,
+    /// The client sent NameServer request codes / Broker request codes (for the role).
+    namesrv_codes: bool,
+    broker_codes: bool,
 }
+
+/// Request codes only a NameServer answers (`RequestCode.java`: route, KV config, broker
+/// registration and cluster queries).
+fn is_namesrv_code(c: i32) -> bool {
+    matches!(c, 100..=106 | 205 | 206 | 216 | 217 | 219 | 224 | 304 | 311..=313)
+}
+
+/// Request codes only a Broker answers (send, pull, offsets, consumer lists, heartbeat).
+fn is_broker_code(c: i32) -> bool {
+    matches!(c, 10..=15 | 30..=43 | 310 | 320 | 361)
+}
+
+/// All connections together, exact however many there are (the report lists only the
+/// top ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnTotals {
+    /// Connections that carried at least one decoded command.
+    pub connections: u64,
+    pub frames: [u64; 2],
+    pub bytes: [u64; 2],
+    pub errors: u64,
+}
+
+/// Connections listed by default: the top 20 by bytes, by frames and by error responses.
+pub const TOP_CONNECTIONS: usize = 20;
 
 /// One GET_ROUTEINFO_BY_TOPIC answer.
 #[derive(Clone, Debug)]
@@ -169,6 +200,10 @@ pub struct Stats {
     /// Client IP → producer group → topic → picks.
     pub producers: BTreeMap<IpAddr, BTreeMap<String, BTreeMap<String, ProducerAudit>>>,
     pub conns: BTreeMap<u64, ConnStats>,
+    /// All connections together.
+    pub conn_totals: ConnTotals,
+    /// How many connections the report lists by each ranking (bytes, frames, errors).
+    pub top: usize,
     pub routes: Vec<RouteAnswer>,
     pub errors: BTreeMap<(i32, i32, String), ErrorAgg>,
     pub slow: Vec<Slow>,
@@ -217,6 +252,7 @@ impl Stats {
         Self {
             interval_ns: interval_ns.filter(|&i| i > 0),
             max_routes: MAX_ROUTES,
+            top: TOP_CONNECTIONS,
             ..Default::default()
         }
     }
@@ -253,7 +289,9 @@ impl Stats {
         };
         let kind = cmd.kind();
         // Connection: the client is the side that sends requests to the well-known side.
+        let totals = &mut self.conn_totals;
         let conn = self.conns.entry(r.stream).or_insert_with(|| {
+            totals.connections += 1;
             let (client, server) = if kind == Kind::Response {
                 (r.dst, r.src)
             } else {
@@ -267,22 +305,29 @@ impl Stats {
                 version: None,
                 frames: [0; 2],
                 bytes: [0; 2],
+                errors: 0,
                 first_ts: r.ts,
                 last_ts: r.ts,
-                codes_seen: BTreeSet::new(),
+                namesrv_codes: false,
+                broker_codes: false,
             }
         });
         let from_client = r.src == conn.client;
         let dir = usize::from(!from_client);
         conn.frames[dir] += 1;
         conn.bytes[dir] += r.frame_len as u64;
+        totals.frames[dir] += 1;
+        totals.bytes[dir] += r.frame_len as u64;
         conn.last_ts = r.ts;
         if from_client && kind != Kind::Response {
             conn.language.get_or_insert_with(|| cmd.language_str());
             conn.version.get_or_insert(cmd.version);
-            if conn.codes_seen.len() < 64 {
-                conn.codes_seen.insert(cmd.code);
-            }
+            conn.namesrv_codes |= is_namesrv_code(cmd.code);
+            conn.broker_codes |= is_broker_code(cmd.code);
+        }
+        if kind == Kind::Response && cmd.code != 0 {
+            conn.errors += 1;
+            totals.errors += 1;
         }
         let server = conn.server;
         let client = conn.client;

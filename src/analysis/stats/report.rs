@@ -145,21 +145,14 @@ impl Stats {
     /// Server roles, decided from what each connection carried (ports only as hints).
     pub fn finish_roles(&mut self) {
         let broker_ports: BTreeSet<String> = self.broker_names.keys().cloned().collect();
+        let vips: BTreeSet<String> = broker_ports.iter().filter_map(|b| vip_of(b)).collect();
         for c in self.conns.values_mut() {
-            let s = &c.codes_seen;
-            let namesrv = s.iter().any(
-                |c| matches!(c, 100..=106 | 205 | 206 | 216 | 217 | 219 | 224 | 304 | 311..=313),
-            );
-            let broker = s
-                .iter()
-                .any(|c| matches!(c, 10..=15 | 30..=43 | 310 | 320 | 361));
+            let (namesrv, broker) = (c.namesrv_codes, c.broker_codes);
             let addr = c.server.to_string();
             c.role = if namesrv && !broker {
                 "NameServer"
             } else if broker || broker_ports.contains(&addr) {
-                if broker_ports
-                    .iter()
-                    .any(|b| vip_of(b).as_deref() == Some(addr.as_str()))
+                if vips.contains(&addr)
                     || (c.server.port() == 10909 && !broker_ports.contains(&addr))
                 {
                     "Broker (VIP channel)"
@@ -175,6 +168,47 @@ impl Stats {
             };
         }
     }
+}
+
+impl Stats {
+    /// The connections the report lists, by stream: the top [`Stats::top`] by bytes (both
+    /// directions), by frames and by error responses (those with any), ties to the lower
+    /// stream. Bounded heaps, one walk over the connections: no sort of them all.
+    pub fn top_connections(&self) -> BTreeSet<u64> {
+        let n = self.top;
+        let by = |key: &dyn Fn(&ConnStats) -> u64| -> Vec<u64> {
+            top_n(
+                self.conns
+                    .iter()
+                    .map(|(s, c)| (key(c), *s))
+                    .filter(|(k, _)| *k > 0),
+                n,
+            )
+        };
+        let mut shown = BTreeSet::new();
+        shown.extend(by(&|c| c.bytes[0] + c.bytes[1]));
+        shown.extend(by(&|c| c.frames[0] + c.frames[1]));
+        shown.extend(by(&|c| c.errors));
+        shown
+    }
+}
+
+/// The streams of the `n` largest keys, ties to the lower stream: a min-heap of `n`.
+fn top_n(items: impl Iterator<Item = (u64, u64)>, n: usize) -> Vec<u64> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    // Reverse((key, Reverse(stream))): the heap's top is the worst kept.
+    let mut heap: BinaryHeap<Reverse<(u64, Reverse<u64>)>> = BinaryHeap::new();
+    for (k, s) in items {
+        let e = Reverse((k, Reverse(s)));
+        if heap.len() < n {
+            heap.push(e);
+        } else if heap.peek().is_some_and(|w| e < *w) {
+            heap.pop();
+            heap.push(e);
+        }
+    }
+    heap.into_iter().map(|Reverse((_, Reverse(s)))| s).collect()
 }
 
 fn vip_of(addr: &str) -> Option<String> {
@@ -330,9 +364,10 @@ impl Stats {
                 })
             })
             .collect();
-        let conns: Vec<Value> = self
-            .conns
+        let shown = self.top_connections();
+        let conns: Vec<Value> = shown
             .iter()
+            .filter_map(|i| self.conns.get(i).map(|c| (i, c)))
             .map(|(i, c)| {
                 json!({
                     "stream": i,
@@ -346,6 +381,7 @@ impl Stats {
                     "frames_to_client": c.frames[1],
                     "bytes_to_server": c.bytes[0],
                     "bytes_to_client": c.bytes[1],
+                    "errors": c.errors,
                     "first": rfc3339(c.first_ts),
                     "last": rfc3339(c.last_ts),
                 })
@@ -416,6 +452,15 @@ impl Stats {
             "codes": codes,
             "topics": topics,
             "connections": conns,
+            "connections_more": self.conns.len() - shown.len(),
+            "connections_total": {
+                "connections": self.conn_totals.connections,
+                "frames_to_server": self.conn_totals.frames[0],
+                "frames_to_client": self.conn_totals.frames[1],
+                "bytes_to_server": self.conn_totals.bytes[0],
+                "bytes_to_client": self.conn_totals.bytes[1],
+                "errors": self.conn_totals.errors,
+            },
             "routes": routes,
             "problems": {
                 "error_responses": errors,
