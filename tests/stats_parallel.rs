@@ -322,3 +322,65 @@ fn bundled_captures_agree() {
         }
     }
 }
+
+#[test]
+fn picks_are_merged_in_the_order_one_pass_sees_them() {
+    // One producer (PG@127.0.0.1) sends over two connections that land in different passes.
+    // Each send on connection A is split over two packets with a whole send of connection B
+    // between them: one pass sees B's send first (A's completes later), though A's starts
+    // first. The merged picks must follow that order, not the packets the sends start at.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("split.pcap");
+    let broker: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    let a: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let b: SocketAddr = (40001..41000)
+        .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+        .find(|b| Shard::owner(2, *b, broker) != Shard::owner(2, a, broker))
+        .unwrap();
+    let mut pw = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut ts: i64 = 1_795_519_000_000_000_000;
+    let mut ca = TcpConversation::new(a, broker);
+    let mut cb = TcpConversation::new(b, broker);
+    ca.handshake(&mut pw, ts).unwrap();
+    cb.handshake(&mut pw, ts).unwrap();
+    let send = |opaque: i32, queue: u32| {
+        request(
+            310,
+            opaque,
+            vec![
+                ("a", "PG".into()),
+                ("b", "SplitTopic".into()),
+                ("e", queue.to_string()),
+            ],
+            vec![b'x'; 64],
+        )
+    };
+    let mut expected = Vec::new();
+    for i in 0..40u32 {
+        let (qa, qb) = (i % 4, (i + 2) % 4);
+        let fa = send(2 * i as i32, qa);
+        let fb = send(2 * i as i32 + 1, qb);
+        ts += 1_000;
+        ca.send(&mut pw, ts, true, &fa[..30]).unwrap();
+        ts += 1_000;
+        cb.send(&mut pw, ts, true, &fb).unwrap();
+        ts += 1_000;
+        ca.send(&mut pw, ts, true, &fa[30..]).unwrap();
+        expected.push(format!("127.0.0.1:10911:{qb}"));
+        expected.push(format!("127.0.0.1:10911:{qa}"));
+    }
+    ca.close(&mut pw, ts).unwrap();
+    cb.close(&mut pw, ts).unwrap();
+    pw.flush().unwrap();
+    drop(pw);
+    let (one, _) = run(&path, 1, None);
+    let sel = &one["topics"][0]["queue_selection"][0];
+    assert_eq!(sel["picks"], 80);
+    assert_eq!(sel["sequence"], serde_json::json!(expected[..64]));
+    for threads in [2, 3, 4] {
+        let (many, r) = run(&path, threads, None);
+        assert!(r.unmergeable.is_none(), "{:?}", r.unmergeable);
+        assert_eq!(r.merged_passes, threads);
+        assert_eq!(many, one, "{threads} passes differ from one");
+    }
+}

@@ -270,3 +270,45 @@ fn union_capped(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audit(picks: impl Iterator<Item = (u64, u64, u16)>) -> ProducerAudit {
+        let mut a = ProducerAudit::default();
+        for (packet, stream, q) in picks {
+            a.sequence.push((0, q));
+            a.packets.push((packet, stream));
+            a.picks += 1;
+        }
+        a
+    }
+
+    #[test]
+    fn merged_picks_are_the_first_ones_in_one_pass_order() {
+        // Pass 1 stored 3,001 picks (even packets, then one at 6000), pass 2 3,001 of its
+        // 5,000 (odd packets, then one at 6000): the merge keeps the first 4,096 of them in
+        // packet order.
+        let mut m = audit((0..3000).map(|i| (2 * i, 9, (i % 7) as u16)));
+        m.sequence.push((0, 100));
+        m.packets.push((6000, 9));
+        m.picks += 1;
+        let mut o = audit((0..3000).map(|i| (2 * i + 1, 7, (i % 5) as u16)));
+        o.sequence.push((0, 200));
+        o.packets.push((6000, 7));
+        o.picks = 5000;
+        merge_audit(&mut m, o).unwrap();
+        assert_eq!(m.picks, 3001 + 5000);
+        assert_eq!(m.sequence.len(), MAX_SEQUENCE);
+        let want: Vec<(u64, u64)> = (0..MAX_SEQUENCE as u64)
+            .map(|p| (p, if p % 2 == 0 { 9 } else { 7 }))
+            .collect();
+        assert_eq!(m.packets, want);
+        assert_eq!(m.sequence[3], (0, 1));
+        // Frames that came out at one packet (the flush at the end) go by stream.
+        let mut m = audit([(6000, 9, 100)].into_iter());
+        merge_audit(&mut m, audit([(6000, 7, 200)].into_iter())).unwrap();
+        assert_eq!(m.sequence, vec![(0, 200), (0, 100)]);
+    }
+}
