@@ -384,3 +384,49 @@ fn picks_are_merged_in_the_order_one_pass_sees_them() {
         assert_eq!(many, one, "{threads} passes differ from one");
     }
 }
+
+#[test]
+fn idle_connections_expire_at_the_same_packets_in_every_pass() {
+    // Connection X sends, falls silent past the idle timeout (1 s here) while connection Y,
+    // in the other pass, sends 3,000 packets, then X sends again. One pass sweeps idle
+    // connections every 1,024 packets, forgets X and starts a new stream for its late send;
+    // the pass holding X must sweep at the same packets, or it numbers streams otherwise.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idle.pcap");
+    let broker: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    let x: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let y: SocketAddr = (40001..41000)
+        .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+        .find(|y| Shard::owner(2, *y, broker) != Shard::owner(2, x, broker))
+        .unwrap();
+    let mut pw = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut ts: i64 = 1_795_519_000_000_000_000;
+    let mut cx = TcpConversation::new(x, broker);
+    let mut cy = TcpConversation::new(y, broker);
+    cx.handshake(&mut pw, ts).unwrap();
+    cy.handshake(&mut pw, ts).unwrap();
+    let hb = |opaque: i32| request(34, opaque, Vec::new(), vec![b'h'; 20]);
+    cx.send(&mut pw, ts, true, &hb(1)).unwrap();
+    for i in 0..3000 {
+        ts += 1_000_000;
+        cy.send(&mut pw, ts, true, &hb(10 + i)).unwrap();
+    }
+    cx.send(&mut pw, ts, true, &hb(2)).unwrap();
+    pw.flush().unwrap();
+    drop(pw);
+    let opts = Options {
+        idle_timeout_ns: 1_000_000_000,
+        ..Options::default()
+    };
+    let run = |threads| {
+        let mut r = rmqdump::stats(|_| std::fs::File::open(&path), opts, None, threads).unwrap();
+        r.stats.finish_roles();
+        r.stats.to_json(&r.totals)
+    };
+    let one = run(1);
+    // X's late send started a stream of its own.
+    assert_eq!(one["overview"]["tcp_connections"], 3, "{}", one["overview"]);
+    for threads in [2, 3] {
+        assert_eq!(run(threads), one, "{threads} passes differ from one");
+    }
+}

@@ -320,6 +320,14 @@ impl Dissector {
         self.totals.bytes += data.len() as u64;
         self.totals.first_ts.get_or_insert(ts);
         self.totals.last_ts = Some(ts);
+        // Every 1024 packets of the capture, whatever they are (so passes side by side
+        // sweep at the same packets, and times, as one pass): idle connections, budget.
+        self.since_budget_check += 1;
+        if self.since_budget_check >= 1024 {
+            self.since_budget_check = 0;
+            self.expire_idle(ts, out);
+            self.enforce_budget(number, out);
+        }
         let seg = match decode_packet(link, data) {
             Ok(Some(s)) => s,
             Ok(None) => return,
@@ -495,12 +503,6 @@ impl Dissector {
                 self.flows.retain(|_, f| !f.finished);
                 self.finished_flows = 0;
             }
-        }
-        self.since_budget_check += 1;
-        if self.since_budget_check >= 1024 {
-            self.since_budget_check = 0;
-            self.expire_idle(ts, out);
-            self.enforce_budget(number, out);
         }
     }
 
