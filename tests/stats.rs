@@ -433,3 +433,68 @@ fn connections_listed_are_the_top_ones_and_totals_count_all() {
     assert!(text.contains("24 more"), "{text}");
     assert!(text.contains("30 connections"), "{text}");
 }
+
+#[test]
+fn queue_selection_lists_the_top_producers_by_sends() {
+    // Producer k (PG@10.0.0.k, k = 1..6) sends k messages to topic T: with --top 2 the audit
+    // rows are producers 5 and 6, in address order, and the rest are counted.
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("producers.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
+    let mut ts = 1_000_000_000i64;
+    for k in 1..=6u8 {
+        let mut conv = TcpConversation::new(
+            format!("10.0.0.{k}:40000").parse().unwrap(),
+            "10.0.0.100:10911".parse().unwrap(),
+        );
+        conv.handshake(&mut w, ts).unwrap();
+        for i in 0..k as i32 {
+            ts += 1_000;
+            let send = RemotingCommand {
+                code: 310,
+                opaque: i,
+                ext_fields: Some(vec![
+                    ("a".into(), "PG".into()),
+                    ("b".into(), "T".into()),
+                    ("e".into(), (i % 4).to_string().into()),
+                ]),
+                body: vec![b'x'; 10],
+                ..Default::default()
+            };
+            conv.send(&mut w, ts, true, &encode_frame(&send)).unwrap();
+        }
+    }
+    w.flush().unwrap();
+    drop(w);
+    let f = f.to_str().unwrap();
+    let all = stats(f, &[]);
+    let top = stats(f, &["--top", "2"]);
+    let t = &top["topics"][0];
+    assert_eq!(t["messages"], 21);
+    let rows: Vec<(&str, u64)> = t["queue_selection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["producer"].as_str().unwrap(),
+                a["picks"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, vec![("PG@10.0.0.5", 5), ("PG@10.0.0.6", 6)]);
+    assert_eq!(t["queue_selection_more"], 4);
+    assert_eq!(
+        t["queue_selection"][1],
+        all["topics"][0]["queue_selection"][5]
+    );
+    assert_eq!(
+        t["producers"],
+        serde_json::json!(["PG@10.0.0.1", "PG@10.0.0.2"])
+    );
+    assert_eq!(t["producers_more"], 4);
+    assert_eq!(all["topics"][0]["queue_selection_more"], 0);
+    assert_eq!(all["topics"][0]["producers_more"], 0);
+}

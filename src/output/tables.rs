@@ -41,14 +41,21 @@ fn pct(v: &Value) -> Cell {
 }
 
 fn list(v: &Value, max: usize) -> String {
+    list_more(v, 0, max)
+}
+
+/// The first `max` items of a list that leaves out `more` others already.
+fn list_more(v: &Value, more: u64, max: usize) -> String {
     let items: Vec<String> = v
         .as_array()
         .map(|a| a.iter().map(s).collect())
         .unwrap_or_default();
-    if items.len() > max {
-        format!("{} … (+{})", items[..max].join(" "), items.len() - max)
+    let left = items.len().saturating_sub(max) as u64 + more;
+    let shown = items[..items.len().min(max)].join(" ");
+    if left > 0 {
+        format!("{shown} … (+{left})")
     } else {
-        items.join(" ")
+        shown
     }
 }
 
@@ -171,7 +178,11 @@ pub fn render(doc: &Value) -> String {
                 num(&p["send_errors"]),
                 Cell::new(queues),
                 Cell::new(list(&p["tags"], 8)),
-                Cell::new(list(&p["producers"], 4)),
+                Cell::new(list_more(
+                    &p["producers"],
+                    p["producers_more"].as_u64().unwrap_or(0),
+                    4,
+                )),
             ]);
         }
         let _ = writeln!(out, "{t}\n");
@@ -219,10 +230,17 @@ pub fn render(doc: &Value) -> String {
                     Cell::new(list(&a["sequence"], 12)),
                 ]);
             }
+            let more = p["queue_selection_more"].as_u64().unwrap_or(0);
+            if more > 0 {
+                t.add_row(vec![
+                    Cell::new(format!("… {more} more")),
+                    Cell::new(s(&p["topic"])),
+                ]);
+            }
         }
         let _ = writeln!(
             out,
-            "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues)\n{t}\n"
+            "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues; the top producers by sends)\n{t}\n"
         );
     }
 

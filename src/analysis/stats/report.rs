@@ -315,6 +315,18 @@ impl Stats {
                 })
             })
             .collect();
+        // Each topic's producers in (client IP, group) order: one walk over them all.
+        let mut by_topic: BTreeMap<&str, Vec<(IpAddr, &str, &ProducerAudit)>> = BTreeMap::new();
+        for (ip, groups) in &self.producers {
+            for (group, topics) in groups {
+                for (topic, a) in topics {
+                    by_topic
+                        .entry(topic.as_str())
+                        .or_default()
+                        .push((*ip, group.as_str(), a));
+                }
+            }
+        }
         let topics: Vec<Value> = self
             .topics
             .iter()
@@ -324,33 +336,39 @@ impl Stats {
                     .iter()
                     .map(|((b, q), n)| json!({"broker": self.broker_label(*b), "broker_addr": b.to_string(), "queue_id": q, "messages": n}))
                     .collect();
+                // The top producers by sends, listed in (client IP, group) order.
+                let all = by_topic.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+                let mut shown = top_n(
+                    all.iter().enumerate().map(|(i, (_, _, a))| (a.picks, i as u64)),
+                    self.top,
+                );
+                shown.sort_unstable();
                 let mut producers: Vec<Value> = Vec::new();
-                for (ip, groups) in &self.producers {
-                    for (group, topics) in groups {
-                        let Some(p) = topics.get(name) else { continue };
-                        let a = self.audit(*ip, group, name);
-                        producers.push(json!({
-                            "producer": format!("{group}@{ip}"),
-                            "picks": p.picks,
-                            // The first picks (the audit used up to 4,096 of them).
-                            "sequence": a.as_ref().map(|a| a.sequence.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
-                            "sequence_stored": a.as_ref().map(|a| a.sequence_stored),
-                            "queue_list": a.as_ref().map(|a| a.queue_list.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
-                            "queue_list_from_route": a.as_ref().map(|a| a.from_route),
-                            "round_robin": a.as_ref().map(|a| a.is_round_robin()),
-                            "round_robin_steps": a.as_ref().map(|a| a.round_robin_steps),
-                            "steps": a.as_ref().map(|a| a.steps),
-                            "unused_queues": a.as_ref().map(|a| a.unused_queues),
-                            "max_share": a.as_ref().map(|a| a.max_share),
-                            "min_share": a.as_ref().map(|a| a.min_share),
-                            "spread": a.as_ref().and_then(|a| a.spread()),
-                        }));
-                    }
+                for &(ip, group, p) in shown.iter().map(|&i| &all[i as usize]) {
+                    let a = self.audit(ip, group, name);
+                    producers.push(json!({
+                        "producer": format!("{group}@{ip}"),
+                        "picks": p.picks,
+                        // The first picks (the audit used up to 4,096 of them).
+                        "sequence": a.as_ref().map(|a| a.sequence.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
+                        "sequence_stored": a.as_ref().map(|a| a.sequence_stored),
+                        "queue_list": a.as_ref().map(|a| a.queue_list.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
+                        "queue_list_from_route": a.as_ref().map(|a| a.from_route),
+                        "round_robin": a.as_ref().map(|a| a.is_round_robin()),
+                        "round_robin_steps": a.as_ref().map(|a| a.round_robin_steps),
+                        "steps": a.as_ref().map(|a| a.steps),
+                        "unused_queues": a.as_ref().map(|a| a.unused_queues),
+                        "max_share": a.as_ref().map(|a| a.max_share),
+                        "min_share": a.as_ref().map(|a| a.min_share),
+                        "spread": a.as_ref().and_then(|a| a.spread()),
+                    }));
                 }
+                let producer_count: usize = s.producers.values().map(BTreeSet::len).sum();
                 let producer_names: Vec<String> = s
                     .producers
                     .iter()
                     .flat_map(|(ip, gs)| gs.iter().map(move |g| format!("{g}@{ip}")))
+                    .take(self.top)
                     .collect();
                 json!({
                     "topic": name,
@@ -360,7 +378,9 @@ impl Stats {
                     "queues": queues,
                     "tags": s.tags,
                     "producers": producer_names,
+                    "producers_more": producer_count - producer_names.len(),
                     "queue_selection": producers,
+                    "queue_selection_more": all.len() - shown.len(),
                 })
             })
             .collect();
