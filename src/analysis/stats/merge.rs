@@ -19,16 +19,26 @@ pub type ShardResult = (Stats, Totals, Vec<u64>);
 /// parts cannot be put together exactly: a capped set or list that filled up (tags, groups,
 /// stored picks), conflicting broker names, or a shard that dropped data at its limits (the
 /// limits are per pass).
-pub fn merge(parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
-    // Stream numbers: one pass numbers streams in order of their first packet.
-    let mut order: Vec<(u64, usize, usize)> = Vec::new();
-    for (i, (_, _, firsts)) in parts.iter().enumerate() {
-        order.extend(firsts.iter().enumerate().map(|(l, &p)| (p, i, l)));
-    }
-    order.sort_unstable();
-    let mut renumber: Vec<Vec<u64>> = parts.iter().map(|(_, _, f)| vec![0; f.len()]).collect();
-    for (g, &(_, i, l)) in order.iter().enumerate() {
-        renumber[i][l] = g as u64;
+pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable> {
+    // Stream numbers: one pass numbers streams in order of their first packet. Each
+    // shard's list is in that order already (a stream is numbered at its first packet), so
+    // a k-way merge numbers them all, no sort; each shard's list becomes its map from its
+    // stream numbers to one pass's.
+    let mut renumber: Vec<Vec<u64>> = parts.iter_mut().map(|p| std::mem::take(&mut p.2)).collect();
+    let mut heads = vec![0usize; renumber.len()];
+    for g in 0u64.. {
+        let mut best: Option<usize> = None;
+        for (i, f) in renumber.iter().enumerate() {
+            if let Some(&p) = f.get(heads[i])
+                && best.is_none_or(|b| p < renumber[b][heads[b]])
+            {
+                best = Some(i);
+            }
+        }
+        let Some(i) = best else { break };
+        // Behind the head, never compared again.
+        renumber[i][heads[i]] = g;
+        heads[i] += 1;
     }
     if parts.iter().any(|(_, t, _)| t.dropped_by_limits > 0) {
         return Err(Unmergeable("a shard dropped data at its limits"));
