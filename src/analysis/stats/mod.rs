@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::dissect::{FrameRecord, Problem, ProblemKind, Totals};
 use crate::protocol::Decoded;
-use crate::remoting::codes::{RequestCode, ResponseCode, version_name};
+use crate::remoting::codes::{LanguageCode, RequestCode, ResponseCode, version_name};
 use crate::remoting::command::Kind;
 /// Per request code.
 #[derive(Clone, Debug, Default)]
@@ -86,15 +86,15 @@ const MAX_SEQUENCE_TOTAL: usize = 4 << 20;
 /// Picks shown in the output.
 const SHOWN_PICKS: usize = 64;
 
-/// Per connection: a fixed-size record (the client's language name aside), so keeping one
-/// per connection costs about 150 bytes; the report lists only the top ones
-/// ([`Stats::top_connections`]).
+/// Per connection: a fixed-size record (a language name no [`LanguageCode`] knows aside),
+/// 184 bytes; the report lists only the top ones ([`Stats::top_connections`]).
 #[derive(Clone, Debug)]
 pub struct ConnStats {
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub role: &'static str,
-    pub language: Option<String>,
+    /// The client's language: its code, and the JSON name when the code has none.
+    pub language: Option<(LanguageCode, Option<Box<str>>)>,
     pub version: Option<i32>,
     pub frames: [u64; 2],
     pub bytes: [u64; 2],
@@ -105,6 +105,18 @@ pub struct ConnStats {
     /// The client sent NameServer request codes / Broker request codes (for the role).
     namesrv_codes: bool,
     broker_codes: bool,
+}
+
+impl ConnStats {
+    /// The client's language as shown (see `RemotingCommand::language_str`).
+    pub fn language_str(&self) -> Option<String> {
+        let (code, name) = self.language.as_ref()?;
+        Some(match (name, code.name()) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(n)) => n.to_string(),
+            (None, None) => code.0.to_string(),
+        })
+    }
 }
 
 /// Request codes only a NameServer answers (`RequestCode.java`: route, KV config, broker
@@ -320,7 +332,8 @@ impl Stats {
         totals.bytes[dir] += r.frame_len as u64;
         conn.last_ts = r.ts;
         if from_client && kind != Kind::Response {
-            conn.language.get_or_insert_with(|| cmd.language_str());
+            conn.language
+                .get_or_insert_with(|| (cmd.language, cmd.language_name.as_deref().map(Box::from)));
             conn.version.get_or_insert(cmd.version);
             conn.namesrv_codes |= is_namesrv_code(cmd.code);
             conn.broker_codes |= is_broker_code(cmd.code);

@@ -394,7 +394,7 @@ impl Stats {
                     "client": c.client.to_string(),
                     "server": c.server.to_string(),
                     "role": c.role,
-                    "client_language": c.language,
+                    "client_language": c.language_str(),
                     "client_version": c.version,
                     "client_version_name": c.version.and_then(version_name),
                     "frames_to_server": c.frames[0],
