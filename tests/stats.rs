@@ -498,3 +498,50 @@ fn queue_selection_lists_the_top_producers_by_sends() {
     assert_eq!(all["topics"][0]["queue_selection_more"], 0);
     assert_eq!(all["topics"][0]["producers_more"], 0);
 }
+
+#[test]
+fn error_response_kinds_are_capped_and_the_rest_counted() {
+    // 1,003 SYSTEM_ERROR answers, each with its own remark: the first 1,000 kinds are
+    // itemized, the last 3 counted; the per-code counts stay exact, and passes side by
+    // side give the same document (they fall back to one pass).
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("remarks.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
+    let mut conv = TcpConversation::new(
+        "127.0.0.1:40000".parse().unwrap(),
+        "127.0.0.1:10911".parse().unwrap(),
+    );
+    let mut ts = 1_000_000_000i64;
+    conv.handshake(&mut w, ts).unwrap();
+    for i in 0..1003 {
+        ts += 1_000;
+        let req = RemotingCommand {
+            code: 34,
+            opaque: i,
+            ..Default::default()
+        };
+        conv.send(&mut w, ts, true, &encode_frame(&req)).unwrap();
+        let resp = RemotingCommand {
+            code: 1,
+            flag: 1,
+            opaque: i,
+            remark: Some(format!("bad offset {i}")),
+            ..Default::default()
+        };
+        conv.send(&mut w, ts + 100, false, &encode_frame(&resp))
+            .unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let f = f.to_str().unwrap();
+    let s = stats(f, &["--threads", "1"]);
+    let p = &s["problems"];
+    let errs = p["error_responses"].as_array().unwrap();
+    assert_eq!(errs.len(), 1000);
+    assert!(errs.iter().all(|e| e["count"] == 1));
+    assert_eq!(p["error_responses_more"], 3);
+    assert_eq!(s["codes"][0]["responses"]["SYSTEM_ERROR"], 1003);
+    assert_eq!(stats(f, &["--threads", "2"]), s);
+}

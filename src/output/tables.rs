@@ -397,6 +397,14 @@ pub fn render(doc: &Value) -> String {
                 Cell::new(s(&e["remark"])),
             ]);
         }
+        let more = p["error_responses_more"].as_u64().unwrap_or(0);
+        if more > 0 {
+            t.add_row(vec![
+                Cell::new("…"),
+                Cell::new("(more kinds)"),
+                num(&p["error_responses_more"]),
+            ]);
+        }
         let _ = writeln!(out, "Error responses\n{t}\n");
     }
     let slow = p["slowest"].as_array().cloned().unwrap_or_default();

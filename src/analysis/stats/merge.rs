@@ -155,6 +155,9 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
         }
         a.errors += b.errors;
         st.routes.extend(o.routes);
+        if st.errors_more > 0 || o.errors_more > 0 {
+            return Err(Unmergeable("the error response kinds are full"));
+        }
         for (k, e) in o.errors {
             let m = st.errors.entry(k).or_default();
             m.first_packet = if m.count == 0 {
@@ -207,6 +210,10 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
         .sum();
     if st.sequence_total > MAX_SEQUENCE_TOTAL {
         return Err(Unmergeable("the stored picks are full"));
+    }
+    // Which kinds one pass would have itemized past the cap is unknown.
+    if st.errors.len() > MAX_ERROR_KINDS {
+        return Err(Unmergeable("the error response kinds are full"));
     }
     st.routes.sort_by_key(|r| r.packet);
     st.routes.truncate(st.max_routes);

@@ -217,7 +217,11 @@ pub struct Stats {
     /// How many connections the report lists by each ranking (bytes, frames, errors).
     pub top: usize,
     pub routes: Vec<RouteAnswer>,
+    /// Error responses by (request code, response code, remark), the first
+    /// [`MAX_ERROR_KINDS`] kinds.
     pub errors: BTreeMap<(i32, i32, String), ErrorAgg>,
+    /// Error responses of a kind past the first [`MAX_ERROR_KINDS`].
+    pub errors_more: u64,
     pub slow: Vec<Slow>,
     pub problems: BTreeMap<ProblemKind, ProblemAgg>,
     pub buckets: BTreeMap<i64, Bucket>,
@@ -258,6 +262,8 @@ fn tag_of(props: &str) -> Option<&str> {
 }
 
 const MAX_ROUTES: usize = 1000;
+/// Kinds of error response (request code, response code, remark) itemized.
+pub const MAX_ERROR_KINDS: usize = 1000;
 
 impl Stats {
     pub fn new(interval_ns: Option<i64>) -> Self {
@@ -367,13 +373,20 @@ impl Stats {
                     self.note_slow(r, code, l);
                 }
                 if cmd.code != 0 {
-                    let remark = cmd.remark.clone().unwrap_or_default();
+                    let remark = cmd.remark.as_deref().unwrap_or("");
                     let remark: String = remark.chars().take(200).collect();
-                    let e = self.errors.entry((code, cmd.code, remark)).or_default();
-                    if e.count == 0 {
-                        e.first_packet = r.packet;
+                    let key = (code, cmd.code, remark);
+                    // Distinct remarks (ids, offsets, topic names in them) are capped: past
+                    // the cap a new kind is only counted.
+                    if self.errors.len() < MAX_ERROR_KINDS || self.errors.contains_key(&key) {
+                        let e = self.errors.entry(key).or_default();
+                        if e.count == 0 {
+                            e.first_packet = r.packet;
+                        }
+                        e.count += 1;
+                    } else {
+                        self.errors_more += 1;
                     }
-                    e.count += 1;
                     if RequestCode(code).is_send()
                         && let Some(t) = r.request.as_ref().and_then(|q| q.topic.as_deref())
                     {

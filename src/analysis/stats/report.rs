@@ -484,6 +484,7 @@ impl Stats {
             "routes": routes,
             "problems": {
                 "error_responses": errors,
+                "error_responses_more": self.errors_more,
                 "slowest": slow,
                 "by_kind": problems,
             },
