@@ -8,14 +8,14 @@ use super::*;
 pub struct Unmergeable(pub &'static str);
 
 /// One shard's result: its statistics, its totals, and the packet that started each of its
-/// streams ([`super::dissect::Dissector::stream_first_packets`]).
+/// streams ([`crate::analysis::Dissector::stream_first_packets`]).
 pub type ShardResult = (Stats, Totals, Vec<u64>);
 
 /// Merges the statistics of shards that each dissected some of a capture's connections
-/// (the same packets, see [`super::dissect::Shard`]) into what one pass over all of them
+/// (the same packets, see [`crate::analysis::Shard`]) into what one pass over all of them
 /// gives: stream numbers renumbered in order of first packet, counts and histograms added,
 /// lists merged in capture order, one producer's queue picks from several shards
-/// interleaved in the order one pass sees them ([`merge_audit`]). Fails where the shards'
+/// interleaved in the order one pass sees them (`merge_audit`). Fails where the shards'
 /// parts cannot be put together exactly: a capped set or list that filled up (tags, groups,
 /// stored picks), conflicting broker names, or a shard that dropped data at its limits (the
 /// limits are per pass).

@@ -70,7 +70,7 @@ pub struct TopicStats {
 #[derive(Clone, Debug, Default)]
 pub struct ProducerAudit {
     /// Queues picked (broker address, queueId), in send order (capped; `picks` counts all).
-    /// (index into [`Stats::brokers`], queueId) — 4 bytes a pick.
+    /// (index into `Stats::brokers`, queueId) — 4 bytes a pick.
     pub sequence: Vec<(u16, u16)>,
     /// In a pass of several ([`Stats::for_shard`]): when each stored pick was seen — the
     /// packet being read when its frame came out, and its stream — so the merge can put
