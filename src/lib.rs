@@ -60,13 +60,20 @@ pub fn stats_pass<R: Read + Send>(
 ) -> (analysis::stats::ShardResult, Option<CaptureError>) {
     use protocol::DecodeOptions;
     opts.light = true;
-    let mut st = analysis::stats::Stats::new(interval_ns);
+    let mut st = if opts.shard.is_some() {
+        analysis::stats::Stats::for_shard(interval_ns)
+    } else {
+        analysis::stats::Stats::new(interval_ns)
+    };
     let dopts = DecodeOptions {
         inflate: false,
         ..Default::default()
     };
+    // The packet being read: frames come out at it (the flush at the end: u64::MAX).
+    let at = std::cell::Cell::new(0u64);
     let mut on_event = |ev: Event| match ev {
         Event::Frame(r) => {
+            st.at_packet(at.get());
             let route = r.request.as_ref().is_some_and(|q| q.code == 105);
             let d = r
                 .command
@@ -80,16 +87,20 @@ pub fn stats_pass<R: Read + Send>(
     };
     let mut d = Dissector::new(opts);
     let res = capture::for_each_packet(input, |it| match it {
-        capture::Item::Packet(p) => d.handle_packet(p.number, p.ts, p.link, p.data, &mut on_event),
+        capture::Item::Packet(p) => {
+            at.set(p.number);
+            d.handle_packet(p.number, p.ts, p.link, p.data, &mut on_event)
+        }
         capture::Item::Damage(x) => d.handle_capture_damage(&x, &mut on_event),
     });
+    at.set(u64::MAX);
     d.finish(&mut on_event);
     let firsts = d.stream_first_packets().to_vec();
     ((st, d.totals.clone(), firsts), res.err())
 }
 
-/// Statistics of a capture by `threads` passes side by side, each over the connections of
-/// some clients ([`analysis::Shard`]), merged into exactly what one pass gives
+/// Statistics of a capture by `threads` passes side by side, each over some of its
+/// connections ([`analysis::Shard`], by a hash of the connection's endpoints), merged into exactly what one pass gives
 /// ([`analysis::stats::merge`]); where they cannot be merged exactly, one pass.
 /// `open(i)` opens the capture for pass `i`; each pass reads the whole file (about 15 % of a
 /// pass; one reading shared with the others measured slower), in one buffer a pass.

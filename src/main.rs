@@ -210,11 +210,15 @@ struct StatsArgs {
     /// Also count per time bucket of this length (e.g. 1s, 500ms, 1m).
     #[arg(long, value_parser = output::tables::parse_interval)]
     interval: Option<i64>,
-    /// Passes side by side, each over some clients' connections, merged into the same
+    /// Passes side by side, each over some of the connections, merged into the same
     /// result as one pass (default: the CPUs, at most 4; at most 64; always 1 for standard
     /// input).
     #[arg(long)]
     threads: Option<usize>,
+    /// Connections listed: the top N by bytes, by frames and by error responses (totals
+    /// count them all).
+    #[arg(long, default_value_t = rmqdump::analysis::stats::TOP_CONNECTIONS)]
+    top: usize,
 }
 
 #[derive(Args)]
@@ -553,6 +557,7 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
     if let Some(e) = cap_err {
         capture_error(&a.common.file, e)?;
     }
+    st.top = a.top;
     st.finish_roles();
     let doc = st.to_json(&totals);
     let stdout = io::stdout();

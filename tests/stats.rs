@@ -347,3 +347,201 @@ fn queue_selection_audit_on_a_round_robin_producer() {
     assert_eq!(s["routes"][0]["producers_sent_to"][0]["used"], true);
     assert_eq!(s["routes"][0]["topic"], "T");
 }
+
+#[test]
+fn connections_listed_are_the_top_ones_and_totals_count_all() {
+    // 30 connections from one IP: connection i sends i + 1 heartbeats of one size, each
+    // answered; every 5th connection's first answer is SYSTEM_ERROR. With --top 3 the rows
+    // are the 3 busiest (27, 28, 29, by bytes and by frames) and the 3 lowest streams with
+    // an error (0, 5, 10: one error each, ties to the lower stream).
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("many.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
+    let mut ts = 1_000_000_000i64;
+    for c in 0..30u16 {
+        let mut conv = TcpConversation::new(
+            format!("127.0.0.1:{}", 40000 + c).parse().unwrap(),
+            "127.0.0.1:10911".parse().unwrap(),
+        );
+        conv.handshake(&mut w, ts).unwrap();
+        for i in 0..=c as i32 {
+            ts += 1_000;
+            let req = RemotingCommand {
+                code: 34,
+                opaque: i,
+                body: vec![b'h'; 100],
+                ..Default::default()
+            };
+            conv.send(&mut w, ts, true, &encode_frame(&req)).unwrap();
+            let resp = RemotingCommand {
+                code: if c % 5 == 0 && i == 0 { 1 } else { 0 },
+                flag: 1,
+                opaque: i,
+                ..Default::default()
+            };
+            conv.send(&mut w, ts + 500, false, &encode_frame(&resp))
+                .unwrap();
+        }
+        conv.close(&mut w, ts + 1_000).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let f = f.to_str().unwrap();
+    let all = stats(f, &["--top", "1000"]);
+    let top = stats(f, &["--top", "3"]);
+    let streams = |s: &Value| -> Vec<u64> {
+        s["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["stream"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(streams(&all), (0..30).collect::<Vec<_>>());
+    assert_eq!(all["connections_more"], 0);
+    assert_eq!(streams(&top), vec![0, 5, 10, 27, 28, 29]);
+    assert_eq!(top["connections_more"], 24);
+    // The rows shown are the same rows, and the totals are exact: every frame and error.
+    for c in top["connections"].as_array().unwrap() {
+        let i = c["stream"].as_u64().unwrap() as usize;
+        assert_eq!(*c, all["connections"][i]);
+        assert_eq!(c["frames_to_server"], i as u64 + 1);
+    }
+    let t = &top["connections_total"];
+    assert_eq!(*t, all["connections_total"]);
+    assert_eq!(t["connections"], 30);
+    assert_eq!(t["frames_to_server"], 465);
+    assert_eq!(t["frames_to_client"], 465);
+    assert_eq!(t["errors"], 6);
+    for k in ["bytes_to_server", "bytes_to_client"] {
+        let sum: u64 = all["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[k].as_u64().unwrap())
+            .sum();
+        assert_eq!(t[k], sum, "{k}");
+    }
+    // The tables say how many are left out.
+    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["stats", "--top", "3", f])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("24 more"), "{text}");
+    assert!(text.contains("30 connections"), "{text}");
+}
+
+#[test]
+fn queue_selection_lists_the_top_producers_by_sends() {
+    // Producer k (PG@10.0.0.k, k = 1..6) sends k messages to topic T: with --top 2 the audit
+    // rows are producers 5 and 6, in address order, and the rest are counted.
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("producers.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
+    let mut ts = 1_000_000_000i64;
+    for k in 1..=6u8 {
+        let mut conv = TcpConversation::new(
+            format!("10.0.0.{k}:40000").parse().unwrap(),
+            "10.0.0.100:10911".parse().unwrap(),
+        );
+        conv.handshake(&mut w, ts).unwrap();
+        for i in 0..k as i32 {
+            ts += 1_000;
+            let send = RemotingCommand {
+                code: 310,
+                opaque: i,
+                ext_fields: Some(vec![
+                    ("a".into(), "PG".into()),
+                    ("b".into(), "T".into()),
+                    ("e".into(), (i % 4).to_string().into()),
+                ]),
+                body: vec![b'x'; 10],
+                ..Default::default()
+            };
+            conv.send(&mut w, ts, true, &encode_frame(&send)).unwrap();
+        }
+    }
+    w.flush().unwrap();
+    drop(w);
+    let f = f.to_str().unwrap();
+    let all = stats(f, &[]);
+    let top = stats(f, &["--top", "2"]);
+    let t = &top["topics"][0];
+    assert_eq!(t["messages"], 21);
+    let rows: Vec<(&str, u64)> = t["queue_selection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["producer"].as_str().unwrap(),
+                a["picks"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, vec![("PG@10.0.0.5", 5), ("PG@10.0.0.6", 6)]);
+    assert_eq!(t["queue_selection_more"], 4);
+    assert_eq!(
+        t["queue_selection"][1],
+        all["topics"][0]["queue_selection"][5]
+    );
+    assert_eq!(
+        t["producers"],
+        serde_json::json!(["PG@10.0.0.1", "PG@10.0.0.2"])
+    );
+    assert_eq!(t["producers_more"], 4);
+    assert_eq!(all["topics"][0]["queue_selection_more"], 0);
+    assert_eq!(all["topics"][0]["producers_more"], 0);
+}
+
+#[test]
+fn error_response_kinds_are_capped_and_the_rest_counted() {
+    // 1,003 SYSTEM_ERROR answers, each with its own remark: the first 1,000 kinds are
+    // itemized, the last 3 counted; the per-code counts stay exact, and passes side by
+    // side give the same document (they fall back to one pass).
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("remarks.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
+    let mut conv = TcpConversation::new(
+        "127.0.0.1:40000".parse().unwrap(),
+        "127.0.0.1:10911".parse().unwrap(),
+    );
+    let mut ts = 1_000_000_000i64;
+    conv.handshake(&mut w, ts).unwrap();
+    for i in 0..1003 {
+        ts += 1_000;
+        let req = RemotingCommand {
+            code: 34,
+            opaque: i,
+            ..Default::default()
+        };
+        conv.send(&mut w, ts, true, &encode_frame(&req)).unwrap();
+        let resp = RemotingCommand {
+            code: 1,
+            flag: 1,
+            opaque: i,
+            remark: Some(format!("bad offset {i}")),
+            ..Default::default()
+        };
+        conv.send(&mut w, ts + 100, false, &encode_frame(&resp))
+            .unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let f = f.to_str().unwrap();
+    let s = stats(f, &["--threads", "1"]);
+    let p = &s["problems"];
+    let errs = p["error_responses"].as_array().unwrap();
+    assert_eq!(errs.len(), 1000);
+    assert!(errs.iter().all(|e| e["count"] == 1));
+    assert_eq!(p["error_responses_more"], 3);
+    assert_eq!(s["codes"][0]["responses"]["SYSTEM_ERROR"], 1003);
+    assert_eq!(stats(f, &["--threads", "2"]), s);
+}

@@ -1,13 +1,14 @@
 //! `rmqdump stats` by passes side by side (`--threads`) gives exactly what one pass gives:
 //! on a capture of many producers (route queries, sends to two brokers, busy answers,
-//! a gap) the merged statistics equal one pass's, field for field; where a producer's
-//! connections land in two passes the merge refuses and one pass runs; and the bundled
-//! captures agree too.
+//! a gap) the merged statistics equal one pass's, field for field, also where one
+//! producer's connections land in several passes (its queue picks are interleaved back in
+//! capture order) and on a single-IP loopback capture, whose connections every pass
+//! shares; and the bundled captures agree too.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
-use rmqdump::analysis::Options;
+use rmqdump::analysis::{Options, Shard};
 use rmqdump::capture::writer::{PcapWriter, TcpConversation};
 use rmqdump::protocol::message::encode_properties;
 use rmqdump::remoting::codes::LanguageCode;
@@ -54,19 +55,37 @@ fn response(code: i32, opaque: i32, remark: Option<&str>, ext: Vec<(&str, String
 
 const ROUTE: &str = r#"{"brokerDatas":[{"brokerAddrs":{"0":"10.0.0.1:10911"},"brokerName":"broker-a","cluster":"c1"},{"brokerAddrs":{"0":"10.0.0.2:10911"},"brokerName":"broker-b","cluster":"c1"}],"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4},{"brokerName":"broker-b","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}"#;
 
+/// Where the clients and servers of [`write_capture`] are.
+#[derive(Clone, Copy, PartialEq)]
+enum Hosts {
+    /// Each client its own IP, servers on others.
+    Spread,
+    /// Everything on 127.0.0.1 (a loopback recording): clients differ by port only, and
+    /// clients of one producer group are one producer (`group@127.0.0.1`) whose sends
+    /// come over many connections.
+    Loopback,
+}
+
 /// `clients` producers, each from its own IP (source ports from `first_port`): a route
 /// query to the NameServer, then sends round robin over the route's 8 queues on two broker
 /// connections, every 7th answered SYSTEM_BUSY; client 3 loses one request on its way to the
 /// capture (a gap). Packets of all clients interleave in time.
-fn write_capture(path: &Path, clients: u32, sends: u32, first_port: u16) {
+fn write_capture(path: &Path, clients: u32, sends: u32, first_port: u16, hosts: Hosts) {
     let mut pw = PcapWriter::new(std::fs::File::create(path).unwrap()).unwrap();
-    let namesrv: SocketAddr = "10.0.0.100:9876".parse().unwrap();
-    let brokers: [SocketAddr; 2] = [
-        "10.0.0.1:10911".parse().unwrap(),
-        "10.0.0.2:10911".parse().unwrap(),
-    ];
+    let (namesrv, b0, b1) = match hosts {
+        Hosts::Spread => ("10.0.0.100:9876", "10.0.0.1:10911", "10.0.0.2:10911"),
+        Hosts::Loopback => ("127.0.0.1:9876", "127.0.0.1:10911", "127.0.0.1:20911"),
+    };
+    let namesrv: SocketAddr = namesrv.parse().unwrap();
+    let brokers: [SocketAddr; 2] = [b0.parse().unwrap(), b1.parse().unwrap()];
+    let route = ROUTE
+        .replace("10.0.0.1:10911", b0)
+        .replace("10.0.0.2:10911", b1);
     let mut ts: i64 = 1_795_519_000_000_000_000;
-    let ip = |c: u32| format!("10.0.1.{}", c + 1);
+    let ip = |c: u32| match hosts {
+        Hosts::Spread => format!("10.0.1.{}", c + 1),
+        Hosts::Loopback => "127.0.0.1".to_string(),
+    };
     let mut ns: Vec<TcpConversation> = (0..clients)
         .map(|c| {
             TcpConversation::new(
@@ -99,7 +118,7 @@ fn write_capture(path: &Path, clients: u32, sends: u32, first_port: u16) {
         // The route as the body of the answer.
         let hl = u32::from_be_bytes([0, r[5], r[6], r[7]]) as usize;
         r.truncate(8 + hl);
-        r.extend_from_slice(ROUTE.as_bytes());
+        r.extend_from_slice(route.as_bytes());
         let len = (r.len() - 4) as u32;
         r[..4].copy_from_slice(&len.to_be_bytes());
         n.send(&mut pw, ts, false, &r).unwrap();
@@ -189,7 +208,18 @@ fn run(
 fn passes_side_by_side_equal_one_pass() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("many.pcap");
-    write_capture(&path, 12, 300, 40000);
+    write_capture(&path, 12, 300, 40000, Hosts::Spread);
+    // Some producer's connections are in two passes: its picks must be interleaved.
+    let owner = |c: u16, b: u16| {
+        let client: SocketAddr = format!("10.0.1.{}:{}", c + 1, 40100 + 2 * c + b)
+            .parse()
+            .unwrap();
+        let broker: SocketAddr = ["10.0.0.1:10911", "10.0.0.2:10911"][b as usize]
+            .parse()
+            .unwrap();
+        Shard::owner(2, client, broker)
+    };
+    assert!((0..12).any(|c| owner(c, 0) != owner(c, 1)));
     for interval in [None, Some(50_000_000)] {
         let (one, r1) = run(&path, 1, interval);
         assert_eq!(r1.merged_passes, 1);
@@ -207,18 +237,59 @@ fn passes_side_by_side_equal_one_pass() {
 }
 
 #[test]
-fn a_producer_split_across_passes_falls_back_to_one_pass() {
-    // Source ports below the servers' make the brokers look like the clients, so one
-    // producer's two broker connections are dealt to two passes: its picks cannot be
-    // interleaved after the fact, and one pass runs instead.
+fn source_ports_below_the_servers_merge_too() {
+    // Source ports below the servers': which side is the client does not decide the pass
+    // (the connection does), and the merge gives one pass's result.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lowports.pcap");
-    write_capture(&path, 4, 50, 5000);
+    write_capture(&path, 4, 50, 5000, Hosts::Spread);
     let (one, _) = run(&path, 1, None);
-    let (two, r) = run(&path, 2, None);
-    assert_eq!(r.merged_passes, 1);
-    assert!(r.unmergeable.is_some());
-    assert_eq!(two, one);
+    for threads in [2, 3] {
+        let (many, r) = run(&path, threads, None);
+        assert!(r.unmergeable.is_none(), "{:?}", r.unmergeable);
+        assert_eq!(r.merged_passes, threads);
+        assert_eq!(many, one, "{threads} passes differ from one");
+    }
+}
+
+#[test]
+fn a_loopback_capture_uses_every_pass() {
+    // 24 clients on 127.0.0.1, 72 connections; the clients of one group are one producer
+    // whose sends come over 16 connections, so its picks come from every pass.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loopback.pcap");
+    write_capture(&path, 24, 60, 40000, Hosts::Loopback);
+    for interval in [None, Some(50_000_000)] {
+        let (one, _) = run(&path, 1, interval);
+        assert_eq!(one["overview"]["tcp_connections"], 72);
+        assert_eq!(one["topics"][0]["messages"], 24 * 60 - 1);
+        let sel = one["topics"][0]["queue_selection"].as_array().unwrap();
+        assert_eq!(sel.len(), 3, "{sel:?}");
+        for threads in [2, 3, 4] {
+            // Every pass dissects some of the connections, not one pass all of them.
+            for index in 0..threads {
+                let shard = Some(Shard {
+                    index,
+                    count: threads,
+                });
+                let opts = Options {
+                    shard,
+                    ..Options::default()
+                };
+                let f = std::fs::File::open(&path).unwrap();
+                let ((_, totals, _), _) = rmqdump::stats_pass(f, opts, interval);
+                assert!(
+                    totals.streams >= 72 / threads as u64 / 3,
+                    "pass {index} of {threads}: {} connections",
+                    totals.streams
+                );
+            }
+            let (many, r) = run(&path, threads as usize, interval);
+            assert!(r.unmergeable.is_none(), "{:?}", r.unmergeable);
+            assert_eq!(r.merged_passes, threads as usize);
+            assert_eq!(many, one, "{threads} passes differ from one");
+        }
+    }
 }
 
 #[test]
@@ -239,7 +310,123 @@ fn bundled_captures_agree() {
     assert!(files.len() >= 15, "{files:?}");
     for f in files {
         let (one, _) = run(&f, 1, Some(1_000_000_000));
-        let (two, _) = run(&f, 2, Some(1_000_000_000));
-        assert_eq!(two, one, "{}", f.display());
+        for threads in [2, 3] {
+            let (many, r) = run(&f, threads, Some(1_000_000_000));
+            assert!(
+                r.unmergeable.is_none(),
+                "{}: {:?}",
+                f.display(),
+                r.unmergeable
+            );
+            assert_eq!(many, one, "{}: {threads} passes", f.display());
+        }
+    }
+}
+
+#[test]
+fn picks_are_merged_in_the_order_one_pass_sees_them() {
+    // One producer (PG@127.0.0.1) sends over two connections that land in different passes.
+    // Each send on connection A is split over two packets with a whole send of connection B
+    // between them: one pass sees B's send first (A's completes later), though A's starts
+    // first. The merged picks must follow that order, not the packets the sends start at.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("split.pcap");
+    let broker: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    let a: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let b: SocketAddr = (40001..41000)
+        .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+        .find(|b| Shard::owner(2, *b, broker) != Shard::owner(2, a, broker))
+        .unwrap();
+    let mut pw = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut ts: i64 = 1_795_519_000_000_000_000;
+    let mut ca = TcpConversation::new(a, broker);
+    let mut cb = TcpConversation::new(b, broker);
+    ca.handshake(&mut pw, ts).unwrap();
+    cb.handshake(&mut pw, ts).unwrap();
+    let send = |opaque: i32, queue: u32| {
+        request(
+            310,
+            opaque,
+            vec![
+                ("a", "PG".into()),
+                ("b", "SplitTopic".into()),
+                ("e", queue.to_string()),
+            ],
+            vec![b'x'; 64],
+        )
+    };
+    let mut expected = Vec::new();
+    for i in 0..40u32 {
+        let (qa, qb) = (i % 4, (i + 2) % 4);
+        let fa = send(2 * i as i32, qa);
+        let fb = send(2 * i as i32 + 1, qb);
+        ts += 1_000;
+        ca.send(&mut pw, ts, true, &fa[..30]).unwrap();
+        ts += 1_000;
+        cb.send(&mut pw, ts, true, &fb).unwrap();
+        ts += 1_000;
+        ca.send(&mut pw, ts, true, &fa[30..]).unwrap();
+        expected.push(format!("127.0.0.1:10911:{qb}"));
+        expected.push(format!("127.0.0.1:10911:{qa}"));
+    }
+    ca.close(&mut pw, ts).unwrap();
+    cb.close(&mut pw, ts).unwrap();
+    pw.flush().unwrap();
+    drop(pw);
+    let (one, _) = run(&path, 1, None);
+    let sel = &one["topics"][0]["queue_selection"][0];
+    assert_eq!(sel["picks"], 80);
+    assert_eq!(sel["sequence"], serde_json::json!(expected[..64]));
+    for threads in [2, 3, 4] {
+        let (many, r) = run(&path, threads, None);
+        assert!(r.unmergeable.is_none(), "{:?}", r.unmergeable);
+        assert_eq!(r.merged_passes, threads);
+        assert_eq!(many, one, "{threads} passes differ from one");
+    }
+}
+
+#[test]
+fn idle_connections_expire_at_the_same_packets_in_every_pass() {
+    // Connection X sends, falls silent past the idle timeout (1 s here) while connection Y,
+    // in the other pass, sends 3,000 packets, then X sends again. One pass sweeps idle
+    // connections every 1,024 packets, forgets X and starts a new stream for its late send;
+    // the pass holding X must sweep at the same packets, or it numbers streams otherwise.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idle.pcap");
+    let broker: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    let x: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let y: SocketAddr = (40001..41000)
+        .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+        .find(|y| Shard::owner(2, *y, broker) != Shard::owner(2, x, broker))
+        .unwrap();
+    let mut pw = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut ts: i64 = 1_795_519_000_000_000_000;
+    let mut cx = TcpConversation::new(x, broker);
+    let mut cy = TcpConversation::new(y, broker);
+    cx.handshake(&mut pw, ts).unwrap();
+    cy.handshake(&mut pw, ts).unwrap();
+    let hb = |opaque: i32| request(34, opaque, Vec::new(), vec![b'h'; 20]);
+    cx.send(&mut pw, ts, true, &hb(1)).unwrap();
+    for i in 0..3000 {
+        ts += 1_000_000;
+        cy.send(&mut pw, ts, true, &hb(10 + i)).unwrap();
+    }
+    cx.send(&mut pw, ts, true, &hb(2)).unwrap();
+    pw.flush().unwrap();
+    drop(pw);
+    let opts = Options {
+        idle_timeout_ns: 1_000_000_000,
+        ..Options::default()
+    };
+    let run = |threads| {
+        let mut r = rmqdump::stats(|_| std::fs::File::open(&path), opts, None, threads).unwrap();
+        r.stats.finish_roles();
+        r.stats.to_json(&r.totals)
+    };
+    let one = run(1);
+    // X's late send started a stream of its own.
+    assert_eq!(one["overview"]["tcp_connections"], 3, "{}", one["overview"]);
+    for threads in [2, 3] {
+        assert_eq!(run(threads), one, "{threads} passes differ from one");
     }
 }

@@ -41,11 +41,11 @@ pub struct Options {
     pub limits: crate::limits::Limits,
 }
 
-/// One of `count` dissectors that read the same capture side by side, each taking the
-/// connections of its clients: a connection belongs to the shard of its client's IP (the
-/// side with the higher port), the client IPs dealt round robin in order of first
-/// appearance (past [`MAX_DEALT_CLIENTS`], by hash). Every shard counts every packet, so
-/// packet numbers agree; stream numbers are the shard's own (see
+/// One of `count` dissectors that read the same capture side by side, each taking some of
+/// its connections: a connection belongs to the shard given by a fixed hash (FNV-1a) of its
+/// two endpoints, in either order ([`Shard::owner`]), so loopback and single-IP captures
+/// spread over every shard as well as captures of many clients. Every shard counts every
+/// packet, so packet numbers agree; stream numbers are the shard's own (see
 /// [`Dissector::stream_first_packets`] to number them as one dissector would).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shard {
@@ -53,8 +53,29 @@ pub struct Shard {
     pub count: u16,
 }
 
-/// Client IPs dealt round robin to shards; later ones go by hash (bounded memory).
-pub const MAX_DEALT_CLIENTS: usize = 65_536;
+impl Shard {
+    /// The shard that owns the connection between `a` and `b` (either order): FNV-1a over
+    /// both endpoints, lower one first, the same in every shard, process and run. A reused
+    /// 4-tuple (a new connection after FIN or idle time) stays in its shard.
+    pub fn owner(count: u16, a: SocketAddr, b: SocketAddr) -> u16 {
+        let (lo, hi) = flow_key(a, b);
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut eat = |bytes: &[u8]| {
+            for &x in bytes {
+                h = (h ^ x as u64).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for end in [lo, hi] {
+            match end.ip() {
+                std::net::IpAddr::V4(ip) => eat(&ip.octets()),
+                std::net::IpAddr::V6(ip) => eat(&ip.octets()),
+            }
+            eat(&end.port().to_be_bytes());
+        }
+        // The low bits of FNV-1a are the weakest: fold the high half in.
+        ((h ^ (h >> 32)) % count.max(1) as u64) as u16
+    }
+}
 
 /// The extFields kept by [`Options::light`] decoding: producer group, topic, queue,
 /// properties and batch flag, as V2 letters or V1 names.
@@ -247,9 +268,9 @@ pub struct Dissector {
     finished_flows: usize,
     scratch_frames: Vec<FrameTuple>,
     scratch_problems: Vec<Problem>,
-    /// Sharded: client IP → shard, and the packet that started each of our streams.
-    dealt: HashMap<std::net::IpAddr, u16>,
-    last_dealt: Option<(std::net::IpAddr, u16)>,
+    /// Sharded: the last connection asked about and whether it is ours (packets come in
+    /// runs of one connection), and the packet that started each of our streams.
+    last_owned: Option<(FlowKey, bool)>,
     stream_first_packets: Vec<u64>,
 }
 
@@ -271,8 +292,7 @@ impl Dissector {
             finished_flows: 0,
             scratch_frames: Vec::new(),
             scratch_problems: Vec::new(),
-            dealt: HashMap::new(),
-            last_dealt: None,
+            last_owned: None,
             stream_first_packets: Vec::new(),
         }
     }
@@ -286,39 +306,15 @@ impl Dissector {
 
     /// Sharded: whether the connection of this segment is ours.
     fn owns(&mut self, shard: Shard, src: SocketAddr, dst: SocketAddr) -> bool {
-        let client = match src.port().cmp(&dst.port()) {
-            std::cmp::Ordering::Greater => src.ip(),
-            std::cmp::Ordering::Less => dst.ip(),
-            std::cmp::Ordering::Equal => src.ip().min(dst.ip()),
-        };
-        // Packets come in runs of one connection: the last answer first.
-        if let Some((ip, owner)) = self.last_dealt
-            && ip == client
+        let key = flow_key(src, dst);
+        if let Some((k, ours)) = self.last_owned
+            && k == key
         {
-            return owner == shard.index;
+            return ours;
         }
-        let n = self.dealt.len();
-        let owner = match self.dealt.get(&client) {
-            Some(&o) => o,
-            None if n < MAX_DEALT_CLIENTS => {
-                let o = (n % shard.count as usize) as u16;
-                self.dealt.insert(client, o);
-                o
-            }
-            None => {
-                // FNV-1a over the address: the same in every shard and every run.
-                let bytes: Vec<u8> = match client {
-                    std::net::IpAddr::V4(a) => a.octets().to_vec(),
-                    std::net::IpAddr::V6(a) => a.octets().to_vec(),
-                };
-                let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                    (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
-                });
-                (h % shard.count as u64) as u16
-            }
-        };
-        self.last_dealt = Some((client, owner));
-        owner == shard.index
+        let ours = Shard::owner(shard.count, src, dst) == shard.index;
+        self.last_owned = Some((key, ours));
+        ours
     }
 
     /// A damaged stretch of the capture file was skipped: one `capture` problem, located
@@ -353,6 +349,14 @@ impl Dissector {
         self.totals.bytes += data.len() as u64;
         self.totals.first_ts.get_or_insert(ts);
         self.totals.last_ts = Some(ts);
+        // Every 1024 packets of the capture, whatever they are (so passes side by side
+        // sweep at the same packets, and times, as one pass): idle connections, budget.
+        self.since_budget_check += 1;
+        if self.since_budget_check >= 1024 {
+            self.since_budget_check = 0;
+            self.expire_idle(ts, out);
+            self.enforce_budget(number, out);
+        }
         let seg = match decode_packet(link, data) {
             Ok(Some(s)) => s,
             Ok(None) => return,
@@ -528,12 +532,6 @@ impl Dissector {
                 self.flows.retain(|_, f| !f.finished);
                 self.finished_flows = 0;
             }
-        }
-        self.since_budget_check += 1;
-        if self.since_budget_check >= 1024 {
-            self.since_budget_check = 0;
-            self.expire_idle(ts, out);
-            self.enforce_budget(number, out);
         }
     }
 

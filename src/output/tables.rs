@@ -41,14 +41,21 @@ fn pct(v: &Value) -> Cell {
 }
 
 fn list(v: &Value, max: usize) -> String {
+    list_more(v, 0, max)
+}
+
+/// The first `max` items of a list that leaves out `more` others already.
+fn list_more(v: &Value, more: u64, max: usize) -> String {
     let items: Vec<String> = v
         .as_array()
         .map(|a| a.iter().map(s).collect())
         .unwrap_or_default();
-    if items.len() > max {
-        format!("{} … (+{})", items[..max].join(" "), items.len() - max)
+    let left = items.len().saturating_sub(max) as u64 + more;
+    let shown = items[..items.len().min(max)].join(" ");
+    if left > 0 {
+        format!("{shown} … (+{left})")
     } else {
-        items.join(" ")
+        shown
     }
 }
 
@@ -171,7 +178,11 @@ pub fn render(doc: &Value) -> String {
                 num(&p["send_errors"]),
                 Cell::new(queues),
                 Cell::new(list(&p["tags"], 8)),
-                Cell::new(list(&p["producers"], 4)),
+                Cell::new(list_more(
+                    &p["producers"],
+                    p["producers_more"].as_u64().unwrap_or(0),
+                    4,
+                )),
             ]);
         }
         let _ = writeln!(out, "{t}\n");
@@ -219,10 +230,17 @@ pub fn render(doc: &Value) -> String {
                     Cell::new(list(&a["sequence"], 12)),
                 ]);
             }
+            let more = p["queue_selection_more"].as_u64().unwrap_or(0);
+            if more > 0 {
+                t.add_row(vec![
+                    Cell::new(format!("… {more} more")),
+                    Cell::new(s(&p["topic"])),
+                ]);
+            }
         }
         let _ = writeln!(
             out,
-            "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues)\n{t}\n"
+            "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues; the top producers by sends)\n{t}\n"
         );
     }
 
@@ -234,6 +252,7 @@ pub fn render(doc: &Value) -> String {
         "Client lang/version",
         "Frames →/←",
         "Bytes →/←",
+        "Errors",
         "First",
         "Last",
     ]);
@@ -264,11 +283,45 @@ pub fn render(doc: &Value) -> String {
                 s(&c["bytes_to_client"])
             ))
             .set_alignment(CellAlignment::Right),
+            num(&c["errors"]),
             Cell::new(s(&c["first"])),
             Cell::new(s(&c["last"])),
         ]);
     }
-    let _ = writeln!(out, "{t}\n");
+    // The rows are the top ones; the totals count every connection.
+    let more = doc["connections_more"].as_u64().unwrap_or(0);
+    if more > 0 {
+        t.add_row(vec![Cell::new("…"), Cell::new(format!("{more} more"))]);
+    }
+    let tot = &doc["connections_total"];
+    if tot.is_object() {
+        t.add_row(vec![
+            Cell::new("total"),
+            Cell::new(format!("{} connections", s(&tot["connections"]))),
+            Cell::new(""),
+            Cell::new(""),
+            Cell::new(""),
+            Cell::new(format!(
+                "{}/{}",
+                s(&tot["frames_to_server"]),
+                s(&tot["frames_to_client"])
+            ))
+            .set_alignment(CellAlignment::Right),
+            Cell::new(format!(
+                "{}/{}",
+                s(&tot["bytes_to_server"]),
+                s(&tot["bytes_to_client"])
+            ))
+            .set_alignment(CellAlignment::Right),
+            num(&tot["errors"]),
+        ]);
+    }
+    let title = if more > 0 {
+        "Connections (the top ones by bytes, by frames and by error responses)\n"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "{title}{t}\n");
 
     let routes = doc["routes"].as_array().cloned().unwrap_or_default();
     if !routes.is_empty() {
@@ -342,6 +395,14 @@ pub fn render(doc: &Value) -> String {
                 num(&e["count"]),
                 num(&e["first_packet"]),
                 Cell::new(s(&e["remark"])),
+            ]);
+        }
+        let more = p["error_responses_more"].as_u64().unwrap_or(0);
+        if more > 0 {
+            t.add_row(vec![
+                Cell::new("…"),
+                Cell::new("(more kinds)"),
+                num(&p["error_responses_more"]),
             ]);
         }
         let _ = writeln!(out, "Error responses\n{t}\n");
