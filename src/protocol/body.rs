@@ -20,8 +20,8 @@
 //! `totalSize i32 | magic i32 | bodyCRC i32 | flag i32 | bodyLen i32 | body |
 //! propertiesLen i16 | properties`.
 
+use super::cursor::Cur;
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::message::{Message, StoredInfo, sysflag};
 use crate::limits::Limits;
@@ -154,61 +154,6 @@ impl Budget {
     }
 }
 
-struct Cur<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Cur<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
-        let end = self
-            .i
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or_else(|| {
-                format!(
-                    "{what}: needs {n} bytes at offset {}, {} left",
-                    self.i,
-                    self.b.len() - self.i
-                )
-            })?;
-        let s = &self.b[self.i..end];
-        self.i = end;
-        Ok(s)
-    }
-    fn i16(&mut self, w: &str) -> Result<i16, String> {
-        let s = self.take(2, w)?;
-        Ok(i16::from_be_bytes([s[0], s[1]]))
-    }
-    fn i32(&mut self, w: &str) -> Result<i32, String> {
-        let s = self.take(4, w)?;
-        Ok(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn i64(&mut self, w: &str) -> Result<i64, String> {
-        let s = self.take(8, w)?;
-        Ok(i64::from_be_bytes(s.try_into().unwrap_or([0; 8])))
-    }
-    fn len(&mut self, v: i64, w: &str) -> Result<usize, String> {
-        if v < 0 {
-            return Err(format!("{w}: negative length {v} at offset {}", self.i));
-        }
-        Ok(v as usize)
-    }
-    fn host(&mut self, v6: bool, w: &str) -> Result<SocketAddr, String> {
-        let ip: IpAddr = if v6 {
-            let s = self.take(16, w)?;
-            let mut a = [0u8; 16];
-            a.copy_from_slice(s);
-            Ipv6Addr::from(a).into()
-        } else {
-            let s = self.take(4, w)?;
-            Ipv4Addr::new(s[0], s[1], s[2], s[3]).into()
-        };
-        let port = self.i32(w)?;
-        Ok(SocketAddr::new(ip, port as u16))
-    }
-}
-
 /// Counts the records left in `b` from offset `at` by stepping over their totalSize
 /// fields (`MessageDecoder.countInnerMsgNum`), without decoding or allocating; a record
 /// whose size does not fit counts as one and ends the walk.
@@ -266,7 +211,7 @@ fn decode_items<'a>(
     what: &str,
 ) -> (Vec<Message<'a>>, Option<String>) {
     let mut out = Vec::new();
-    let mut c = Cur { b: body, i: 0 };
+    let mut c = Cur::new(body);
     while c.i < body.len() {
         let start = c.i;
         if !budget.take_message() {
@@ -334,7 +279,7 @@ pub fn decode_stored_in<'a>(
 ) -> (Vec<Message<'a>>, Vec<String>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    let mut c = Cur { b: body, i: 0 };
+    let mut c = Cur::new(body);
     while c.i < body.len() {
         let start = c.i;
         if !budget.take_message() {

@@ -4,6 +4,7 @@
 //! only the requester knows what the response body means).
 
 pub mod body;
+mod cursor;
 pub mod headers;
 pub mod message;
 pub mod register_broker;

@@ -16,6 +16,7 @@
 //! every entry is read from what was inflated, and a count larger than what is there is
 //! reported.
 
+use super::cursor::Cur;
 use serde_json::{Map, Value, json};
 
 use super::message::decompress_bounded;
@@ -24,40 +25,6 @@ use crate::remoting::json;
 /// `MQVersion.Version.V5_0_0.ordinal()`: from this broker version on the body ends with the
 /// topic queue mappings.
 const V5_0_0: i32 = 413;
-
-struct Reader<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn int(&mut self, what: &str) -> Result<i32, String> {
-        let s = self.bytes(4, what)?;
-        Ok(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn bytes(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
-        let end = self
-            .i
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or_else(|| {
-                format!(
-                    "{what}: needs {n} bytes at inflated offset {}, {} left",
-                    self.i,
-                    self.b.len() - self.i
-                )
-            })?;
-        let s = &self.b[self.i..end];
-        self.i = end;
-        Ok(s)
-    }
-    /// An i32 length then that many bytes.
-    fn chunk(&mut self, what: &str) -> Result<&'a [u8], String> {
-        let n = self.int(what)?;
-        let n = usize::try_from(n).map_err(|_| format!("{what}: negative length {n}"))?;
-        self.bytes(n, what)
-    }
-}
 
 fn json_of(b: &[u8], what: &str) -> Result<Value, String> {
     json::parse(b)
@@ -95,9 +62,9 @@ fn topic_config(text: &str) -> Result<Value, String> {
 /// by a broker of `version` (the command's version ordinal).
 pub fn decode_compressed(body: &[u8], version: i32, max_inflated: usize) -> Result<Value, String> {
     let data = decompress_bounded(0, body, max_inflated).map_err(|e| e.to_string())?;
-    let mut r = Reader { b: &data, i: 0 };
+    let mut r = Cur::new(&data);
     let data_version = json_of(r.chunk("dataVersion")?, "dataVersion")?;
-    let topics = r.int("topic config count")?;
+    let topics = r.i32("topic config count")?;
     let mut table = Map::new();
     for i in 0..topics.max(0) {
         let cfg = r
@@ -112,7 +79,7 @@ pub fn decode_compressed(body: &[u8], version: i32, max_inflated: usize) -> Resu
     wrapper.insert("dataVersion".into(), data_version);
     wrapper.insert("topicConfigTable".into(), Value::Object(table));
     if version >= V5_0_0 {
-        let n = r.int("topic queue mapping count")?;
+        let n = r.i32("topic queue mapping count")?;
         let mut mappings = Map::new();
         for i in 0..n.max(0) {
             let b = r
