@@ -495,6 +495,53 @@ fn conflicting_retransmission_is_reported_with_both_packets() {
     assert!(!s.clean());
 }
 
+/// The same when the first copy arrived in order and was already handed on: the copy is
+/// compared with the delivered segment's CRC-32 (the bytes are gone), reported naming both
+/// packets, and verify counts it.
+#[test]
+fn conflicting_retransmission_of_delivered_bytes_is_reported() {
+    use rmqdump::analysis::verify::verify;
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:10911".parse().unwrap(),
+    );
+    let mut pk = Packets::default();
+    c.handshake(&mut pk, 1).unwrap();
+    c.send(&mut pk, 2, true, &frame(1, 10)).unwrap();
+    c.send(&mut pk, 3, true, &frame(2, 100)).unwrap();
+    let [h1, h2, h3, p4, p5] = &pk.0[..] else {
+        panic!()
+    };
+    let mut changed = p5.clone();
+    let last = changed.len() - 5;
+    changed[last] ^= 0x20;
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    // An identical retransmission of packet 4 (no problem), then a different copy of 5.
+    for p in [h1, h2, h3, p4, p5, p4, &changed] {
+        w.write_packet(4, p).unwrap();
+    }
+    let cap = w.into_inner();
+    let (frames, problems) = run(&cap, Options::default());
+    assert_eq!(frames.len(), 2);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let p = &problems[0];
+    assert_eq!(
+        (p.kind, p.packet, p.stream),
+        (ProblemKind::Conflict, 7, Some(0))
+    );
+    let f1 = frame(1, 10).len();
+    let f2 = frame(2, 100).len();
+    assert_eq!(
+        p.message,
+        format!(
+            "retransmission conflict: packets 5 and 7 carry different bytes for the {f2} stream bytes at offset {f1} (the CRC-32 of packet 5's copy differs); packet 5's copy was used, packet 7's dropped"
+        )
+    );
+    let (s, _) = verify(&cap[..], Options::default(), |_| {});
+    assert_eq!((s.conflicts, s.identical), (1, 2));
+    assert!(!s.clean());
+}
+
 /// Malformed IP/TCP packets in a capture: each reported with its packet number and
 /// reason (not dropped as "not TCP"), counted by verify, and the rest decodes.
 #[test]

@@ -913,9 +913,13 @@ fn handle_stream_event(
             stream: Some(stream),
             kind: ProblemKind::Conflict,
             message: format!(
-                "retransmission conflict: packets {} and {} carry different bytes for the {len} stream bytes at offset {offset} (first difference at offset {first_difference}); packet {used}'s copy was used, packet {other}'s dropped",
+                "retransmission conflict: packets {} and {} carry different bytes for the {len} stream bytes at offset {offset} ({}); packet {used}'s copy was used, packet {other}'s dropped",
                 used.min(other),
-                used.max(other)
+                used.max(other),
+                match first_difference {
+                    Some(d) => format!("first difference at offset {d}"),
+                    None => format!("the CRC-32 of packet {used}'s copy differs"),
+                }
             ),
         }),
     }

@@ -50,11 +50,13 @@ pub enum StreamEvent<'a> {
     Gap { offset: u64, len: u64, packet: u64 },
     /// Two packets carry different bytes for the stream bytes `offset .. offset+len`
     /// (their overlap); `first_difference` is the stream offset of the first byte that
-    /// differs. The copy of packet `used` is the one delivered, that of `other` is dropped.
+    /// differs, when both copies were held (`None`: the first copy had been delivered and
+    /// only its checksum was kept, see [`HalfStream`]). The copy of packet `used` is the one
+    /// delivered, that of `other` is dropped.
     Conflict {
         offset: u64,
         len: u64,
-        first_difference: u64,
+        first_difference: Option<u64>,
         used: u64,
         other: u64,
     },
@@ -74,6 +76,21 @@ pub struct StreamStats {
     /// Overlapping copies with different bytes (see [`StreamEvent::Conflict`]).
     pub conflicts: u64,
 }
+
+/// A delivered segment remembered by its CRC-32, so that a later retransmission of the same
+/// stream bytes can be told apart from one that carries different bytes after the bytes
+/// themselves were handed on (the common case: the original arrived in order).
+#[derive(Clone, Copy, Debug, Default)]
+struct Recent {
+    offset: u64,
+    len: u32,
+    crc: u32,
+    packet: u64,
+}
+
+/// How many delivered segments each direction remembers (retransmissions repeat the last
+/// unacknowledged ones): 4 × 24 bytes a direction.
+const RECENT: usize = 4;
 
 #[derive(Debug)]
 struct Pending {
@@ -100,6 +117,9 @@ pub struct HalfStream {
     pub rst: bool,
     pub stats: StreamStats,
     limits: StreamLimits,
+    /// The last delivered segments, by checksum (a ring; `recent_next` is the oldest).
+    recent: [Recent; RECENT],
+    recent_next: u8,
 }
 
 impl HalfStream {
@@ -173,11 +193,13 @@ impl HalfStream {
         let end = start + payload.len() as i64;
         if end <= self.delivered as i64 {
             self.stats.retransmitted_bytes += payload.len() as u64;
+            self.compare_recent(start, payload, packet, out);
             return;
         }
         if start <= self.delivered as i64 {
             let skip = (self.delivered as i64 - start) as usize;
             self.stats.retransmitted_bytes += skip as u64;
+            self.compare_recent(start, &payload[..skip], packet, out);
             // Waiting segments this one overlaps are skipped in their overlap when drained:
             // this copy is the one delivered.
             self.compare_pending(self.delivered, &payload[skip..], packet, |_, _| true, out);
@@ -278,9 +300,41 @@ impl HalfStream {
             out(StreamEvent::Conflict {
                 offset: lo,
                 len: hi - lo,
-                first_difference: lo + d as u64,
+                first_difference: Some(lo + d as u64),
                 used,
                 other,
+            });
+        }
+    }
+
+    /// Compares a retransmitted copy of delivered bytes (`data` at stream offset `at`, which
+    /// may be negative for bytes before the first one seen) with the remembered segments it
+    /// covers whole, by CRC-32, and reports each that differs; the delivered copy was used.
+    fn compare_recent<F: FnMut(StreamEvent<'_>)>(
+        &mut self,
+        at: i64,
+        data: &[u8],
+        packet: u64,
+        out: &mut F,
+    ) {
+        let end = at + data.len() as i64;
+        for i in 0..RECENT {
+            let r = self.recent[i];
+            let (lo, hi) = (r.offset as i64, r.offset as i64 + r.len as i64);
+            if r.len == 0 || r.packet == packet || lo < at || hi > end {
+                continue;
+            }
+            let copy = &data[(lo - at) as usize..(hi - at) as usize];
+            if crc32fast::hash(copy) == r.crc {
+                continue;
+            }
+            self.stats.conflicts += 1;
+            out(StreamEvent::Conflict {
+                offset: r.offset,
+                len: r.len as u64,
+                first_difference: None,
+                used: r.packet,
+                other: packet,
             });
         }
     }
@@ -298,6 +352,13 @@ impl HalfStream {
             packet,
             ts,
         });
+        self.recent[self.recent_next as usize] = Recent {
+            offset: self.delivered,
+            len: bytes.len() as u32,
+            crc: crc32fast::hash(bytes),
+            packet,
+        };
+        self.recent_next = (self.recent_next + 1) % RECENT as u8;
         self.delivered += bytes.len() as u64;
         self.next_seq = self.next_seq.wrapping_add(bytes.len() as u32);
         self.stats.bytes += bytes.len() as u64;
@@ -465,7 +526,7 @@ mod tests {
     }
 
     /// A conflict as (offset, len, first difference, used, other).
-    type Seen = (u64, u64, u64, u64, u64);
+    type Seen = (u64, u64, Option<u64>, u64, u64);
 
     /// The delivered bytes and the conflicts.
     fn conflicts(segs: &[(u32, &[u8])]) -> (Vec<u8>, Vec<Seen>) {
@@ -496,15 +557,15 @@ mod tests {
         // Two waiting copies at the same offset, same length: the first one is kept.
         let (d, c) = conflicts(&[(100, b"abc"), (106, b"ghi"), (106, b"gXi"), (103, b"def")]);
         assert_eq!(d, b"abcdefghi");
-        assert_eq!(c, [(6, 3, 7, 2, 3)]);
+        assert_eq!(c, [(6, 3, Some(7), 2, 3)]);
         // A longer copy at the same offset replaces the waiting one: it is used.
         let (d, c) = conflicts(&[(100, b"abc"), (106, b"ghi"), (106, b"gXij"), (103, b"def")]);
         assert_eq!(d, b"abcdefgXij");
-        assert_eq!(c, [(6, 3, 7, 3, 2)]);
+        assert_eq!(c, [(6, 3, Some(7), 3, 2)]);
         // The in-order segment is delivered; the waiting copy's overlap is dropped.
         let (d, c) = conflicts(&[(100, b"abc"), (106, b"ghij"), (103, b"defgXi")]);
         assert_eq!(d, b"abcdefgXij");
-        assert_eq!(c, [(6, 3, 7, 3, 2)]);
+        assert_eq!(c, [(6, 3, Some(7), 3, 2)]);
         // A waiting segment starting earlier wins the overlap; one starting later loses it,
         // also when the new copy spans several waiting ones.
         let (d, c) = conflicts(&[
@@ -515,7 +576,30 @@ mod tests {
             (101, b"bc"),
         ]);
         assert_eq!(d, b"abcdefgHiJ");
-        assert_eq!(c, [(5, 2, 5, 2, 4), (8, 2, 9, 4, 3)]);
+        assert_eq!(c, [(5, 2, Some(5), 2, 4), (8, 2, Some(9), 4, 3)]);
+    }
+
+    #[test]
+    fn retransmissions_of_delivered_bytes_are_compared_by_checksum() {
+        // The original arrived in order and was handed on; the copy differs: reported, the
+        // delivered copy (packet 2) used.
+        let (d, c) = conflicts(&[(100, b"abc"), (103, b"def"), (103, b"dXf")]);
+        assert_eq!(d, b"abcdef");
+        assert_eq!(c, [(3, 3, None, 2, 3)]);
+        // The same bytes again: nothing to report.
+        let (_, c) = conflicts(&[(100, b"abc"), (103, b"def"), (103, b"def"), (100, b"abc")]);
+        assert!(c.is_empty());
+        // One copy covering two delivered segments, the second of which differs; and a
+        // partial retransmission that also brings new bytes.
+        let (d, c) = conflicts(&[(100, b"abc"), (103, b"def"), (100, b"abcdeF")]);
+        assert_eq!(d, b"abcdef");
+        assert_eq!(c, [(3, 3, None, 2, 3)]);
+        let (d, c) = conflicts(&[(100, b"abc"), (103, b"def"), (103, b"Defghi")]);
+        assert_eq!(d, b"abcdefghi");
+        assert_eq!(c, [(3, 3, None, 2, 3)]);
+        // A copy that covers a delivered segment only in part cannot be compared.
+        let (_, c) = conflicts(&[(100, b"abcdef"), (102, b"cX")]);
+        assert!(c.is_empty());
     }
 
     #[test]
