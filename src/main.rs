@@ -229,6 +229,14 @@ struct CommonArgs {
     /// Most bytes held in reassembly and frame buffers together.
     #[arg(long, default_value_t = 256 << 20)]
     max_buffered: usize,
+    /// Most TCP connections tracked at once; past it the one idle longest is flushed and
+    /// forgotten (reported, and counted in dropped_by_limits).
+    #[arg(long, default_value_t = rmqdump::limits::Limits::default().max_flows)]
+    max_flows: usize,
+    /// Most handshake-only connections (no payload yet) tracked at once; past it the
+    /// oldest is forgotten (a SYN flood).
+    #[arg(long, default_value_t = rmqdump::limits::Limits::default().max_half_open_flows)]
+    max_half_open_flows: usize,
 }
 
 /// How frames are printed and which: the same for `read` and `live`.
@@ -294,6 +302,8 @@ fn options(c: &CommonArgs, keep_wire: bool) -> Options {
     let mut o = Options::default();
     o.frame.max_frame_length = c.max_frame;
     o.max_buffered_total = c.max_buffered;
+    o.limits.max_flows = c.max_flows;
+    o.limits.max_half_open_flows = c.max_half_open_flows;
     o.keep_wire = keep_wire;
     o
 }
@@ -804,6 +814,8 @@ fn diff(a: DiffArgs) -> io::Result<u8> {
         file: f.to_string(),
         max_frame: 16_777_212,
         max_buffered: 256 << 20,
+        max_flows: rmqdump::limits::Limits::default().max_flows,
+        max_half_open_flows: rmqdump::limits::Limits::default().max_half_open_flows,
     };
     let (fa, _) = frames_json(&common(&a.a))?;
     let (fb, _) = frames_json(&common(&a.b))?;
@@ -1126,6 +1138,8 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
                 file: String::new(),
                 max_frame: 16_777_212,
                 max_buffered: 256 << 20,
+                max_flows: rmqdump::limits::Limits::default().max_flows,
+                max_half_open_flows: rmqdump::limits::Limits::default().max_half_open_flows,
             },
             false,
         )),

@@ -5,6 +5,7 @@
 //! Link types: Ethernet (with 802.1Q/QinQ), Linux cooked SLL and SLL2, BSD NULL/LOOP
 //! (either byte order), raw IP, IPv4, IPv6.
 
+pub mod hostile;
 mod link;
 #[cfg(target_os = "linux")]
 pub mod live;
