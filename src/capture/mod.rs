@@ -9,6 +9,7 @@ pub mod hostile;
 mod link;
 #[cfg(target_os = "linux")]
 pub mod live;
+pub mod replay;
 pub mod writer;
 
 pub use link::{LinkType, TcpSegment, decode_packet};
