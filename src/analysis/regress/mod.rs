@@ -15,7 +15,7 @@ pub use shape::{Shape, ShapeBuilder, diff_shapes, shape};
 
 use std::collections::{BTreeSet, VecDeque};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Fields that change from run to run, ignored by `check` unless `--keep` names them.
 /// A plain name matches that key anywhere; a dotted path matches from the top.
@@ -99,28 +99,34 @@ impl Ignore {
 
     /// The value with every ignored field removed.
     pub fn normalize(&self, v: &Value) -> Value {
-        self.norm(v, "")
+        let mut v = v.clone();
+        self.strip(&mut v);
+        v
     }
 
-    fn norm(&self, v: &Value, path: &str) -> Value {
+    /// Removes every ignored field, in place.
+    pub fn strip(&self, v: &mut Value) {
+        self.strip_at(v, &mut String::new());
+    }
+
+    fn strip_at(&self, v: &mut Value, path: &mut String) {
         match v {
-            Value::Object(m) => {
-                let mut o = Map::new();
-                for (k, x) in m {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    if !self.ignored(&p, k) {
-                        o.insert(k.clone(), self.norm(x, &p));
-                    }
+            Value::Object(m) => m.retain(|k, x| {
+                let len = path.len();
+                if len > 0 {
+                    path.push('.');
                 }
-                Value::Object(o)
-            }
+                path.push_str(k);
+                let keep = !self.ignored(path, k);
+                if keep {
+                    self.strip_at(x, path);
+                }
+                path.truncate(len);
+                keep
+            }),
             // Array elements share their parent's path.
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.norm(x, path)).collect()),
-            other => other.clone(),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.strip_at(x, path)),
+            _ => {}
         }
     }
 }
@@ -190,7 +196,7 @@ pub fn check(golden: &[Value], actual: &[Value], ignore: &Ignore) -> Vec<FieldDi
     let mut out = Vec::new();
     for v in actual {
         // The golden source cannot fail.
-        let _ = c.push_actual(v, &mut |d| out.push(d));
+        let _ = c.push_actual(v.clone(), &mut |d| out.push(d));
     }
     let _ = c.finish(&mut |d| out.push(d));
     out
@@ -251,12 +257,13 @@ impl<G: Iterator<Item = std::io::Result<Value>>> Checker<G> {
         }
     }
 
-    fn item(&self, v: &Value) -> Item {
-        let norm = self.ignore.normalize(v);
+    fn item(&self, mut v: Value) -> Item {
+        let packet = v["packet"].as_u64();
+        self.ignore.strip(&mut v);
         Item {
-            label: frame_label(&norm),
-            packet: v["packet"].as_u64(),
-            norm,
+            label: frame_label(&v),
+            packet,
+            norm: v,
         }
     }
 
@@ -265,7 +272,7 @@ impl<G: Iterator<Item = std::io::Result<Value>>> Checker<G> {
         while !self.golden_ended && self.golden.len() < CHECK_WINDOW {
             match self.source.next() {
                 Some(v) => {
-                    let it = self.item(&v?);
+                    let it = self.item(v?);
                     self.golden.push_back(it);
                     self.golden_frames += 1;
                 }
@@ -279,7 +286,7 @@ impl<G: Iterator<Item = std::io::Result<Value>>> Checker<G> {
     /// Fails only when reading the golden source does.
     pub fn push_actual<F: FnMut(FieldDiff)>(
         &mut self,
-        v: &Value,
+        v: Value,
         out: &mut F,
     ) -> std::io::Result<()> {
         let it = self.item(v);
@@ -308,8 +315,15 @@ impl<G: Iterator<Item = std::io::Result<Value>>> Checker<G> {
     /// those before the middle of either window (at least one: the first pair holds the
     /// first frame of one window).
     fn settle<F: FnMut(FieldDiff)>(&mut self, all: bool, out: &mut F) {
-        let g: Vec<&str> = self.golden.iter().map(|x| x.label.as_str()).collect();
-        let a: Vec<&str> = self.actual.iter().map(|x| x.label.as_str()).collect();
+        // Labels as small numbers: the alignment compares them n × m times.
+        let mut ids: foldhash::HashMap<&str, u32> = Default::default();
+        let (mut g, mut a) = (Vec::new(), Vec::new());
+        for (side, items) in [(&mut g, &self.golden), (&mut a, &self.actual)] {
+            for x in items {
+                let n = ids.len() as u32;
+                side.push(*ids.entry(x.label.as_str()).or_insert(n));
+            }
+        }
         let (gh, ah) = (g.len().div_ceil(2), a.len().div_ceil(2));
         let pairs = align(&g, &a);
         let (mut ng, mut na) = (0, 0);
@@ -372,7 +386,7 @@ impl<G: Iterator<Item = std::io::Result<Value>>> Checker<G> {
 
 /// Longest-common-subsequence alignment of two label sequences; pairs in order. Falls
 /// back to position-by-position for very long inputs (bounded memory).
-fn align(a: &[&str], b: &[&str]) -> Vec<(Option<usize>, Option<usize>)> {
+fn align<T: Eq>(a: &[T], b: &[T]) -> Vec<(Option<usize>, Option<usize>)> {
     let (n, m) = (a.len(), b.len());
     if n.saturating_mul(m) > 25_000_000 {
         return (0..n.max(m))
@@ -542,7 +556,7 @@ mod tests {
         let mut c = Checker::new(ig.clone(), golden.iter().cloned().map(Ok));
         let mut got = Vec::new();
         for a in &actual {
-            c.push_actual(a, &mut |d| got.push(d)).unwrap();
+            c.push_actual(a.clone(), &mut |d| got.push(d)).unwrap();
             assert!(c.golden.len() <= CHECK_WINDOW && c.actual.len() < CHECK_WINDOW);
         }
         c.finish(&mut |d| got.push(d)).unwrap();

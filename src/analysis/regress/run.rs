@@ -126,7 +126,7 @@ pub fn check<R: Read + Send, G: BufRead, W: Write>(
     };
     let cap_err = frames(capture, opts, |v| {
         if err.is_none()
-            && let Err(e) = c.push_actual(&v, &mut |d| emit(d, &mut err, w))
+            && let Err(e) = c.push_actual(v, &mut |d| emit(d, &mut err, w))
         {
             err = Some(e);
         }
