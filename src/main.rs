@@ -613,8 +613,11 @@ fn verify_frames(a: &CommonArgs) -> io::Result<u8> {
     writeln!(
         w,
         "{}: {frames} frames, {identical} re-encoded byte-exact, {mismatches} mismatches, {undecodable} undecodable; \
-         {canonical} of {json_frames} JSON headers are exactly fastjson's canonical form; {} packets, {} TCP streams",
-        a.file, totals.packets, totals.streams
+         {canonical} of {json_frames} JSON headers are exactly fastjson's canonical form; {} packets, {} TCP streams{}",
+        a.file,
+        totals.packets,
+        totals.streams,
+        rmqdump::output::evictions_note(&totals)
     )?;
     w.flush()?;
     Ok(if bad || mismatches > 0 || undecodable > 0 {

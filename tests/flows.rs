@@ -210,3 +210,57 @@ fn under_the_limits_nothing_is_evicted() {
     assert_eq!(s.hostile_frames, HOSTILE);
     assert_eq!(s.good_paired, s.good_requests);
 }
+
+/// On the command line: `--max-flows` and `--max-half-open-flows` set the limits, `read`
+/// prints the located evictions and the summary, `verify` counts them in its summary line
+/// (and still re-encodes every frame byte-exact).
+#[test]
+fn the_command_line_sets_the_limits_and_reports_evictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("h.pcap");
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    hostile::one_packet_flows(&mut w, 500, TS).unwrap();
+    for i in 500..800 {
+        hostile::syn(&mut w, i, TS + 1_000_000_000 + i as i64).unwrap();
+    }
+    std::fs::write(&f, w.into_inner()).unwrap();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+            .args(args)
+            .arg(&f)
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let limits = ["--max-flows", "100", "--max-half-open-flows", "50"];
+    let (_, err) = run(&[&["read"][..], &limits].concat());
+    let evictions: Vec<&str> = err.lines().filter(|l| l.contains(": limit")).collect();
+    // 500 one-packet connections past 100: 400 evicted; then the first 50 SYNs evict 50
+    // more of them (100 in all), and each of the other 250 SYNs the oldest SYN (50
+    // half-open at most).
+    assert_eq!(
+        evictions.len() as u64,
+        EVICTIONS_REPORTED + 1,
+        "{evictions:?}"
+    );
+    assert!(
+        evictions[EVICTIONS_REPORTED as usize].ends_with(&format!(
+            "700 connections evicted at the flow limits in all (450 over --max-flows 100, 250 handshake-only over 50); the first {EVICTIONS_REPORTED} reported one by one, {} more not",
+            700 - EVICTIONS_REPORTED
+        )),
+        "{evictions:?}"
+    );
+    let (out, _) = run(&[&["verify"][..], &limits].concat());
+    assert!(
+        out.trim_end().ends_with(
+            "500 frames, 500 re-encoded byte-exact, 0 mismatches, 0 undecodable; 500 of 500 JSON headers are exactly fastjson's canonical form; 800 packets, 800 TCP streams; 700 connections evicted at the flow limits (450 over --max-flows, 250 handshake-only over --max-half-open-flows)"
+        ),
+        "{out}"
+    );
+    // Default limits: nothing evicted, nothing said.
+    let (out, _) = run(&["verify"]);
+    assert!(out.trim_end().ends_with("800 TCP streams"), "{out}");
+}

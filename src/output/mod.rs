@@ -439,6 +439,20 @@ pub fn write_line<W: Write>(w: &mut W, line: &str) -> io::Result<()> {
     w.write_all(b"\n")
 }
 
+/// `; N connections evicted at the flow limits (…)` for the summary lines of `verify`, when
+/// the flow limits forgot connections before their end; empty otherwise.
+pub fn evictions_note(t: &crate::analysis::Totals) -> String {
+    if t.evicted_flows + t.evicted_half_open == 0 {
+        return String::new();
+    }
+    format!(
+        "; {} connections evicted at the flow limits ({} over --max-flows, {} handshake-only over --max-half-open-flows)",
+        t.evicted_flows + t.evicted_half_open,
+        t.evicted_flows,
+        t.evicted_half_open
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
