@@ -1,42 +1,80 @@
 #!/usr/bin/env bash
-# Speed and memory figures on a >= 100 MB capture of producer traffic:
-#  1. the decode pass (cargo bench --bench decode: every frame and message decoded, nothing
-#     printed; five runs and the median),
-#  2. `rmqdump read --json > /dev/null`, `rmqdump verify`, `rmqdump stats` in one pass and
-#     with its default passes side by side, five runs each:
-#     median wall time and peak RSS,
-#  3. `tshark -r FILE -q -z io,stat,0` once, for comparison, and the ratio to `stats`.
-# RMQDUMP_BENCH_MB sets the capture size (default 128).
+# Speed and memory on production-like traffic, beside tshark on the same file.
+#
+# Captures (under target/bench/):
+#  1. replay-<MB>MB.pcap: copies of every bundled real capture (C++, Node, Rust, public Java
+#     4.x / .NET, the bundled producer's) in equal byte shares, each copy with its own
+#     client addresses (cargo run --example replay; ~16k short connections per 100 MB),
+#  2. producer-<MB>MB.pcap: the synthetic Java-style producer capture (benches/synth.rs,
+#     long connections of SEND_MESSAGE_V2), as a second case.
+# Commands, per capture: tshark -r FILE -q -z io,stat,0; rmqdump stats; stats --threads 1;
+# read --json > /dev/null; verify; check --golden (a golden blessed from the same file,
+# outside the timing); diff FILE FILE. Runs alternate (one of each command per round),
+# RUNS rounds; each figure is the median wall time (date, ns) and the highest peak RSS
+# (/usr/bin/time %M) over the rounds, and the ratio of tshark's median to it.
+#
+# RMQDUMP_BENCH_MB: capture size (default 100); RMQDUMP_BENCH_GB=1: 1024 MB and 3 rounds.
+# RMQDUMP_BENCH_RUNS: rounds (default 5). RMQDUMP_BENCH_SYNTH=0: skip the synthetic case.
+# RMQDUMP_BENCH_DECODE=1: also run cargo bench --bench decode (the decode pass alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mb="${RMQDUMP_BENCH_MB:-128}"
+mb="${RMQDUMP_BENCH_MB:-100}"
+runs="${RMQDUMP_BENCH_RUNS:-5}"
+if [ -n "${RMQDUMP_BENCH_GB:-}" ]; then
+  mb=1024
+  runs="${RMQDUMP_BENCH_RUNS:-3}"
+fi
 cargo build --release -q
-[ -n "${RMQDUMP_BENCH_SKIP_DECODE:-}" ] || cargo bench -q --bench decode
-f="target/bench/producer-${mb}MB.pcap"
+cargo build --release -q --example replay
+mkdir -p target/bench
+replay="target/bench/replay-${mb}MB.pcap"
+[ -s "$replay" ] || target/release/examples/replay "$replay" "$mb"
+files=("$replay")
+if [ "${RMQDUMP_BENCH_SYNTH:-1}" != 0 ]; then
+  synth="target/bench/producer-${mb}MB.pcap"
+  if [ -n "${RMQDUMP_BENCH_DECODE:-}" ] || [ ! -s "$synth" ]; then
+    RMQDUMP_BENCH_MB="$mb" cargo bench -q --bench decode
+  fi
+  files+=("$synth")
+fi
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# Wall time in µs of a run on its own (date's nanoseconds: /usr/bin/time resolves only
-# 10 ms and adds its own start-up), then peak RSS from a second run under /usr/bin/time.
+rss_file=$(mktemp)
+trap 'rm -f "$rss_file"' EXIT
+# One run: wall time in µs (date's ns; /usr/bin/time resolves only 10 ms) and peak RSS in KB.
 timed() {
   local s e
   s=$(date +%s%N)
-  "$@" > /dev/null 2>&1 || true
+  /usr/bin/time -f "%M" -o "$rss_file" "$@" > /dev/null 2>&1 || true
   e=$(date +%s%N)
-  /usr/bin/time -f "%M" -o /tmp/rmqdump-bench.rss "$@" > /dev/null 2>&1 || true
-  echo "$(( (e - s) / 1000 )) $(cat /tmp/rmqdump-bench.rss)"
+  echo "$(( (e - s) / 1000 )) $(tail -1 "$rss_file")"
 }
-for cmd in "read --json" "verify" "stats --threads 1" "stats"; do
-  : > /tmp/rmqdump-bench.times
-  for _ in 1 2 3 4 5; do
-    # shellcheck disable=SC2086
-    timed target/release/rmqdump $cmd "$f" >> /tmp/rmqdump-bench.times
+rmq=target/release/rmqdump
+for f in "${files[@]}"; do
+  g="$f.golden.jsonl"
+  [ -s "$g" ] || $rmq check "$f" --golden "$g" --bless > /dev/null
+  size=$(stat -c %s "$f")
+  echo "== $f ($((size / 1000000)) MB, $($rmq verify "$f" | tail -1 | sed 's/.*; //'); $runs rounds, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+  cmds=("tshark" "stats" "stats --threads 1" "read --json" "verify" "check" "diff")
+  declare -A out=()
+  for ((r = 1; r <= runs; r++)); do
+    for c in "${cmds[@]}"; do
+      case "$c" in
+        tshark) res=$(timed tshark -r "$f" -q -z io,stat,0) ;;
+        check) res=$(timed $rmq check "$f" --golden "$g") ;;
+        diff) res=$(timed $rmq diff "$f" "$f") ;;
+        # shellcheck disable=SC2086
+        *) res=$(timed $rmq $c "$f") ;;
+      esac
+      out[$c]+="$res"$'\n'
+    done
   done
-  t=$(cut -d' ' -f1 /tmp/rmqdump-bench.times | median)
-  rss=$(cut -d' ' -f2 /tmp/rmqdump-bench.times | sort -n | tail -1)
-  echo "rmqdump $cmd: median $((t / 1000)).$(printf %03d $((t % 1000))) ms over 5 runs (wall), peak RSS ${rss} KB"
-  [ "$cmd" = "stats" ] && stats_us=$t
+  ts_us=$(printf %s "${out[tshark]}" | cut -d' ' -f1 | median)
+  for c in "${cmds[@]}"; do
+    t=$(printf %s "${out[$c]}" | cut -d' ' -f1 | median)
+    rss=$(printf %s "${out[$c]}" | cut -d' ' -f2 | sort -n | tail -1)
+    ratio=$(awk -v a="$ts_us" -v b="$t" 'BEGIN {printf "%.1f", a / b}')
+    printf '%-20s median %8.3f s  peak RSS %7.1f MiB  tshark/this %5sx\n' \
+      "$c" "$(awk -v t="$t" 'BEGIN {print t / 1e6}')" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$ratio"
+  done
+  unset out
 done
-if command -v tshark >/dev/null; then
-  read -r ts trss < <(timed tshark -r "$f" -q -z io,stat,0)
-  echo "tshark -q -z io,stat,0: $((ts / 1000)) ms, peak RSS ${trss} KB"
-  echo "stats is $(awk -v a="$ts" -v b="$stats_us" 'BEGIN {printf "%.1f", a / b}') times faster than tshark io,stat"
-fi

@@ -231,6 +231,14 @@ struct CommonArgs {
     /// Most bytes held in reassembly and frame buffers together.
     #[arg(long, default_value_t = 256 << 20)]
     max_buffered: usize,
+    /// Most TCP connections tracked at once; past it the one idle longest is flushed and
+    /// forgotten (reported, and counted in dropped_by_limits).
+    #[arg(long, default_value_t = rmqdump::limits::Limits::default().max_flows)]
+    max_flows: usize,
+    /// Most handshake-only connections (no payload yet) tracked at once; past it the
+    /// oldest is forgotten (a SYN flood).
+    #[arg(long, default_value_t = rmqdump::limits::Limits::default().max_half_open_flows)]
+    max_half_open_flows: usize,
 }
 
 /// How frames are printed and which: the same for `read` and `live`.
@@ -305,6 +313,8 @@ fn options(c: &CommonArgs, keep_wire: bool) -> Options {
     let mut o = Options::default();
     o.frame.max_frame_length = c.max_frame;
     o.max_buffered_total = c.max_buffered;
+    o.limits.max_flows = c.max_flows;
+    o.limits.max_half_open_flows = c.max_half_open_flows;
     o.keep_wire = keep_wire;
     o
 }
@@ -599,109 +609,43 @@ fn check(a: CheckArgs) -> io::Result<u8> {
         }
         return Ok(0);
     }
-    let (frames, _) = frames_json(&a.common)?;
+    let file = &a.common.file;
+    let on_err = &mut |f: &str, e| capture_error(f, e);
     if a.bless {
-        let mut w = BufWriter::new(
-            std::fs::File::create(&a.golden)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.golden)))?,
-        );
-        for f in &frames {
-            serde_json::to_writer(&mut w, f).map_err(io::Error::from)?;
-            w.write_all(b"\n")?;
-        }
-        w.flush()?;
-        println!(
-            "{}: wrote {} frames to {}",
-            a.common.file,
-            frames.len(),
-            a.golden
-        );
+        let out = std::fs::File::create(&a.golden)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.golden)))?;
+        let n = regress::run::bless((file, open(file)?), options(&a.common, false), out, on_err)?;
+        println!("{file}: wrote {n} frames to {}", a.golden);
         return Ok(0);
     }
-    let text = std::fs::read_to_string(&a.golden)
+    let golden = std::fs::File::open(&a.golden)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.golden)))?;
-    let mut golden = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        if l.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str(l) {
-            Ok(v) => golden.push(v),
-            Err(e) => {
-                return Err(io::Error::other(format!(
-                    "{}: line {}: not JSON: {e}",
-                    a.golden,
-                    i + 1
-                )));
-            }
-        }
-    }
-    let ignore = regress::Ignore::new(&a.ignore, &a.keep);
-    let diffs = regress::check(&golden, &frames, &ignore);
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
-    let show = |v: &Option<serde_json::Value>| match v {
-        None => "(absent)".to_string(),
-        Some(x) => {
-            let t = x.to_string();
-            if t.len() > 200 {
-                format!("{}…", &t[..t.floor_char_boundary(200)])
-            } else {
-                t
-            }
-        }
-    };
-    let pk = |p: Option<u64>| p.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
-    for d in &diffs {
-        writeln!(
-            w,
-            "frame {} (golden packet {}, capture packet {}): {}: expected {}, actual {}",
-            d.index + 1,
-            pk(d.expected_packet),
-            pk(d.actual_packet),
-            d.path,
-            show(&d.expected),
-            show(&d.actual)
-        )?;
-    }
-    writeln!(
-        w,
-        "{}: {} frames vs {} golden frames, {} differences",
-        a.common.file,
-        frames.len(),
-        golden.len(),
-        diffs.len()
+    let diffs = regress::run::check(
+        (file, open(file)?),
+        options(&a.common, false),
+        (&a.golden, io::BufReader::new(golden)),
+        regress::Ignore::new(&a.ignore, &a.keep),
+        &mut w,
+        on_err,
     )?;
     w.flush()?;
-    Ok(if diffs.is_empty() { 0 } else { 1 })
+    Ok(if diffs == 0 { 0 } else { 1 })
 }
 
 fn diff(a: DiffArgs) -> io::Result<u8> {
-    use rmqdump::analysis::regress;
-    let common = |f: &str| CommonArgs {
-        file: f.to_string(),
-        max_frame: 16_777_212,
-        max_buffered: 256 << 20,
-    };
-    let (fa, _) = frames_json(&common(&a.a))?;
-    let (fb, _) = frames_json(&common(&a.b))?;
-    let lines = regress::diff_shapes(&regress::shape(&fa), &regress::shape(&fb));
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
-    for l in &lines {
-        writeln!(w, "{l}")?;
-    }
-    writeln!(
-        w,
-        "A={} ({} frames) B={} ({} frames): {} differences",
-        a.a,
-        fa.len(),
-        a.b,
-        fb.len(),
-        lines.len()
+    let n = rmqdump::analysis::regress::run::diff(
+        (&a.a, open(&a.a)?),
+        (&a.b, open(&a.b)?),
+        Options::default(),
+        &mut w,
+        &mut |f: &str, e| capture_error(f, e),
     )?;
     w.flush()?;
-    Ok(if lines.is_empty() { 0 } else { 1 })
+    Ok(if n == 0 { 0 } else { 1 })
 }
 
 fn produce(a: ProduceArgs) -> io::Result<u8> {
@@ -1004,6 +948,8 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
                 file: String::new(),
                 max_frame: 16_777_212,
                 max_buffered: 256 << 20,
+                max_flows: rmqdump::limits::Limits::default().max_flows,
+                max_half_open_flows: rmqdump::limits::Limits::default().max_half_open_flows,
             },
             false,
         )),

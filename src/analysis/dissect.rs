@@ -7,9 +7,8 @@
 
 // foldhash: fast, and randomly seeded per process, so crafted captures cannot force
 // collisions.
-use foldhash::HashMap;
-use foldhash::HashMapExt;
 use foldhash::{HashSet, HashSetExt};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::capture::{LinkType, decode_packet};
@@ -226,6 +225,12 @@ pub struct Totals {
     /// Bytes of the capture file skipped as damaged (see `capture::Damage`).
     pub capture_bytes_skipped: u64,
     pub dropped_by_limits: u64,
+    /// Connections flushed and forgotten before their end because more than
+    /// `Limits::max_flows` were tracked (also counted in `dropped_by_limits`).
+    pub evicted_flows: u64,
+    /// Handshake-only connections (no payload yet) forgotten because more than
+    /// `Limits::max_half_open_flows` were tracked (also counted in `dropped_by_limits`).
+    pub evicted_half_open: u64,
     pub first_ts: Option<i64>,
     pub last_ts: Option<i64>,
 }
@@ -243,8 +248,9 @@ struct Flow {
     last_packet: u64,
     last_ts: i64,
     closed: [bool; 2],
-    /// Both sides closed and flushed; later packets (final ACKs) are ignored.
-    finished: bool,
+    /// A packet with TCP payload was seen; until then the connection is half-open
+    /// (handshake only) and counts against `Limits::max_half_open_flows`.
+    has_data: bool,
 }
 
 type FlowKey = (SocketAddr, SocketAddr);
@@ -256,16 +262,42 @@ fn flow_key(a: SocketAddr, b: SocketAddr) -> FlowKey {
 /// Pending requests are keyed by (connection, direction of the request, opaque).
 type PendingKey = (u64, u8, i32);
 
+/// Insertion-ordered maps: the flow table in order of last packet (front: idle longest).
+type Lru<K, V> = hashlink::LinkedHashMap<K, V, foldhash::fast::RandomState>;
+type LruSet<K> = hashlink::LinkedHashSet<K, foldhash::fast::RandomState>;
+
+/// Evictions reported one by one (with packet and stream); later ones are counted and
+/// summed up in one problem at the end.
+pub const EVICTIONS_REPORTED: u64 = 10;
+
 /// Packets to dissected frames. See the module docs.
+///
+/// Memory is bounded whatever the capture holds: at most `Limits::max_flows` connections
+/// (the one idle longest is flushed and forgotten first), of which at most
+/// `Limits::max_half_open_flows` handshake-only ones, at most [`MAX_FINISHED_FLOWS`] closed
+/// ones remembered, `max_pending_requests` requests waiting, `max_buffered_total` bytes
+/// buffered.
 pub struct Dissector {
     opts: Options,
-    flows: HashMap<FlowKey, Flow>,
+    /// Live connections, least recently active first.
+    flows: Lru<FlowKey, Flow>,
+    /// The live connections with no payload yet, oldest first.
+    half_open: LruSet<FlowKey>,
+    /// Closed connections (both sides FIN or an RST), oldest first: their last ACKs are
+    /// ignored instead of starting a new connection.
+    closed: LruSet<FlowKey>,
+    /// Sum of `Dir::buffered` over `flows`, kept up to date per packet.
+    buffered: usize,
+    /// Evictions reported so far (see [`EVICTIONS_REPORTED`]) and the last evicting packet.
+    evictions_reported: u64,
+    last_eviction_packet: u64,
     next_stream: u64,
-    pending: HashMap<PendingKey, RequestRef>,
+    /// Ordered, so the requests of one connection are a range (given up together when the
+    /// connection is evicted).
+    pending: BTreeMap<PendingKey, RequestRef>,
     pending_order: std::collections::VecDeque<PendingKey>,
     pub totals: Totals,
     since_budget_check: u32,
-    finished_flows: usize,
     scratch_frames: Vec<FrameTuple>,
     scratch_problems: Vec<Problem>,
     /// Sharded: the last connection asked about and whether it is ours (packets come in
@@ -274,8 +306,10 @@ pub struct Dissector {
     stream_first_packets: Vec<u64>,
 }
 
-/// Closed connections remembered (so their last ACKs are not taken for new ones).
-const MAX_FINISHED_FLOWS: usize = 65_536;
+/// Closed connections remembered (so their last ACKs are not taken for new ones); past it
+/// the oldest are forgotten (an ACK of one of those then starts a connection that carries
+/// nothing and is flushed silently).
+pub const MAX_FINISHED_FLOWS: usize = 65_536;
 
 impl Dissector {
     pub fn new(mut opts: Options) -> Self {
@@ -283,13 +317,17 @@ impl Dissector {
         opts.frame.max_ext_fields = opts.limits.max_ext_fields;
         Self {
             opts,
-            flows: HashMap::new(),
+            flows: Lru::default(),
+            half_open: LruSet::default(),
+            closed: LruSet::default(),
+            buffered: 0,
+            evictions_reported: 0,
+            last_eviction_packet: 0,
             next_stream: 0,
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
             pending_order: std::collections::VecDeque::new(),
             totals: Totals::default(),
             since_budget_check: 0,
-            finished_flows: 0,
             scratch_frames: Vec::new(),
             scratch_problems: Vec::new(),
             last_owned: None,
@@ -381,14 +419,21 @@ impl Dissector {
         self.totals.tcp_packets += 1;
         let key = flow_key(seg.src, seg.dst);
         let opts = self.opts;
-        let sharded = opts.shard.is_some();
-        let firsts = &mut self.stream_first_packets;
-        let flow = self.flows.entry(key).or_insert_with(|| {
+        if !self.flows.contains_key(&key) {
+            if self.closed.contains(&key) {
+                if !seg.syn || seg.ack {
+                    // A late packet (final ACK) of a closed connection.
+                    return;
+                }
+                // Port reuse: a new connection on the same 4-tuple.
+                self.closed.remove(&key);
+            }
+            self.make_room(number, seg.payload.is_empty(), out);
             let index = self.next_stream;
             self.next_stream += 1;
             self.totals.streams += 1;
-            if sharded {
-                firsts.push(number);
+            if opts.shard.is_some() {
+                self.stream_first_packets.push(number);
             }
             // A lone SYN-ACK means the other side is the client.
             let client_first = !(seg.syn && seg.ack);
@@ -397,38 +442,29 @@ impl Dissector {
             } else {
                 [seg.dst, seg.src]
             };
-            Flow {
-                index,
-                ends,
-                dirs: [Dir::new(opts.stream), Dir::new(opts.stream)],
-                last_packet: number,
-                last_ts: ts,
-                closed: [false; 2],
-                finished: false,
-            }
-        });
-        if flow.finished {
-            if seg.syn && !seg.ack {
-                // Port reuse: a new connection on the same 4-tuple.
-                let index = self.next_stream;
-                self.next_stream += 1;
-                self.totals.streams += 1;
-                if sharded {
-                    self.stream_first_packets.push(number);
-                }
-                *flow = Flow {
+            self.flows.insert(
+                key,
+                Flow {
                     index,
-                    ends: [seg.src, seg.dst],
+                    ends,
                     dirs: [Dir::new(opts.stream), Dir::new(opts.stream)],
                     last_packet: number,
                     last_ts: ts,
                     closed: [false; 2],
-                    finished: false,
-                };
-            } else {
-                return;
-            }
+                    has_data: false,
+                },
+            );
+            self.half_open.insert(key);
         }
+        // Most recently active last: the front is the connection idle longest.
+        let Some(flow) = self.flows.to_back(&key) else {
+            return;
+        };
+        if !flow.has_data && !seg.payload.is_empty() {
+            flow.has_data = true;
+            self.half_open.remove(&key);
+        }
+        let buffered_before = flow.buffered();
         flow.last_packet = number;
         flow.last_ts = ts;
         let d = if seg.src == flow.ends[0] { 0 } else { 1 };
@@ -514,6 +550,7 @@ impl Dissector {
             }
         }
         let done = flow.closed[0] && flow.closed[1];
+        self.buffered = (self.buffered + flow.buffered()).saturating_sub(buffered_before);
         self.emit_all(acked_frames.drain(..), stream, dst, src, out);
         self.emit_all(frames.drain(..), stream, src, dst, out);
         for p in problems.drain(..) {
@@ -522,15 +559,11 @@ impl Dissector {
         }
         self.scratch_frames = frames;
         self.scratch_problems = problems;
-        if done && let Some(mut flow) = self.flows.remove(&key) {
+        if done && let Some(mut flow) = self.remove_flow(&key) {
             self.flush_flow(&mut flow, out);
-            flow.finished = true;
-            flow.dirs = [Dir::new(opts.stream), Dir::new(opts.stream)];
-            self.flows.insert(key, flow);
-            self.finished_flows += 1;
-            if self.finished_flows > MAX_FINISHED_FLOWS {
-                self.flows.retain(|_, f| !f.finished);
-                self.finished_flows = 0;
+            self.closed.insert(key);
+            if self.closed.len() > MAX_FINISHED_FLOWS {
+                self.closed.pop_front();
             }
         }
     }
@@ -749,52 +782,141 @@ impl Dissector {
         }
     }
 
-    /// Flushes and forgets connections idle for longer than `idle_timeout_ns` of capture time.
-    fn expire_idle<F: FnMut(Event)>(&mut self, now: i64, out: &mut F) {
-        let limit = now.saturating_sub(self.opts.idle_timeout_ns);
-        let idle: Vec<FlowKey> = self
-            .flows
-            .iter()
-            .filter(|(_, f)| f.last_ts < limit)
+    /// Takes a connection out of the flow table (and out of the half-open set), keeping the
+    /// buffered-bytes sum right.
+    fn remove_flow(&mut self, key: &FlowKey) -> Option<Flow> {
+        let flow = self.flows.remove(key)?;
+        if !flow.has_data {
+            self.half_open.remove(key);
+        }
+        self.buffered = self.buffered.saturating_sub(flow.buffered());
+        Some(flow)
+    }
+
+    /// Before a new connection is tracked: under `max_half_open_flows` handshake-only
+    /// connections (when the new one carries no payload) and under `max_flows` in all,
+    /// forgetting the oldest half-open / the one idle longest first.
+    fn make_room<F: FnMut(Event)>(&mut self, packet: u64, half_open: bool, out: &mut F) {
+        let limits = self.opts.limits;
+        if half_open {
+            while self.half_open.len() >= limits.max_half_open_flows.max(1) {
+                let Some(key) = self.half_open.pop_front() else {
+                    break;
+                };
+                if let Some(flow) = self.flows.remove(&key) {
+                    self.totals.evicted_half_open += 1;
+                    let why = format!(
+                        "more than {} handshake-only connections tracked: forgot the oldest (no payload seen)",
+                        limits.max_half_open_flows
+                    );
+                    self.evicted(packet, flow, why, out);
+                }
+            }
+        }
+        while self.flows.len() >= limits.max_flows.max(1) {
+            let Some(key) = self.flows.front().map(|(k, _)| *k) else {
+                break;
+            };
+            if let Some(flow) = self.remove_flow(&key) {
+                self.totals.evicted_flows += 1;
+                let why = format!(
+                    "more than {} connections tracked: flushed and forgot the one idle longest (last packet {})",
+                    limits.max_flows, flow.last_packet
+                );
+                self.evicted(packet, flow, why, out);
+            }
+        }
+    }
+
+    /// An evicted connection: reported (the first [`EVICTIONS_REPORTED`] one by one),
+    /// flushed like an idle one, and its waiting requests given up as unanswered (a response
+    /// would now start a new connection).
+    fn evicted<F: FnMut(Event)>(&mut self, packet: u64, mut flow: Flow, why: String, out: &mut F) {
+        self.totals.dropped_by_limits += 1;
+        self.last_eviction_packet = packet;
+        if self.evictions_reported < EVICTIONS_REPORTED {
+            self.evictions_reported += 1;
+            out(Event::Problem(Problem {
+                packet,
+                stream: Some(flow.index),
+                kind: ProblemKind::Limit,
+                message: why,
+            }));
+        }
+        self.flush_flow(&mut flow, out);
+        self.give_up_pending(
+            flow.index,
+            "its connection was evicted at the flow limit",
+            out,
+        );
+    }
+
+    /// Reports the waiting requests of one connection as unanswered and forgets them.
+    fn give_up_pending<F: FnMut(Event)>(&mut self, stream: u64, why: &str, out: &mut F) {
+        let keys: Vec<PendingKey> = self
+            .pending
+            .range((stream, 0, i32::MIN)..=(stream, u8::MAX, i32::MAX))
             .map(|(k, _)| *k)
             .collect();
-        let mut idle: Vec<(u64, FlowKey)> = idle
-            .into_iter()
-            .map(|k| (self.flows[&k].index, k))
-            .collect();
-        idle.sort();
+        for k in keys {
+            if let Some(r) = self.pending.remove(&k) {
+                self.totals.unanswered += 1;
+                out(Event::Problem(Problem {
+                    packet: r.packet,
+                    stream: Some(stream),
+                    kind: ProblemKind::Unanswered,
+                    message: format!(
+                        "request {} opaque {} has no response: {why}",
+                        crate::remoting::codes::RequestCode(r.code),
+                        k.2
+                    ),
+                }));
+            }
+        }
+    }
+
+    /// Flushes and forgets connections idle for longer than `idle_timeout_ns` of capture
+    /// time: those at the front of the flow table (in order of last packet), flushed in
+    /// stream order.
+    fn expire_idle<F: FnMut(Event)>(&mut self, now: i64, out: &mut F) {
+        let limit = now.saturating_sub(self.opts.idle_timeout_ns);
+        let mut idle: Vec<(u64, FlowKey)> = Vec::new();
+        let mut cursor = self.flows.iter();
+        for (k, f) in cursor.by_ref() {
+            if f.last_ts >= limit {
+                break;
+            }
+            idle.push((f.index, *k));
+        }
+        idle.sort_unstable();
         for (_, key) in idle {
-            if let Some(mut flow) = self.flows.remove(&key)
-                && !flow.finished
-            {
+            if let Some(mut flow) = self.remove_flow(&key) {
                 self.flush_flow(&mut flow, out);
             }
         }
     }
 
     /// Keeps the total of buffered bytes under `max_buffered_total` by giving up the holes
-    /// of the flows holding the most.
+    /// of the flows holding the most. The total is kept per packet; the flows are only
+    /// scanned when it is over.
     fn enforce_budget<F: FnMut(Event)>(&mut self, packet: u64, out: &mut F) {
-        let total: usize = self
-            .flows
-            .values()
-            .map(|f| f.dirs.iter().map(|d| d.buffered()).sum::<usize>())
-            .sum();
+        if self.buffered <= self.opts.max_buffered_total {
+            return;
+        }
+        let total: usize = self.flows.values().map(Flow::buffered).sum();
+        self.buffered = total;
         if total <= self.opts.max_buffered_total {
             return;
         }
-        let mut sizes: Vec<(usize, FlowKey)> = self
-            .flows
-            .iter()
-            .map(|(k, f)| (f.dirs.iter().map(|d| d.buffered()).sum(), *k))
-            .collect();
+        let mut sizes: Vec<(usize, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.buffered(), *k)).collect();
         sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
         let mut excess = total - self.opts.max_buffered_total;
         for (size, key) in sizes {
             if excess == 0 {
                 break;
             }
-            if let Some(mut flow) = self.flows.remove(&key) {
+            if let Some(mut flow) = self.remove_flow(&key) {
                 self.totals.dropped_by_limits += 1;
                 out(Event::Problem(Problem {
                     packet,
@@ -813,17 +935,34 @@ impl Dissector {
 
     /// End of capture: flush every stream and report requests that were never answered.
     pub fn finish<F: FnMut(Event)>(&mut self, out: &mut F) {
-        let mut flows: Vec<Flow> = self
-            .flows
-            .drain()
-            .map(|(_, f)| f)
-            .filter(|f| !f.finished)
-            .collect();
+        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        self.half_open.clear();
+        self.closed.clear();
+        self.buffered = 0;
         flows.sort_by_key(|f| f.index);
         for mut f in flows {
             self.flush_flow(&mut f, out);
         }
-        let mut left: Vec<(PendingKey, RequestRef)> = self.pending.drain().collect();
+        let unreported =
+            self.totals.evicted_flows + self.totals.evicted_half_open - self.evictions_reported;
+        if unreported > 0 {
+            out(Event::Problem(Problem {
+                packet: self.last_eviction_packet,
+                stream: None,
+                kind: ProblemKind::Limit,
+                message: format!(
+                    "{} connections evicted at the flow limits in all ({} over --max-flows {}, {} handshake-only over {}); the first {} reported one by one, {unreported} more not",
+                    self.totals.evicted_flows + self.totals.evicted_half_open,
+                    self.totals.evicted_flows,
+                    self.opts.limits.max_flows,
+                    self.totals.evicted_half_open,
+                    self.opts.limits.max_half_open_flows,
+                    self.evictions_reported,
+                ),
+            }));
+        }
+        let mut left: Vec<(PendingKey, RequestRef)> =
+            std::mem::take(&mut self.pending).into_iter().collect();
         left.sort_by_key(|(_, r)| r.packet);
         for ((stream, _, opaque), r) in left {
             self.totals.unanswered += 1;
@@ -838,6 +977,12 @@ impl Dissector {
             }));
         }
         self.pending_order.clear();
+    }
+}
+
+impl Flow {
+    fn buffered(&self) -> usize {
+        self.dirs.iter().map(Dir::buffered).sum()
     }
 }
 

@@ -48,6 +48,10 @@ pub struct Summary {
     pub capture_bytes_skipped: u64,
     pub packets: u64,
     pub streams: u64,
+    /// Connections forgotten at the flow limits (`--max-flows`, `--max-half-open-flows`);
+    /// what they held is counted above (truncated frames, bytes skipped).
+    pub evicted_flows: u64,
+    pub evicted_half_open: u64,
 }
 
 impl Summary {
@@ -90,6 +94,19 @@ impl Summary {
             self.unreadable_packets,
             self.conflicts,
             self.capture_bytes_skipped,
+        ) + &self.evictions_note()
+    }
+
+    /// `; N connections evicted at the flow limits (…)`, or nothing when none were.
+    fn evictions_note(&self) -> String {
+        if self.evicted_flows + self.evicted_half_open == 0 {
+            return String::new();
+        }
+        format!(
+            "; {} connections evicted at the flow limits ({} over --max-flows, {} handshake-only over --max-half-open-flows)",
+            self.evicted_flows + self.evicted_half_open,
+            self.evicted_flows,
+            self.evicted_half_open
         )
     }
 }
@@ -257,5 +274,7 @@ pub fn verify<R: Read + Send>(
     s.capture_bytes_skipped = totals.capture_bytes_skipped;
     s.packets = totals.packets;
     s.streams = totals.streams;
+    s.evicted_flows = totals.evicted_flows;
+    s.evicted_half_open = totals.evicted_half_open;
     (s, err)
 }

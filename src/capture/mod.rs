@@ -7,10 +7,12 @@
 //! (either byte order), raw IP, IPv4, IPv6.
 
 mod gzip;
+pub mod hostile;
 mod link;
 #[cfg(target_os = "linux")]
 pub mod live;
 mod reader;
+pub mod replay;
 pub mod writer;
 
 pub use gzip::GzipDamage;
