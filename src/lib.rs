@@ -56,15 +56,20 @@ pub fn dissect<R: Read + Send, F: FnMut(Event)>(
 pub fn stats_pass<R: Read + Send>(
     input: R,
     mut opts: Options,
-    interval_ns: Option<i64>,
+    so: impl Into<analysis::stats::StatsOptions>,
 ) -> (analysis::stats::ShardResult, Option<CaptureError>) {
+    let so = so.into();
+    let interval_ns = so.interval_ns;
     use protocol::DecodeOptions;
     opts.light = true;
+    opts.report_ended = true;
     let mut st = if opts.shard.is_some() {
         analysis::stats::Stats::for_shard(interval_ns)
     } else {
         analysis::stats::Stats::new(interval_ns)
     };
+    st.top = so.top;
+    let st = std::cell::RefCell::new(st);
     let dopts = DecodeOptions {
         inflate: false,
         ..Default::default()
@@ -73,6 +78,7 @@ pub fn stats_pass<R: Read + Send>(
     let at = std::cell::Cell::new(0u64);
     let mut on_event = |ev: Event| match ev {
         Event::Frame(r) => {
+            let mut st = st.borrow_mut();
             st.at_packet(at.get());
             let route = r.request.as_ref().is_some_and(|q| q.code == 105);
             let d = r
@@ -83,20 +89,31 @@ pub fn stats_pass<R: Read + Send>(
                 .map(|c| protocol::decode(c, Some(105), &dopts));
             st.handle_frame(&r, d.as_ref());
         }
-        Event::Problem(p) => st.handle_problem(&p),
+        Event::Problem(p) => st.borrow_mut().handle_problem(&p),
     };
     let mut d = Dissector::new(opts);
-    let res = capture::for_each_packet(input, |it| match it {
-        capture::Item::Packet(p) => {
-            at.set(p.number);
-            d.handle_packet(p.number, p.ts, p.link, p.data, &mut on_event)
+    // A connection's record is folded as soon as the connection ends (memory bounded
+    // whatever the number of connections).
+    let fold = |d: &mut Dissector| {
+        for s in d.take_ended() {
+            st.borrow_mut().end_connection(s);
         }
-        capture::Item::Damage(x) => d.handle_capture_damage(&x, &mut on_event),
+    };
+    let res = capture::for_each_packet(input, |it| {
+        match it {
+            capture::Item::Packet(p) => {
+                at.set(p.number);
+                d.handle_packet(p.number, p.ts, p.link, p.data, &mut on_event)
+            }
+            capture::Item::Damage(x) => d.handle_capture_damage(&x, &mut on_event),
+        }
+        fold(&mut d);
     });
     at.set(u64::MAX);
     d.finish(&mut on_event);
+    fold(&mut d);
     let firsts = d.stream_first_packets().to_vec();
-    ((st, d.totals.clone(), firsts), res.err())
+    ((st.into_inner(), d.totals.clone(), firsts), res.err())
 }
 
 /// Statistics of a capture by `threads` passes side by side, each over some of its
@@ -107,15 +124,16 @@ pub fn stats_pass<R: Read + Send>(
 pub fn stats<R, O>(
     open: O,
     opts: Options,
-    interval_ns: Option<i64>,
+    so: impl Into<analysis::stats::StatsOptions>,
     threads: usize,
 ) -> std::io::Result<StatsRun>
 where
     R: Read + Send,
     O: Fn(usize) -> std::io::Result<R> + Sync,
 {
+    let so = so.into();
     let one = |opts: Options| -> std::io::Result<_> {
-        let ((stats, totals, _), capture_error) = stats_pass(open(0)?, opts, interval_ns);
+        let ((stats, totals, _), capture_error) = stats_pass(open(0)?, opts, so);
         Ok(StatsRun {
             stats,
             totals,
@@ -138,11 +156,11 @@ where
             .map(|i| {
                 let open = &open;
                 s.spawn(move || -> std::io::Result<_> {
-                    Ok(stats_pass(open(i as usize)?, shard(i), interval_ns))
+                    Ok(stats_pass(open(i as usize)?, shard(i), so))
                 })
             })
             .collect();
-        let mut out = vec![open(0).map(|r| stats_pass(r, shard(0), interval_ns))];
+        let mut out = vec![open(0).map(|r| stats_pass(r, shard(0), so))];
         for h in handles {
             out.push(
                 h.join()

@@ -557,7 +557,10 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
             })
         },
         options(&a.common, false),
-        interval,
+        rmqdump::analysis::stats::StatsOptions {
+            interval_ns: interval,
+            top: a.top,
+        },
         threads,
     )?;
     let (mut st, totals, cap_err) = (run.stats, run.totals, run.capture_error);
@@ -567,7 +570,6 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
     if let Some(e) = cap_err {
         capture_error(&a.common.file, e)?;
     }
-    st.top = a.top;
     st.finish_roles();
     let doc = st.to_json(&totals);
     let stdout = io::stdout();
@@ -1111,7 +1113,10 @@ fn live(a: LiveArgs) -> io::Result<u8> {
         "rmqdump live: capturing on {} (tcp ports {:?}); Ctrl-C to stop",
         a.interface, ports
     );
-    let opts = Options::default();
+    let opts = Options {
+        report_ended: a.stats,
+        ..Options::default()
+    };
     let oo = output_options(f, a.show_secrets, &opts);
     let mut d = rmqdump::analysis::Dissector::new(opts);
     let mut st = Stats::new(None);
@@ -1191,6 +1196,9 @@ fn live(a: LiveArgs) -> io::Result<u8> {
             }
             for ev in events.drain(..) {
                 handle(ev, &mut w, &mut st)?;
+            }
+            for s in d.take_ended() {
+                st.end_connection(s);
             }
             w.flush()?;
             if draining.is_some_and(|t| !got_block || t.elapsed().as_secs() >= 1) {

@@ -545,3 +545,98 @@ fn error_response_kinds_are_capped_and_the_rest_counted() {
     assert_eq!(s["codes"][0]["responses"]["SYSTEM_ERROR"], 1003);
     assert_eq!(stats(f, &["--threads", "2"]), s);
 }
+
+#[test]
+fn ended_connections_are_folded_and_the_top_ones_still_listed() {
+    // 300 connections, each closed with FIN: connection c sends (c * 37) % 50 + 1 heartbeats
+    // (busiest spread over the capture, not last), and (c % 7 == 0) ones get one
+    // SYSTEM_ERROR. Ended connections are folded as they end, keeping only those that may
+    // still rank: --top 3 must list exactly the top 3 of all 300 by bytes, frames and
+    // errors, each row as --top 1000 (nothing pruned) shows it; the totals count all.
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("ended.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
+    let mut ts = 1_000_000_000i64;
+    for c in 0..300u32 {
+        let mut conv = TcpConversation::new(
+            format!("127.0.0.1:{}", 20000 + c).parse().unwrap(),
+            "127.0.0.1:10911".parse().unwrap(),
+        );
+        conv.handshake(&mut w, ts).unwrap();
+        for i in 0..((c * 37) % 50 + 1) as i32 {
+            ts += 1_000;
+            let req = RemotingCommand {
+                code: 34,
+                opaque: i,
+                body: vec![b'h'; 100],
+                ..Default::default()
+            };
+            conv.send(&mut w, ts, true, &encode_frame(&req)).unwrap();
+            let resp = RemotingCommand {
+                code: if c % 7 == 0 && i == 0 { 1 } else { 0 },
+                flag: 1,
+                opaque: i,
+                ..Default::default()
+            };
+            conv.send(&mut w, ts + 500, false, &encode_frame(&resp))
+                .unwrap();
+        }
+        conv.close(&mut w, ts + 1_000).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let f = f.to_str().unwrap();
+    let all = stats(f, &["--top", "1000"]);
+    let rows = all["connections"].as_array().unwrap();
+    assert_eq!(rows.len(), 300);
+    // The expected listing, from all rows: the top 3 by each key, ties to the lower stream.
+    let top3 = |key: &dyn Fn(&Value) -> u64| -> Vec<u64> {
+        let mut v: Vec<(u64, u64)> = rows
+            .iter()
+            .map(|r| (key(r), r["stream"].as_u64().unwrap()))
+            .filter(|(k, _)| *k > 0)
+            .collect();
+        v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        v.into_iter().take(3).map(|(_, s)| s).collect()
+    };
+    let n = |r: &Value, k: &str| r[k].as_u64().unwrap();
+    let mut want = std::collections::BTreeSet::new();
+    want.extend(top3(&|r| n(r, "bytes_to_server") + n(r, "bytes_to_client")));
+    want.extend(top3(&|r| {
+        n(r, "frames_to_server") + n(r, "frames_to_client")
+    }));
+    want.extend(top3(&|r| n(r, "errors")));
+    for threads in ["1", "2"] {
+        let top = stats(f, &["--top", "3", "--threads", threads]);
+        let got: Vec<u64> = top["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["stream"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            want.iter().copied().collect::<Vec<_>>(),
+            "threads {threads}"
+        );
+        for c in top["connections"].as_array().unwrap() {
+            assert_eq!(*c, rows[c["stream"].as_u64().unwrap() as usize]);
+        }
+        assert_eq!(top["connections_more"], 300 - want.len() as u64);
+        assert_eq!(top["connections_total"], all["connections_total"]);
+    }
+    // What a pass holds: no open connection, and of the 300 ended ones only a bounded set
+    // (at most 4 x --top + 64 between prunings).
+    let opts = rmqdump::analysis::Options::default();
+    let ((st, _, _), err) = rmqdump::stats_pass(std::fs::File::open(f).unwrap(), opts, None);
+    assert!(err.is_none());
+    assert!(st.conns.is_empty());
+    assert!(
+        st.ended_conns.len() <= 4 * st.top + 64,
+        "{}",
+        st.ended_conns.len()
+    );
+    assert!(st.ended_conns.len() < 300);
+}

@@ -36,6 +36,9 @@ pub struct Options {
     pub light: bool,
     /// Dissect only the connections of one shard (see [`Shard`]); `None`: all of them.
     pub shard: Option<Shard>,
+    /// Record the streams whose connection ended (closed, idle, evicted), for
+    /// [`Dissector::take_ended`]: statistics fold a connection's record when it ends.
+    pub report_ended: bool,
     /// The decode and tracking budget (flows, messages, properties, extFields, inflation).
     pub limits: crate::limits::Limits,
 }
@@ -100,6 +103,7 @@ impl Default for Options {
             idle_timeout_ns: 600 * 1_000_000_000,
             light: false,
             shard: None,
+            report_ended: false,
             limits: crate::limits::Limits::default(),
         }
     }
@@ -304,6 +308,8 @@ pub struct Dissector {
     /// runs of one connection), and the packet that started each of our streams.
     last_owned: Option<(FlowKey, bool)>,
     stream_first_packets: Vec<u64>,
+    /// Streams ended since the last [`Dissector::take_ended`] (with `report_ended`).
+    ended: Vec<u64>,
 }
 
 /// Closed connections remembered (so their last ACKs are not taken for new ones); past it
@@ -332,6 +338,7 @@ impl Dissector {
             scratch_problems: Vec::new(),
             last_owned: None,
             stream_first_packets: Vec::new(),
+            ended: Vec::new(),
         }
     }
 
@@ -340,6 +347,13 @@ impl Dissector {
     /// shards' lists together gives the numbers it would have given.
     pub fn stream_first_packets(&self) -> &[u64] {
         &self.stream_first_packets
+    }
+
+    /// The streams whose connection ended since the last call, in the order they ended
+    /// (only with [`Options::report_ended`]): every frame and problem of such a stream has
+    /// been given out, and later packets of its 4-tuple start a new stream.
+    pub fn take_ended(&mut self) -> std::vec::Drain<'_, u64> {
+        self.ended.drain(..)
     }
 
     /// Sharded: whether the connection of this segment is ours.
@@ -779,6 +793,9 @@ impl Dissector {
                 self.note_problem(&p);
                 out(Event::Problem(p));
             }
+        }
+        if opts.report_ended {
+            self.ended.push(stream);
         }
     }
 

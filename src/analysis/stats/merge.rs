@@ -49,6 +49,7 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
         .zip(&renumber)
         .map(|((mut st, t, _), map)| {
             let re = |k: u64| map.get(k as usize).copied().unwrap_or(k);
+            st.rejoin_ended();
             st.conns = std::mem::take(&mut st.conns)
                 .into_iter()
                 .map(|(k, v)| (re(k), v))

@@ -86,6 +86,33 @@ const MAX_SEQUENCE_TOTAL: usize = 4 << 20;
 /// Picks shown in the output.
 const SHOWN_PICKS: usize = 64;
 
+/// How a statistics pass is run: time buckets, and how many connections the report lists by
+/// each ranking (ended connections that cannot rank are folded away as the pass goes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatsOptions {
+    pub interval_ns: Option<i64>,
+    pub top: usize,
+}
+
+impl Default for StatsOptions {
+    fn default() -> Self {
+        Self {
+            interval_ns: None,
+            top: TOP_CONNECTIONS,
+        }
+    }
+}
+
+/// An interval alone: the default top.
+impl From<Option<i64>> for StatsOptions {
+    fn from(interval_ns: Option<i64>) -> Self {
+        Self {
+            interval_ns,
+            ..Self::default()
+        }
+    }
+}
+
 /// Per connection: a fixed-size record (a language name no [`LanguageCode`] knows aside),
 /// 184 bytes; the report lists only the top ones ([`Stats::top_connections`]).
 #[derive(Clone, Debug)]
@@ -211,7 +238,13 @@ pub struct Stats {
     pub topics: BTreeMap<String, TopicStats>,
     /// Client IP → producer group → topic → picks.
     pub producers: BTreeMap<IpAddr, BTreeMap<String, BTreeMap<String, ProducerAudit>>>,
+    /// Connections still open (and, after [`Stats::finish_roles`] or a merge, the ended ones
+    /// kept in `ended_conns` too).
     pub conns: BTreeMap<u64, ConnStats>,
+    /// Connections that ended ([`Stats::end_connection`]), kept only while they may still
+    /// rank among the top [`Stats::top`] by bytes, frames or errors: memory does not grow with
+    /// the number of connections; the totals are in `conn_totals`.
+    pub ended_conns: BTreeMap<u64, ConnStats>,
     /// All connections together.
     pub conn_totals: ConnTotals,
     /// How many connections the report lists by each ranking (bytes, frames, errors).
@@ -294,6 +327,26 @@ impl Stats {
     fn bucket(&mut self, ts: i64) -> Option<&mut Bucket> {
         let i = self.interval_ns?;
         Some(self.buckets.entry(ts.div_euclid(i) * i).or_default())
+    }
+
+    /// A connection ended: its record can no longer change, so it is kept only if it may
+    /// still be listed (pruned to the top of the ended ones by each ranking once they
+    /// outnumber four times what is listed).
+    pub fn end_connection(&mut self, stream: u64) {
+        let Some(c) = self.conns.remove(&stream) else {
+            return;
+        };
+        self.ended_conns.insert(stream, c);
+        if self.ended_conns.len() > 4 * self.top.max(1) + 64 {
+            let keep = report::top_of(&self.ended_conns, self.top);
+            self.ended_conns.retain(|s, _| keep.contains(s));
+        }
+    }
+
+    /// Puts the ended connections kept back beside the open ones (for the report and the
+    /// merge, which list from `conns`).
+    pub fn rejoin_ended(&mut self) {
+        self.conns.append(&mut self.ended_conns);
     }
 
     /// Feeds one frame with its decoded meaning.

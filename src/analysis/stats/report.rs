@@ -144,6 +144,7 @@ impl Stats {
 
     /// Server roles, decided from what each connection carried (ports only as hints).
     pub fn finish_roles(&mut self) {
+        self.rejoin_ended();
         let broker_ports: BTreeSet<String> = self.broker_names.keys().cloned().collect();
         let vips: BTreeSet<String> = broker_ports.iter().filter_map(|b| vip_of(b)).collect();
         for c in self.conns.values_mut() {
@@ -175,22 +176,27 @@ impl Stats {
     /// directions), by frames and by error responses (those with any), ties to the lower
     /// stream. Bounded heaps, one walk over the connections: no sort of them all.
     pub fn top_connections(&self) -> BTreeSet<u64> {
-        let n = self.top;
-        let by = |key: &dyn Fn(&ConnStats) -> u64| -> Vec<u64> {
-            top_n(
-                self.conns
-                    .iter()
-                    .map(|(s, c)| (key(c), *s))
-                    .filter(|(k, _)| *k > 0),
-                n,
-            )
-        };
-        let mut shown = BTreeSet::new();
-        shown.extend(by(&|c| c.bytes[0] + c.bytes[1]));
-        shown.extend(by(&|c| c.frames[0] + c.frames[1]));
-        shown.extend(by(&|c| c.errors));
-        shown
+        top_of(&self.conns, self.top)
     }
+}
+
+/// The streams of `conns` among the top `n` by bytes (both directions), by frames and by
+/// error responses (those with any), ties to the lower stream.
+pub(super) fn top_of(conns: &BTreeMap<u64, ConnStats>, n: usize) -> BTreeSet<u64> {
+    let by = |key: &dyn Fn(&ConnStats) -> u64| -> Vec<u64> {
+        top_n(
+            conns
+                .iter()
+                .map(|(s, c)| (key(c), *s))
+                .filter(|(k, _)| *k > 0),
+            n,
+        )
+    };
+    let mut shown = BTreeSet::new();
+    shown.extend(by(&|c| c.bytes[0] + c.bytes[1]));
+    shown.extend(by(&|c| c.frames[0] + c.frames[1]));
+    shown.extend(by(&|c| c.errors));
+    shown
 }
 
 /// The streams of the `n` largest keys, ties to the lower stream: a min-heap of `n`.
@@ -472,7 +478,7 @@ impl Stats {
             "codes": codes,
             "topics": topics,
             "connections": conns,
-            "connections_more": self.conns.len() - shown.len(),
+            "connections_more": self.conn_totals.connections as usize - shown.len(),
             "connections_total": {
                 "connections": self.conn_totals.connections,
                 "frames_to_server": self.conn_totals.frames[0],
