@@ -1,0 +1,490 @@
+//! The JSON Lines writer: each frame's object (docs/json-lines.md) written straight into a
+//! byte buffer, with no `serde_json::Value` built per frame.
+//!
+//! The output is byte-identical to serializing the `serde_json::Value` the objects used to be
+//! built as: serde_json's `Map` is a `BTreeMap` (no `preserve_order`), so every object's keys
+//! are in byte order, and a key given twice keeps its last value (`Map::insert`). Fixed keys
+//! are written in that order here (debug builds check it); maps from the wire (extFields,
+//! the typed header, properties) are sorted, later duplicates winning. Strings and numbers go
+//! through serde_json's own serializer (its escaping: `"`, `\`, `\b\f\n\r\t`, other control
+//! characters as `\u00XX`, everything else raw), and numbers from a JSON header or body keep
+//! serde_json's `arbitrary_precision` form. JSON bodies (route data, heartbeats…) are still a
+//! `serde_json::Value` from the decoder and are serialized as they are.
+
+use base64::Engine;
+use serde::Serialize;
+
+use crate::analysis::{FrameRecord, Problem};
+use crate::protocol::headers::HVal;
+use crate::protocol::message::{self, Message};
+use crate::protocol::{self, Decoded};
+use crate::remoting::codes::{RequestCode, version_name};
+use crate::remoting::command::{Kind, RemotingCommand};
+
+use super::{OutputOptions, code_name};
+
+/// A scalar as serde_json writes it (strings escaped, integers, booleans, `null` for `None`).
+fn val<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Serializing a string, number, boolean or option into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, v);
+}
+
+/// One JSON object being written: `{`, then `key:` per member, then `}`.
+struct Obj<'o> {
+    out: &'o mut Vec<u8>,
+    members: usize,
+    #[cfg(debug_assertions)]
+    prev: String,
+}
+
+impl<'o> Obj<'o> {
+    fn new(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Obj {
+            out,
+            members: 0,
+            #[cfg(debug_assertions)]
+            prev: String::new(),
+        }
+    }
+
+    /// Writes the next key (strictly after the previous one in byte order) and returns the
+    /// buffer for its value.
+    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        #[cfg(debug_assertions)]
+        {
+            debug_assert!(
+                self.members == 0 || self.prev.as_str() < k,
+                "JSON key {k:?} after {:?}: keys must be in byte order",
+                self.prev
+            );
+            self.prev = k.to_string();
+        }
+        if self.members > 0 {
+            self.out.push(b',');
+        }
+        self.members += 1;
+        val(self.out, k);
+        self.out.push(b':');
+        self.out
+    }
+
+    fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Indices of `keys` in byte order of the key, a key given more than once keeping only its
+/// last index (what inserting them one by one into a `serde_json::Map` keeps).
+fn sorted_last_wins<'k>(keys: impl Iterator<Item = &'k str>) -> Vec<(&'k str, usize)> {
+    let mut v: Vec<(&str, usize)> = keys.enumerate().map(|(i, k)| (k, i)).collect();
+    v.sort_unstable();
+    // Equal keys are adjacent, ascending by index: keep the last of each run.
+    let mut kept: Vec<(&str, usize)> = Vec::with_capacity(v.len());
+    for (k, i) in v {
+        match kept.last_mut() {
+            Some(last) if last.0 == k => last.1 = i,
+            _ => kept.push((k, i)),
+        }
+    }
+    kept
+}
+
+fn base64_string(out: &mut Vec<u8>, b: &[u8]) {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    out.push(b'"');
+    // Base64 needs no escaping. The length is bounded by the body shown (at most
+    // `max_body_print` bytes of a body already held).
+    let start = out.len();
+    let n = b.len().div_ceil(3) * 4;
+    out.resize(start + n, 0);
+    match engine.encode_slice(b, &mut out[start..]) {
+        Ok(w) => out.truncate(start + w),
+        Err(_) => {
+            // Not reached (the slice is the encoded size); fall back to a String.
+            out.truncate(start);
+            out.extend_from_slice(engine.encode(b).as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+fn display_string(out: &mut Vec<u8>, v: &dyn std::fmt::Display) {
+    let s = v.to_string();
+    val(out, s.as_str());
+}
+
+/// A message object (docs/json-lines.md, "Message object"), its body cut at
+/// `max_body_print` bytes (then `body_truncated` is true).
+pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_body_print: usize) {
+    let mut o = Obj::new(out);
+    let shown = &m.body[..m.body.len().min(max_body_print)];
+    base64_string(o.key("body"), shown);
+    if let Some(s) = &m.stored {
+        val(o.key("body_crc"), &s.body_crc);
+    }
+    val(o.key("body_len"), &m.body.len());
+    if shown.len() < m.body.len() {
+        val(o.key("body_truncated"), &true);
+    }
+    if let Some(s) = &m.stored {
+        display_string(o.key("born_host"), &s.born_host);
+    }
+    val(o.key("born_timestamp"), &m.born_timestamp);
+    if let Some(s) = &m.stored {
+        val(o.key("commit_log_offset"), &s.commit_log_offset);
+    }
+    val(o.key("compressed"), &m.compressed);
+    if let Some(e) = &m.error {
+        val(o.key("error"), e.as_str());
+    }
+    val(o.key("flag"), &m.flag);
+    if !m.inner.is_empty() {
+        let out = o.key("inner_messages");
+        out.push(b'[');
+        for (i, x) in m.inner.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_message(out, x, show_secrets, max_body_print);
+        }
+        out.push(b']');
+    }
+    val(o.key("keys"), &m.keys());
+    if let Some(s) = &m.stored {
+        val(o.key("magic"), format!("{:08X}", s.magic).as_str());
+        val(o.key("msg_id"), s.offset_msg_id().as_str());
+        val(
+            o.key("prepared_transaction_offset"),
+            &s.prepared_transaction_offset,
+        );
+    }
+    {
+        let props = sorted_last_wins(m.properties.iter().map(|(k, _)| k.as_ref()));
+        let mut p = Obj::new(o.key("properties"));
+        for (k, i) in props {
+            let v: &str = if !show_secrets && protocol::is_secret(k) {
+                "<redacted>"
+            } else {
+                &m.properties[i].1
+            };
+            val(p.key(k), v);
+        }
+        p.end();
+    }
+    if m.properties_dropped > 0 {
+        val(o.key("properties_dropped"), &m.properties_dropped);
+    }
+    val(o.key("queue_id"), &m.queue_id);
+    if let Some(s) = &m.stored {
+        val(o.key("queue_offset"), &s.queue_offset);
+        val(o.key("reconsume_times"), &s.reconsume_times);
+        display_string(o.key("store_host"), &s.store_host);
+        val(o.key("store_size"), &s.store_size);
+        val(o.key("store_timestamp"), &s.store_timestamp);
+    }
+    val(o.key("sys_flag"), &m.sys_flag);
+    val(o.key("sys_flag_names"), &message::sysflag_names(m.sys_flag));
+    val(o.key("tags"), &m.tags());
+    val(o.key("topic"), m.topic.as_ref());
+    let uniq = m.uniq_key();
+    val(o.key("uniq_key"), &uniq);
+    if let Some(k) = uniq.and_then(|k| message::decode_uniq_key(k, m.born_timestamp)) {
+        let mut u = Obj::new(o.key("uniq_key_decoded"));
+        val(u.key("class_loader"), &k.class_loader);
+        val(u.key("counter"), &k.counter);
+        display_string(u.key("ip"), &k.ip);
+        val(u.key("month_offset_ms"), &k.month_offset_ms);
+        val(u.key("month_start_ms"), &k.month_start_ms);
+        val(u.key("pid"), &k.pid);
+        val(u.key("utc_offset_minutes"), &k.utc_offset_minutes);
+        u.end();
+    }
+    {
+        // As `message::user_properties`: the values as on the wire (not redacted).
+        let user: Vec<usize> = (0..m.properties.len())
+            .filter(|&i| !message::is_system_property(&m.properties[i].0))
+            .collect();
+        let order = sorted_last_wins(user.iter().map(|&i| m.properties[i].0.as_ref()));
+        let mut p = Obj::new(o.key("user_properties"));
+        for (k, j) in order {
+            val(p.key(k), m.properties[user[j]].1.as_ref());
+        }
+        p.end();
+    }
+    val(o.key("wire_body_len"), &m.wire_body_len);
+    o.end();
+}
+
+/// extFields as on the wire: strings, or numbers/booleans/null where the JSON header had them
+/// (credentials redacted unless `show_secrets`).
+fn write_ext_fields(out: &mut Vec<u8>, cmd: &RemotingCommand, show_secrets: bool) {
+    use crate::remoting::command::{HeaderLayout, JsonMember};
+    use crate::remoting::json::JValue;
+    let Some(ext) = &cmd.ext_fields else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    let forms = match &cmd.layout {
+        HeaderLayout::Json(l) => l.members.iter().find_map(|m| match m {
+            JsonMember::ExtFields(_, Some(el)) if el.len == ext.len() => Some(el),
+            _ => None,
+        }),
+        _ => None,
+    };
+    let mut o = Obj::new(out);
+    for (k, i) in sorted_last_wins(ext.iter().map(|(k, _)| k.as_str())) {
+        let v = &ext[i].1;
+        let out = o.key(k);
+        match forms.and_then(|el| el.form(i)).map(|f| &f.value) {
+            _ if !show_secrets && protocol::is_secret(k) => {
+                val(out, if v.is_empty() { "" } else { "<redacted>" })
+            }
+            Some(JValue::Null) => out.extend_from_slice(b"null"),
+            Some(JValue::Bool(b)) => val(out, b),
+            // The digits as written (serde_json's arbitrary-precision Number).
+            Some(jv @ JValue::Num(_)) => val(out, &jv.to_serde()),
+            _ => val(out, v.as_str()),
+        }
+    }
+    o.end();
+}
+
+/// What the `header` member holds for one key.
+enum HeaderItem<'a, 'v> {
+    Val(&'a HVal<'v>),
+    Redacted,
+    Ids(Vec<message::OffsetMsgId>),
+}
+
+/// The typed header (keys sorted, later duplicates winning), credentials redacted unless
+/// `show_secrets`, and for a send response `offsetMsgIdDecoded`.
+fn write_header(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, show_secrets: bool) {
+    let Some(h) = d.and_then(|d| d.header.as_ref()) else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    let order = sorted_last_wins(h.iter().map(|(k, _)| *k));
+    let mut items: Vec<(&str, HeaderItem)> = order
+        .into_iter()
+        .map(|(k, i)| {
+            let v = &h[i].1;
+            let redact = !show_secrets
+                && protocol::is_secret(k)
+                && matches!(v, HVal::Str(s) if !s.is_empty());
+            (
+                k,
+                if redact {
+                    HeaderItem::Redacted
+                } else {
+                    HeaderItem::Val(v)
+                },
+            )
+        })
+        .collect();
+    // Decoded ids of a send result.
+    let msg_id = items.iter().find_map(|(k, v)| match v {
+        HeaderItem::Val(HVal::Str(s)) if *k == "msgId" => Some(*s),
+        _ => None,
+    });
+    if let Some(id) = msg_id
+        && r.request
+            .as_ref()
+            .is_some_and(|q| RequestCode(q.code).is_send())
+    {
+        let ids: Vec<message::OffsetMsgId> = id
+            .split(',')
+            .filter_map(message::decode_offset_msg_id)
+            .collect();
+        if !ids.is_empty() {
+            const KEY: &str = "offsetMsgIdDecoded";
+            match items.binary_search_by(|(k, _)| (*k).cmp(KEY)) {
+                Ok(i) => items[i].1 = HeaderItem::Ids(ids),
+                Err(i) => items.insert(i, (KEY, HeaderItem::Ids(ids))),
+            }
+        }
+    }
+    let mut o = Obj::new(out);
+    for (k, v) in &items {
+        let out = o.key(k);
+        match v {
+            HeaderItem::Val(HVal::Str(s)) => val(out, *s),
+            HeaderItem::Val(HVal::Int(n)) => val(out, n),
+            HeaderItem::Val(HVal::Bool(b)) => val(out, b),
+            HeaderItem::Redacted => val(out, "<redacted>"),
+            HeaderItem::Ids(ids) => {
+                out.push(b'[');
+                for (j, x) in ids.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    let mut e = Obj::new(out);
+                    val(e.key("commit_log_offset"), &x.commit_log_offset);
+                    display_string(e.key("store_host"), &x.store_host);
+                    e.end();
+                }
+                out.push(b']');
+            }
+        }
+    }
+    o.end();
+}
+
+/// The JSON Lines object for one frame (docs/json-lines.md, "Frame object"), without the
+/// newline.
+pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) {
+    let cmd = match &r.command {
+        Err(e) => {
+            let mut o = Obj::new(out);
+            display_string(o.key("dst"), &r.dst);
+            let errors = [format!("undecodable frame: {e}")];
+            val(o.key("errors"), &errors);
+            val(o.key("frame_len"), &r.frame_len);
+            o.key("kind").extend_from_slice(b"null");
+            val(o.key("packet"), &r.packet);
+            display_string(o.key("src"), &r.src);
+            val(o.key("stream"), &r.stream);
+            write_ts(o.key("ts"), r.ts);
+            o.end();
+            return;
+        }
+        Ok(cmd) => cmd,
+    };
+    let response = cmd.kind() == Kind::Response;
+    let carries_messages = d.is_some_and(|d| {
+        !d.messages.is_empty() || !response && protocol::carries_sent_message(cmd.code)
+    });
+    let mut o = Obj::new(out);
+    if let Some(d) = d {
+        if carries_messages {
+            val(o.key("batch"), &d.batch);
+        } else if !cmd.body.is_empty() {
+            let mut b = Obj::new(o.key("body"));
+            if let Some(j) = &d.body_json {
+                val(b.key("json"), j);
+            }
+            val(b.key("len"), &cmd.body.len());
+            b.end();
+        }
+    }
+    val(o.key("code"), &cmd.code);
+    display_string(o.key("dst"), &r.dst);
+    {
+        let out = o.key("errors");
+        out.push(b'[');
+        let mut n = 0;
+        let mut item = |out: &mut Vec<u8>, s: &str| {
+            if n > 0 {
+                out.push(b',');
+            }
+            n += 1;
+            val(out, s);
+        };
+        if let Some(d) = d {
+            for e in &d.errors {
+                item(out, e);
+            }
+            if let Some(l) = &d.limit {
+                item(out, &format!("limit: {l}"));
+            }
+        }
+        if r.request.is_none() && response {
+            item(out, "no request with this opaque in the capture");
+        }
+        out.push(b']');
+    }
+    write_ext_fields(o.key("ext_fields"), cmd, opts.show_secrets);
+    val(o.key("flag"), &cmd.flag);
+    val(o.key("frame_len"), &r.frame_len);
+    write_header(o.key("header"), r, d, opts.show_secrets);
+    val(o.key("kind"), cmd.kind().as_str());
+    val(o.key("language"), cmd.language_str().as_str());
+    if response {
+        val(o.key("latency_us"), &r.latency_us());
+    }
+    if let Some(d) = d
+        && carries_messages
+    {
+        let out = o.key("messages");
+        out.push(b'[');
+        for (i, m) in d.messages.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_message(out, m, opts.show_secrets, opts.decode.limits.max_body_print);
+        }
+        out.push(b']');
+    }
+    val(o.key("name"), code_name(cmd).as_str());
+    val(o.key("opaque"), &cmd.opaque);
+    val(o.key("packet"), &r.packet);
+    val(o.key("remark"), &cmd.remark);
+    if response {
+        let out = o.key("request");
+        match &r.request {
+            Some(q) => {
+                let mut rq = Obj::new(out);
+                val(rq.key("code"), &q.code);
+                display_string(rq.key("name"), &RequestCode(q.code));
+                val(rq.key("packet"), &q.packet);
+                rq.end();
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    val(o.key("serialize"), cmd.serialize.name());
+    display_string(o.key("src"), &r.src);
+    val(o.key("stream"), &r.stream);
+    write_ts(o.key("ts"), r.ts);
+    val(o.key("version"), &cmd.version);
+    val(o.key("version_name"), &version_name(cmd.version));
+    o.end();
+}
+
+/// A capture time as a JSON string ([`super::format_ts`]).
+fn write_ts(out: &mut Vec<u8>, ts: i64) {
+    out.push(b'"');
+    super::write_ts(out, ts);
+    out.push(b'"');
+}
+
+/// The JSON object for a problem: `{message, packet, problem, stream}`.
+pub fn write_problem(out: &mut Vec<u8>, p: &Problem) {
+    let mut o = Obj::new(out);
+    val(o.key("message"), p.message.as_str());
+    val(o.key("packet"), &p.packet);
+    val(o.key("problem"), p.kind.as_str());
+    val(o.key("stream"), &p.stream);
+    o.end();
+}
+
+/// Writes frames as JSON Lines to an `io::Write`, one reused buffer per writer.
+#[derive(Default)]
+pub struct JsonLines {
+    buf: Vec<u8>,
+}
+
+impl JsonLines {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes one frame's object and a newline.
+    pub fn frame<W: std::io::Write>(
+        &mut self,
+        w: &mut W,
+        r: &FrameRecord,
+        d: Option<&Decoded>,
+        opts: &OutputOptions,
+    ) -> std::io::Result<()> {
+        self.buf.clear();
+        write_frame(&mut self.buf, r, d, opts);
+        self.buf.push(b'\n');
+        let res = w.write_all(&self.buf);
+        // A frame with a huge body should not keep its buffer for the rest of the run.
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
+        res
+    }
+}
