@@ -5,12 +5,43 @@
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::{OutputOptions, code_name, format_ts};
+use super::{OutputOptions, code_name};
 use crate::analysis::{FrameRecord, Problem};
 use crate::protocol::message::{self, Message};
 use crate::protocol::{self, Decoded};
 use crate::remoting::codes::{RequestCode, version_name};
 use crate::remoting::command::{Kind, RemotingCommand};
+
+/// RFC 3339 UTC with microseconds (nanoseconds when the capture has them), as it was
+/// formatted before [`super::write_ts`].
+pub fn format_ts(ts: i64) -> String {
+    let secs = ts.div_euclid(1_000_000_000);
+    let nanos = ts.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    let frac = if nanos % 1000 == 0 {
+        format!("{:06}", nanos / 1000)
+    } else {
+        format!("{nanos:09}")
+    };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
 
 fn redact(k: &str, v: &str, show: bool) -> String {
     if !show && protocol::is_secret(k) && !v.is_empty() {
@@ -669,6 +700,18 @@ mod tests {
                 same(&out, &frame_json(&r, d, &o))?;
                 prop_assert_eq!(super::super::frame_json(&r, d, &o), frame_json(&r, d, &o));
             }
+        }
+
+        #[test]
+        fn timestamps_as_formatted_before(ts in prop_oneof![
+            any::<i64>(),
+            -(1i64 << 62)..(1i64 << 62),
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(-1i64),
+            Just(0i64),
+        ]) {
+            prop_assert_eq!(super::super::format_ts(ts), format_ts(ts));
         }
 
         #[test]

@@ -18,15 +18,120 @@ use crate::analysis::{FrameRecord, Problem};
 use crate::protocol::headers::HVal;
 use crate::protocol::message::{self, Message};
 use crate::protocol::{self, Decoded};
-use crate::remoting::codes::{RequestCode, version_name};
+use crate::remoting::codes::{RequestCode, ResponseCode, version_name};
 use crate::remoting::command::{Kind, RemotingCommand};
 
-use super::{OutputOptions, code_name};
+use super::OutputOptions;
 
 /// A scalar as serde_json writes it (strings escaped, integers, booleans, `null` for `None`).
 fn val<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
     // Serializing a string, number, boolean or option into a Vec cannot fail.
     let _ = serde_json::to_writer(out, v);
+}
+
+/// Whether any of 8 bytes needs a JSON escape (below 0x20, `"` or `\\`): the bit tricks
+/// for "has a byte less than n" and "has a zero byte", exact as a yes/no.
+fn needs_escape(x: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let below_20 = x.wrapping_sub(LO * 0x20) & !x & HI;
+    let q = x ^ (LO * u64::from(b'"'));
+    let quote = q.wrapping_sub(LO) & !q & HI;
+    let b = x ^ (LO * u64::from(b'\\'));
+    let backslash = b.wrapping_sub(LO) & !b & HI;
+    below_20 | quote | backslash != 0
+}
+
+/// A string as serde_json writes it (`format_escaped_str`): `"` and `\\` backslashed,
+/// `\b \t \n \f \r`, other control characters as `\u00XX` (lowercase hex), everything else
+/// (DEL, non-ASCII, U+2028) as it is. Clean runs are scanned 8 bytes at a time and copied
+/// whole.
+fn str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    let mut i = 0;
+    while i < b.len() {
+        while let Some(chunk) = b.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            if needs_escape(u64::from_le_bytes(w)) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&c) = b.get(i) else { break };
+        let short = match c {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x09 => b't',
+            0x0A => b'n',
+            0x0C => b'f',
+            0x0D => b'r',
+            0..0x20 => b'u',
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&b[run..i]);
+        out.push(b'\\');
+        out.push(short);
+        if short == b'u' {
+            out.extend_from_slice(b"00");
+            out.push(HEX[usize::from(c >> 4)]);
+            out.push(HEX[usize::from(c & 0xF)]);
+        }
+        i += 1;
+        run = i;
+    }
+    out.extend_from_slice(&b[run..]);
+    out.push(b'"');
+}
+
+/// An optional string (`null` for `None`).
+fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A decimal number without the formatting machinery.
+fn dec(out: &mut Vec<u8>, mut n: u32) {
+    let mut b = [0u8; 10];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&b[i..]);
+}
+
+/// A socket address as its `Display` string (`ip:port`, `[ip]:port`), which needs no escape.
+fn addr(out: &mut Vec<u8>, a: &std::net::SocketAddr) {
+    match a {
+        std::net::SocketAddr::V4(v4) => {
+            out.push(b'"');
+            for (i, o) in v4.ip().octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                dec(out, o.into());
+            }
+            out.push(b':');
+            dec(out, v4.port().into());
+            out.push(b'"');
+        }
+        a => display_string(out, a),
+    }
 }
 
 /// One JSON object being written: `{`, then `key:` per member, then `}`.
@@ -64,7 +169,7 @@ impl<'o> Obj<'o> {
             self.out.push(b',');
         }
         self.members += 1;
-        val(self.out, k);
+        str(self.out, k);
         self.out.push(b':');
         self.out
     }
@@ -109,9 +214,11 @@ fn base64_string(out: &mut Vec<u8>, b: &[u8]) {
     out.push(b'"');
 }
 
+/// A `Display` value that needs no JSON escape (addresses, code names), as a string.
 fn display_string(out: &mut Vec<u8>, v: &dyn std::fmt::Display) {
-    let s = v.to_string();
-    val(out, s.as_str());
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "\"{v}\"");
 }
 
 /// A message object (docs/json-lines.md, "Message object"), its body cut at
@@ -128,7 +235,7 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
         val(o.key("body_truncated"), &true);
     }
     if let Some(s) = &m.stored {
-        display_string(o.key("born_host"), &s.born_host);
+        addr(o.key("born_host"), &s.born_host);
     }
     val(o.key("born_timestamp"), &m.born_timestamp);
     if let Some(s) = &m.stored {
@@ -136,7 +243,7 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
     }
     val(o.key("compressed"), &m.compressed);
     if let Some(e) = &m.error {
-        val(o.key("error"), e.as_str());
+        str(o.key("error"), e);
     }
     val(o.key("flag"), &m.flag);
     if !m.inner.is_empty() {
@@ -150,10 +257,10 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
         }
         out.push(b']');
     }
-    val(o.key("keys"), &m.keys());
+    opt_str(o.key("keys"), m.keys());
     if let Some(s) = &m.stored {
-        val(o.key("magic"), format!("{:08X}", s.magic).as_str());
-        val(o.key("msg_id"), s.offset_msg_id().as_str());
+        display_string(o.key("magic"), &format_args!("{:08X}", s.magic));
+        str(o.key("msg_id"), &s.offset_msg_id());
         val(
             o.key("prepared_transaction_offset"),
             &s.prepared_transaction_offset,
@@ -168,7 +275,7 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
             } else {
                 &m.properties[i].1
             };
-            val(p.key(k), v);
+            str(p.key(k), v);
         }
         p.end();
     }
@@ -179,16 +286,16 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
     if let Some(s) = &m.stored {
         val(o.key("queue_offset"), &s.queue_offset);
         val(o.key("reconsume_times"), &s.reconsume_times);
-        display_string(o.key("store_host"), &s.store_host);
+        addr(o.key("store_host"), &s.store_host);
         val(o.key("store_size"), &s.store_size);
         val(o.key("store_timestamp"), &s.store_timestamp);
     }
     val(o.key("sys_flag"), &m.sys_flag);
     val(o.key("sys_flag_names"), &message::sysflag_names(m.sys_flag));
-    val(o.key("tags"), &m.tags());
-    val(o.key("topic"), m.topic.as_ref());
+    opt_str(o.key("tags"), m.tags());
+    str(o.key("topic"), &m.topic);
     let uniq = m.uniq_key();
-    val(o.key("uniq_key"), &uniq);
+    opt_str(o.key("uniq_key"), uniq);
     if let Some(k) = uniq.and_then(|k| message::decode_uniq_key(k, m.born_timestamp)) {
         let mut u = Obj::new(o.key("uniq_key_decoded"));
         val(u.key("class_loader"), &k.class_loader);
@@ -208,7 +315,7 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
         let order = sorted_last_wins(user.iter().map(|&i| m.properties[i].0.as_ref()));
         let mut p = Obj::new(o.key("user_properties"));
         for (k, j) in order {
-            val(p.key(k), m.properties[user[j]].1.as_ref());
+            str(p.key(k), &m.properties[user[j]].1);
         }
         p.end();
     }
@@ -238,13 +345,13 @@ fn write_ext_fields(out: &mut Vec<u8>, cmd: &RemotingCommand, show_secrets: bool
         let out = o.key(k);
         match forms.and_then(|el| el.form(i)).map(|f| &f.value) {
             _ if !show_secrets && protocol::is_secret(k) => {
-                val(out, if v.is_empty() { "" } else { "<redacted>" })
+                str(out, if v.is_empty() { "" } else { "<redacted>" })
             }
             Some(JValue::Null) => out.extend_from_slice(b"null"),
             Some(JValue::Bool(b)) => val(out, b),
             // The digits as written (serde_json's arbitrary-precision Number).
             Some(jv @ JValue::Num(_)) => val(out, &jv.to_serde()),
-            _ => val(out, v.as_str()),
+            _ => str(out, v),
         }
     }
     o.end();
@@ -308,10 +415,10 @@ fn write_header(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, show_se
     for (k, v) in &items {
         let out = o.key(k);
         match v {
-            HeaderItem::Val(HVal::Str(s)) => val(out, *s),
+            HeaderItem::Val(HVal::Str(s)) => str(out, s),
             HeaderItem::Val(HVal::Int(n)) => val(out, n),
             HeaderItem::Val(HVal::Bool(b)) => val(out, b),
-            HeaderItem::Redacted => val(out, "<redacted>"),
+            HeaderItem::Redacted => str(out, "<redacted>"),
             HeaderItem::Ids(ids) => {
                 out.push(b'[');
                 for (j, x) in ids.iter().enumerate() {
@@ -320,7 +427,7 @@ fn write_header(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, show_se
                     }
                     let mut e = Obj::new(out);
                     val(e.key("commit_log_offset"), &x.commit_log_offset);
-                    display_string(e.key("store_host"), &x.store_host);
+                    addr(e.key("store_host"), &x.store_host);
                     e.end();
                 }
                 out.push(b']');
@@ -336,13 +443,13 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
     let cmd = match &r.command {
         Err(e) => {
             let mut o = Obj::new(out);
-            display_string(o.key("dst"), &r.dst);
+            addr(o.key("dst"), &r.dst);
             let errors = [format!("undecodable frame: {e}")];
             val(o.key("errors"), &errors);
             val(o.key("frame_len"), &r.frame_len);
             o.key("kind").extend_from_slice(b"null");
             val(o.key("packet"), &r.packet);
-            display_string(o.key("src"), &r.src);
+            addr(o.key("src"), &r.src);
             val(o.key("stream"), &r.stream);
             write_ts(o.key("ts"), r.ts);
             o.end();
@@ -368,7 +475,7 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
         }
     }
     val(o.key("code"), &cmd.code);
-    display_string(o.key("dst"), &r.dst);
+    addr(o.key("dst"), &r.dst);
     {
         let out = o.key("errors");
         out.push(b'[');
@@ -378,7 +485,7 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
                 out.push(b',');
             }
             n += 1;
-            val(out, s);
+            str(out, s);
         };
         if let Some(d) = d {
             for e in &d.errors {
@@ -397,8 +504,8 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
     val(o.key("flag"), &cmd.flag);
     val(o.key("frame_len"), &r.frame_len);
     write_header(o.key("header"), r, d, opts.show_secrets);
-    val(o.key("kind"), cmd.kind().as_str());
-    val(o.key("language"), cmd.language_str().as_str());
+    str(o.key("kind"), cmd.kind().as_str());
+    str(o.key("language"), &cmd.language_str());
     if response {
         val(o.key("latency_us"), &r.latency_us());
     }
@@ -415,10 +522,13 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
         }
         out.push(b']');
     }
-    val(o.key("name"), code_name(cmd).as_str());
+    match cmd.kind() {
+        Kind::Response => display_string(o.key("name"), &ResponseCode(cmd.code)),
+        _ => display_string(o.key("name"), &RequestCode(cmd.code)),
+    }
     val(o.key("opaque"), &cmd.opaque);
     val(o.key("packet"), &r.packet);
-    val(o.key("remark"), &cmd.remark);
+    opt_str(o.key("remark"), cmd.remark.as_deref());
     if response {
         let out = o.key("request");
         match &r.request {
@@ -432,12 +542,12 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
             None => out.extend_from_slice(b"null"),
         }
     }
-    val(o.key("serialize"), cmd.serialize.name());
-    display_string(o.key("src"), &r.src);
+    str(o.key("serialize"), cmd.serialize.name());
+    addr(o.key("src"), &r.src);
     val(o.key("stream"), &r.stream);
     write_ts(o.key("ts"), r.ts);
     val(o.key("version"), &cmd.version);
-    val(o.key("version_name"), &version_name(cmd.version));
+    opt_str(o.key("version_name"), version_name(cmd.version));
     o.end();
 }
 
@@ -451,9 +561,9 @@ fn write_ts(out: &mut Vec<u8>, ts: i64) {
 /// The JSON object for a problem: `{message, packet, problem, stream}`.
 pub fn write_problem(out: &mut Vec<u8>, p: &Problem) {
     let mut o = Obj::new(out);
-    val(o.key("message"), p.message.as_str());
+    str(o.key("message"), &p.message);
     val(o.key("packet"), &p.packet);
-    val(o.key("problem"), p.kind.as_str());
+    str(o.key("problem"), p.kind.as_str());
     val(o.key("stream"), &p.stream);
     o.end();
 }
@@ -486,5 +596,50 @@ impl JsonLines {
             self.buf = Vec::new();
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every ASCII character and some non-ASCII ones, at every place around the 8-byte
+    /// chunks, escaped as serde_json escapes them.
+    #[test]
+    fn strings_escaped_as_serde_json_escapes_them() {
+        let mut chars: Vec<char> = (0u8..=0x7F).map(char::from).collect();
+        chars.extend(['\u{80}', 'é', '\u{2028}', '\u{FFFF}', '😀']);
+        for c in chars {
+            for len in 0..20 {
+                for at in 0..=len {
+                    let mut s: String = "abcdefghijklmnopqrstu".chars().take(len).collect();
+                    s.insert(at, c);
+                    s.push(c);
+                    let mut out = Vec::new();
+                    str(&mut out, &s);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        serde_json::to_string(&s).unwrap(),
+                        "{s:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn addresses_as_displayed() {
+        for a in [
+            "0.0.0.0:0",
+            "255.255.255.255:65535",
+            "10.2.30.4:10911",
+            "[::1]:9876",
+            "[fe80::1%7]:1",
+        ] {
+            let a: std::net::SocketAddr = a.parse().unwrap();
+            let mut out = Vec::new();
+            addr(&mut out, &a);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("\"{a}\""));
+        }
     }
 }

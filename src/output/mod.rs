@@ -52,6 +52,37 @@ pub fn write_ts(out: &mut Vec<u8>, ts: i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
+    if (0..=9999).contains(&y) {
+        // Fixed-width digits without the formatting machinery (every capture's case).
+        let digits = |out: &mut Vec<u8>, n: i64, width: usize| {
+            let mut b = [b'0'; 9];
+            let mut n = n;
+            for i in (0..width).rev() {
+                b[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            out.extend_from_slice(&b[..width]);
+        };
+        digits(out, y, 4);
+        out.push(b'-');
+        digits(out, m, 2);
+        out.push(b'-');
+        digits(out, d, 2);
+        out.push(b'T');
+        digits(out, sod / 3600, 2);
+        out.push(b':');
+        digits(out, sod % 3600 / 60, 2);
+        out.push(b':');
+        digits(out, sod % 60, 2);
+        out.push(b'.');
+        if nanos % 1000 == 0 {
+            digits(out, nanos / 1000, 6);
+        } else {
+            digits(out, nanos, 9);
+        }
+        out.push(b'Z');
+        return;
+    }
     // Writing into a Vec cannot fail.
     let _ = write!(
         out,
