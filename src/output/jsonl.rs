@@ -174,9 +174,47 @@ impl<'o> Obj<'o> {
         self.out
     }
 
+    /// Writes the next key given as its JSON text with the colon (`"code":`, from [`k!`]):
+    /// a literal that needs no escaping, copied as it is.
+    fn fixed(&mut self, quoted: &'static str) -> &mut Vec<u8> {
+        #[cfg(debug_assertions)]
+        {
+            let k = &quoted[1..quoted.len() - 2];
+            debug_assert!(
+                !needs_escape_any(k),
+                "JSON key literal {k:?} needs escaping"
+            );
+            debug_assert!(
+                self.members == 0 || self.prev.as_str() < k,
+                "JSON key {k:?} after {:?}: keys must be in byte order",
+                self.prev
+            );
+            self.prev = k.to_string();
+        }
+        if self.members > 0 {
+            self.out.push(b',');
+        }
+        self.members += 1;
+        self.out.extend_from_slice(quoted.as_bytes());
+        self.out
+    }
+
     fn end(self) {
         self.out.push(b'}');
     }
+}
+
+/// Whether a string has any byte that needs a JSON escape.
+#[cfg(debug_assertions)]
+fn needs_escape_any(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// The next member of an object under a literal key: `k!(o, "code")`.
+macro_rules! k {
+    ($o:expr, $key:literal) => {
+        $o.fixed(concat!("\"", $key, "\":"))
+    };
 }
 
 /// Indices of `keys` in byte order of the key, a key given more than once keeping only its
@@ -226,28 +264,28 @@ fn display_string(out: &mut Vec<u8>, v: &dyn std::fmt::Display) {
 pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_body_print: usize) {
     let mut o = Obj::new(out);
     let shown = &m.body[..m.body.len().min(max_body_print)];
-    base64_string(o.key("body"), shown);
+    base64_string(k!(o, "body"), shown);
     if let Some(s) = &m.stored {
-        val(o.key("body_crc"), &s.body_crc);
+        val(k!(o, "body_crc"), &s.body_crc);
     }
-    val(o.key("body_len"), &m.body.len());
+    val(k!(o, "body_len"), &m.body.len());
     if shown.len() < m.body.len() {
-        val(o.key("body_truncated"), &true);
+        val(k!(o, "body_truncated"), &true);
     }
     if let Some(s) = &m.stored {
-        addr(o.key("born_host"), &s.born_host);
+        addr(k!(o, "born_host"), &s.born_host);
     }
-    val(o.key("born_timestamp"), &m.born_timestamp);
+    val(k!(o, "born_timestamp"), &m.born_timestamp);
     if let Some(s) = &m.stored {
-        val(o.key("commit_log_offset"), &s.commit_log_offset);
+        val(k!(o, "commit_log_offset"), &s.commit_log_offset);
     }
-    val(o.key("compressed"), &m.compressed);
+    val(k!(o, "compressed"), &m.compressed);
     if let Some(e) = &m.error {
-        str(o.key("error"), e);
+        str(k!(o, "error"), e);
     }
-    val(o.key("flag"), &m.flag);
+    val(k!(o, "flag"), &m.flag);
     if !m.inner.is_empty() {
-        let out = o.key("inner_messages");
+        let out = k!(o, "inner_messages");
         out.push(b'[');
         for (i, x) in m.inner.iter().enumerate() {
             if i > 0 {
@@ -257,18 +295,18 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
         }
         out.push(b']');
     }
-    opt_str(o.key("keys"), m.keys());
+    opt_str(k!(o, "keys"), m.keys());
     if let Some(s) = &m.stored {
-        display_string(o.key("magic"), &format_args!("{:08X}", s.magic));
-        str(o.key("msg_id"), &s.offset_msg_id());
+        display_string(k!(o, "magic"), &format_args!("{:08X}", s.magic));
+        str(k!(o, "msg_id"), &s.offset_msg_id());
         val(
-            o.key("prepared_transaction_offset"),
+            k!(o, "prepared_transaction_offset"),
             &s.prepared_transaction_offset,
         );
     }
     {
         let props = sorted_last_wins(m.properties.iter().map(|(k, _)| k.as_ref()));
-        let mut p = Obj::new(o.key("properties"));
+        let mut p = Obj::new(k!(o, "properties"));
         for (k, i) in props {
             let v: &str = if !show_secrets && protocol::is_secret(k) {
                 "<redacted>"
@@ -280,31 +318,31 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
         p.end();
     }
     if m.properties_dropped > 0 {
-        val(o.key("properties_dropped"), &m.properties_dropped);
+        val(k!(o, "properties_dropped"), &m.properties_dropped);
     }
-    val(o.key("queue_id"), &m.queue_id);
+    val(k!(o, "queue_id"), &m.queue_id);
     if let Some(s) = &m.stored {
-        val(o.key("queue_offset"), &s.queue_offset);
-        val(o.key("reconsume_times"), &s.reconsume_times);
-        addr(o.key("store_host"), &s.store_host);
-        val(o.key("store_size"), &s.store_size);
-        val(o.key("store_timestamp"), &s.store_timestamp);
+        val(k!(o, "queue_offset"), &s.queue_offset);
+        val(k!(o, "reconsume_times"), &s.reconsume_times);
+        addr(k!(o, "store_host"), &s.store_host);
+        val(k!(o, "store_size"), &s.store_size);
+        val(k!(o, "store_timestamp"), &s.store_timestamp);
     }
-    val(o.key("sys_flag"), &m.sys_flag);
-    val(o.key("sys_flag_names"), &message::sysflag_names(m.sys_flag));
-    opt_str(o.key("tags"), m.tags());
-    str(o.key("topic"), &m.topic);
+    val(k!(o, "sys_flag"), &m.sys_flag);
+    val(k!(o, "sys_flag_names"), &message::sysflag_names(m.sys_flag));
+    opt_str(k!(o, "tags"), m.tags());
+    str(k!(o, "topic"), &m.topic);
     let uniq = m.uniq_key();
-    opt_str(o.key("uniq_key"), uniq);
+    opt_str(k!(o, "uniq_key"), uniq);
     if let Some(k) = uniq.and_then(|k| message::decode_uniq_key(k, m.born_timestamp)) {
-        let mut u = Obj::new(o.key("uniq_key_decoded"));
-        val(u.key("class_loader"), &k.class_loader);
-        val(u.key("counter"), &k.counter);
-        display_string(u.key("ip"), &k.ip);
-        val(u.key("month_offset_ms"), &k.month_offset_ms);
-        val(u.key("month_start_ms"), &k.month_start_ms);
-        val(u.key("pid"), &k.pid);
-        val(u.key("utc_offset_minutes"), &k.utc_offset_minutes);
+        let mut u = Obj::new(k!(o, "uniq_key_decoded"));
+        val(k!(u, "class_loader"), &k.class_loader);
+        val(k!(u, "counter"), &k.counter);
+        display_string(k!(u, "ip"), &k.ip);
+        val(k!(u, "month_offset_ms"), &k.month_offset_ms);
+        val(k!(u, "month_start_ms"), &k.month_start_ms);
+        val(k!(u, "pid"), &k.pid);
+        val(k!(u, "utc_offset_minutes"), &k.utc_offset_minutes);
         u.end();
     }
     {
@@ -313,13 +351,13 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
             .filter(|&i| !message::is_system_property(&m.properties[i].0))
             .collect();
         let order = sorted_last_wins(user.iter().map(|&i| m.properties[i].0.as_ref()));
-        let mut p = Obj::new(o.key("user_properties"));
+        let mut p = Obj::new(k!(o, "user_properties"));
         for (k, j) in order {
             str(p.key(k), &m.properties[user[j]].1);
         }
         p.end();
     }
-    val(o.key("wire_body_len"), &m.wire_body_len);
+    val(k!(o, "wire_body_len"), &m.wire_body_len);
     o.end();
 }
 
@@ -426,8 +464,8 @@ fn write_header(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, show_se
                         out.push(b',');
                     }
                     let mut e = Obj::new(out);
-                    val(e.key("commit_log_offset"), &x.commit_log_offset);
-                    addr(e.key("store_host"), &x.store_host);
+                    val(k!(e, "commit_log_offset"), &x.commit_log_offset);
+                    addr(k!(e, "store_host"), &x.store_host);
                     e.end();
                 }
                 out.push(b']');
@@ -443,15 +481,15 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
     let cmd = match &r.command {
         Err(e) => {
             let mut o = Obj::new(out);
-            addr(o.key("dst"), &r.dst);
+            addr(k!(o, "dst"), &r.dst);
             let errors = [format!("undecodable frame: {e}")];
-            val(o.key("errors"), &errors);
-            val(o.key("frame_len"), &r.frame_len);
-            o.key("kind").extend_from_slice(b"null");
-            val(o.key("packet"), &r.packet);
-            addr(o.key("src"), &r.src);
-            val(o.key("stream"), &r.stream);
-            write_ts(o.key("ts"), r.ts);
+            val(k!(o, "errors"), &errors);
+            val(k!(o, "frame_len"), &r.frame_len);
+            k!(o, "kind").extend_from_slice(b"null");
+            val(k!(o, "packet"), &r.packet);
+            addr(k!(o, "src"), &r.src);
+            val(k!(o, "stream"), &r.stream);
+            write_ts(k!(o, "ts"), r.ts);
             o.end();
             return;
         }
@@ -464,20 +502,20 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
     let mut o = Obj::new(out);
     if let Some(d) = d {
         if carries_messages {
-            val(o.key("batch"), &d.batch);
+            val(k!(o, "batch"), &d.batch);
         } else if !cmd.body.is_empty() {
-            let mut b = Obj::new(o.key("body"));
+            let mut b = Obj::new(k!(o, "body"));
             if let Some(j) = &d.body_json {
-                val(b.key("json"), j);
+                val(k!(b, "json"), j);
             }
-            val(b.key("len"), &cmd.body.len());
+            val(k!(b, "len"), &cmd.body.len());
             b.end();
         }
     }
-    val(o.key("code"), &cmd.code);
-    addr(o.key("dst"), &r.dst);
+    val(k!(o, "code"), &cmd.code);
+    addr(k!(o, "dst"), &r.dst);
     {
-        let out = o.key("errors");
+        let out = k!(o, "errors");
         out.push(b'[');
         let mut n = 0;
         let mut item = |out: &mut Vec<u8>, s: &str| {
@@ -500,19 +538,19 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
         }
         out.push(b']');
     }
-    write_ext_fields(o.key("ext_fields"), cmd, opts.show_secrets);
-    val(o.key("flag"), &cmd.flag);
-    val(o.key("frame_len"), &r.frame_len);
-    write_header(o.key("header"), r, d, opts.show_secrets);
-    str(o.key("kind"), cmd.kind().as_str());
-    str(o.key("language"), &cmd.language_str());
+    write_ext_fields(k!(o, "ext_fields"), cmd, opts.show_secrets);
+    val(k!(o, "flag"), &cmd.flag);
+    val(k!(o, "frame_len"), &r.frame_len);
+    write_header(k!(o, "header"), r, d, opts.show_secrets);
+    str(k!(o, "kind"), cmd.kind().as_str());
+    str(k!(o, "language"), &cmd.language_str());
     if response {
-        val(o.key("latency_us"), &r.latency_us());
+        val(k!(o, "latency_us"), &r.latency_us());
     }
     if let Some(d) = d
         && carries_messages
     {
-        let out = o.key("messages");
+        let out = k!(o, "messages");
         out.push(b'[');
         for (i, m) in d.messages.iter().enumerate() {
             if i > 0 {
@@ -523,31 +561,31 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
         out.push(b']');
     }
     match cmd.kind() {
-        Kind::Response => display_string(o.key("name"), &ResponseCode(cmd.code)),
-        _ => display_string(o.key("name"), &RequestCode(cmd.code)),
+        Kind::Response => display_string(k!(o, "name"), &ResponseCode(cmd.code)),
+        _ => display_string(k!(o, "name"), &RequestCode(cmd.code)),
     }
-    val(o.key("opaque"), &cmd.opaque);
-    val(o.key("packet"), &r.packet);
-    opt_str(o.key("remark"), cmd.remark.as_deref());
+    val(k!(o, "opaque"), &cmd.opaque);
+    val(k!(o, "packet"), &r.packet);
+    opt_str(k!(o, "remark"), cmd.remark.as_deref());
     if response {
-        let out = o.key("request");
+        let out = k!(o, "request");
         match &r.request {
             Some(q) => {
                 let mut rq = Obj::new(out);
-                val(rq.key("code"), &q.code);
-                display_string(rq.key("name"), &RequestCode(q.code));
-                val(rq.key("packet"), &q.packet);
+                val(k!(rq, "code"), &q.code);
+                display_string(k!(rq, "name"), &RequestCode(q.code));
+                val(k!(rq, "packet"), &q.packet);
                 rq.end();
             }
             None => out.extend_from_slice(b"null"),
         }
     }
-    str(o.key("serialize"), cmd.serialize.name());
-    addr(o.key("src"), &r.src);
-    val(o.key("stream"), &r.stream);
-    write_ts(o.key("ts"), r.ts);
-    val(o.key("version"), &cmd.version);
-    opt_str(o.key("version_name"), version_name(cmd.version));
+    str(k!(o, "serialize"), cmd.serialize.name());
+    addr(k!(o, "src"), &r.src);
+    val(k!(o, "stream"), &r.stream);
+    write_ts(k!(o, "ts"), r.ts);
+    val(k!(o, "version"), &cmd.version);
+    opt_str(k!(o, "version_name"), version_name(cmd.version));
     o.end();
 }
 
@@ -561,10 +599,10 @@ fn write_ts(out: &mut Vec<u8>, ts: i64) {
 /// The JSON object for a problem: `{message, packet, problem, stream}`.
 pub fn write_problem(out: &mut Vec<u8>, p: &Problem) {
     let mut o = Obj::new(out);
-    str(o.key("message"), &p.message);
-    val(o.key("packet"), &p.packet);
-    str(o.key("problem"), p.kind.as_str());
-    val(o.key("stream"), &p.stream);
+    str(k!(o, "message"), &p.message);
+    val(k!(o, "packet"), &p.packet);
+    str(k!(o, "problem"), p.kind.as_str());
+    val(k!(o, "stream"), &p.stream);
     o.end();
 }
 
