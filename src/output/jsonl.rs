@@ -18,7 +18,7 @@ use crate::analysis::{FrameRecord, Problem};
 use crate::protocol::headers::HVal;
 use crate::protocol::message::{self, Message};
 use crate::protocol::{self, Decoded};
-use crate::remoting::codes::{RequestCode, ResponseCode, version_name};
+use crate::remoting::codes::{RequestCode, version_name};
 use crate::remoting::command::{Kind, RemotingCommand};
 
 use super::OutputOptions;
@@ -560,10 +560,7 @@ pub fn write_frame(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, opts
         }
         out.push(b']');
     }
-    match cmd.kind() {
-        Kind::Response => display_string(k!(o, "name"), &ResponseCode(cmd.code)),
-        _ => display_string(k!(o, "name"), &RequestCode(cmd.code)),
-    }
+    display_string(k!(o, "name"), &super::code_display(cmd));
     val(k!(o, "opaque"), &cmd.opaque);
     val(k!(o, "packet"), &r.packet);
     opt_str(k!(o, "remark"), cmd.remark.as_deref());

@@ -101,9 +101,26 @@ pub fn write_ts(out: &mut Vec<u8>, ts: i64) {
 /// The name shown for a command: request code name for requests, response code name for
 /// responses.
 pub fn code_name(cmd: &RemotingCommand) -> String {
+    code_display(cmd).to_string()
+}
+
+/// [`code_name`] without building a String.
+pub fn code_display(cmd: &RemotingCommand) -> impl std::fmt::Display + use<> {
+    enum Name {
+        Request(RequestCode),
+        Response(ResponseCode),
+    }
+    impl std::fmt::Display for Name {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Name::Request(c) => c.fmt(f),
+                Name::Response(c) => c.fmt(f),
+            }
+        }
+    }
     match cmd.kind() {
-        Kind::Response => ResponseCode(cmd.code).to_string(),
-        _ => RequestCode(cmd.code).to_string(),
+        Kind::Response => Name::Response(ResponseCode(cmd.code)),
+        _ => Name::Request(RequestCode(cmd.code)),
     }
 }
 
