@@ -4,10 +4,9 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use rmqdump::analysis::{Event, FrameRecord, Options};
+use rmqdump::analysis::{Event, Options};
 use rmqdump::capture::{self, CaptureError};
 use rmqdump::output::{self, OutputOptions};
-use rmqdump::protocol::Decoded;
 use rmqdump::remoting::SerializeType;
 
 /// Dissector and traffic analyzer for the Apache RocketMQ remoting protocol.
@@ -363,26 +362,6 @@ fn output_options(f: &FrameArgs, show_secrets: bool, opts: &Options) -> OutputOp
     oo
 }
 
-/// One frame in the chosen format (`read` and `live`): a JSON Lines object, the `-V`
-/// tree, or the one-line summary.
-fn write_frame<W: Write>(
-    mut w: W,
-    json: bool,
-    verbose: bool,
-    r: &FrameRecord,
-    d: Option<&Decoded>,
-    oo: &OutputOptions,
-) -> io::Result<()> {
-    if json {
-        serde_json::to_writer(&mut w, &output::frame_json(r, d, oo)).map_err(io::Error::from)?;
-        w.write_all(b"\n")
-    } else if verbose {
-        w.write_all(output::frame_tree(r, d, oo).as_bytes())
-    } else {
-        output::write_line(&mut w, &output::frame_line(r, d, oo))
-    }
-}
-
 fn read(a: ReadArgs) -> io::Result<u8> {
     let f = &a.frames;
     let Some(mut filter) = filter_from_args(f, a.stream) else {
@@ -398,6 +377,7 @@ fn read(a: ReadArgs) -> io::Result<u8> {
     };
     let stdout = io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = output::FrameWriter::new(f.json, f.verbose);
     let mut err: Option<io::Error> = None;
     let mut problems = 0u64;
     let (totals, cap_err) = rmqdump::dissect(input, opts, |ev| {
@@ -419,7 +399,7 @@ fn read(a: ReadArgs) -> io::Result<u8> {
                 if filter.active() && !filter.matches(&r, d.as_ref()) {
                     return;
                 }
-                write_frame(&mut w, f.json, f.verbose, &r, d.as_ref(), &oo)
+                out.write(&mut w, &r, d.as_ref(), &oo)
             }
             Event::Problem(p) => {
                 problems += 1;
@@ -872,7 +852,7 @@ struct ProxySink<'a, W: Write> {
     dissector: rmqdump::analysis::Dissector,
     number: u64,
     out: &'a mut W,
-    json: bool,
+    writer: output::FrameWriter,
     err: Option<io::Error>,
 }
 
@@ -882,14 +862,9 @@ impl<W: Write> ProxySink<'_, W> {
         let r = match ev {
             Event::Frame(r) => {
                 let d = output::decode_record(&r, &oo);
-                if self.json {
-                    serde_json::to_writer(&mut *self.out, &output::frame_json(&r, d.as_ref(), &oo))
-                        .map_err(io::Error::from)
-                        .and_then(|_| self.out.write_all(b"\n"))
-                } else {
-                    output::write_line(&mut *self.out, &output::frame_line(&r, d.as_ref(), &oo))
-                }
-                .and_then(|_| self.out.flush())
+                self.writer
+                    .write(&mut *self.out, &r, d.as_ref(), &oo)
+                    .and_then(|_| self.out.flush())
             }
             Event::Problem(p) => {
                 eprintln!("proxy: {}", output::problem_line(&p));
@@ -957,7 +932,7 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
         )),
         number: 0,
         out: &mut lock,
-        json: a.json,
+        writer: output::FrameWriter::new(a.json, false),
         err: None,
     };
     let mut convs: std::collections::BTreeMap<usize, TcpConversation> = Default::default();
@@ -1122,6 +1097,7 @@ fn live(a: LiveArgs) -> io::Result<u8> {
     let mut st = Stats::new(None);
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
+    let mut out = output::FrameWriter::new(f.json, f.verbose);
     let started = std::time::Instant::now();
     let mut last_table = std::time::Instant::now();
     let mut number = 0u64;
@@ -1148,7 +1124,7 @@ fn live(a: LiveArgs) -> io::Result<u8> {
                 }
                 // Flushed once per ring block (below), not per frame: a write per frame
                 // cost a system call each and made live fall behind at high rates.
-                write_frame(&mut *w, f.json, f.verbose, &r, dd.as_ref(), &oo)
+                out.write(&mut *w, &r, dd.as_ref(), &oo)
             }
             Event::Problem(p) => {
                 st.handle_problem(&p);

@@ -5,17 +5,19 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 pub mod filter;
+#[cfg(test)]
+mod json_oracle;
+pub mod jsonl;
 pub mod tables;
 
 pub use filter::Filter;
 
-use base64::Engine;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::analysis::{FrameRecord, Problem};
-use crate::protocol::message::{self, Message};
+use crate::protocol::message::Message;
 use crate::protocol::{self, DecodeOptions, Decoded};
-use crate::remoting::codes::{RequestCode, ResponseCode, version_name};
+use crate::remoting::codes::{RequestCode, ResponseCode};
 use crate::remoting::command::{Kind, RemotingCommand};
 
 /// Output settings.
@@ -27,6 +29,14 @@ pub struct OutputOptions {
 
 /// RFC 3339 UTC with microseconds (nanoseconds when the capture has them).
 pub fn format_ts(ts: i64) -> String {
+    let mut b = Vec::with_capacity(30);
+    write_ts(&mut b, ts);
+    String::from_utf8(b).unwrap_or_default()
+}
+
+/// [`format_ts`] written into a buffer.
+pub fn write_ts(out: &mut Vec<u8>, ts: i64) {
+    use std::io::Write as _;
     let secs = ts.div_euclid(1_000_000_000);
     let nanos = ts.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
@@ -42,155 +52,85 @@ pub fn format_ts(ts: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    let frac = if nanos % 1000 == 0 {
-        format!("{:06}", nanos / 1000)
-    } else {
-        format!("{nanos:09}")
-    };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac}Z",
+    if (0..=9999).contains(&y) {
+        // Fixed-width digits without the formatting machinery (every capture's case).
+        let digits = |out: &mut Vec<u8>, n: i64, width: usize| {
+            let mut b = [b'0'; 9];
+            let mut n = n;
+            for i in (0..width).rev() {
+                b[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            out.extend_from_slice(&b[..width]);
+        };
+        digits(out, y, 4);
+        out.push(b'-');
+        digits(out, m, 2);
+        out.push(b'-');
+        digits(out, d, 2);
+        out.push(b'T');
+        digits(out, sod / 3600, 2);
+        out.push(b':');
+        digits(out, sod % 3600 / 60, 2);
+        out.push(b':');
+        digits(out, sod % 60, 2);
+        out.push(b'.');
+        if nanos % 1000 == 0 {
+            digits(out, nanos / 1000, 6);
+        } else {
+            digits(out, nanos, 9);
+        }
+        out.push(b'Z');
+        return;
+    }
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.",
         sod / 3600,
         sod % 3600 / 60,
         sod % 60
-    )
+    );
+    let _ = if nanos % 1000 == 0 {
+        write!(out, "{:06}Z", nanos / 1000)
+    } else {
+        write!(out, "{nanos:09}Z")
+    };
 }
 
 /// The name shown for a command: request code name for requests, response code name for
 /// responses.
 pub fn code_name(cmd: &RemotingCommand) -> String {
-    match cmd.kind() {
-        Kind::Response => ResponseCode(cmd.code).to_string(),
-        _ => RequestCode(cmd.code).to_string(),
+    code_display(cmd).to_string()
+}
+
+/// [`code_name`] without building a String.
+pub fn code_display(cmd: &RemotingCommand) -> impl std::fmt::Display + use<> {
+    enum Name {
+        Request(RequestCode),
+        Response(ResponseCode),
     }
-}
-
-fn redact(k: &str, v: &str, show: bool) -> String {
-    if !show && protocol::is_secret(k) && !v.is_empty() {
-        "<redacted>".to_string()
-    } else {
-        v.to_string()
-    }
-}
-
-/// extFields as on the wire: strings, or numbers/booleans/null where the JSON header had them.
-pub fn ext_fields_json(cmd: &RemotingCommand, show_secrets: bool) -> Value {
-    use crate::remoting::command::{HeaderLayout, JsonMember};
-    use crate::remoting::json::JValue;
-    let Some(ext) = &cmd.ext_fields else {
-        return Value::Null;
-    };
-    let forms = match &cmd.layout {
-        HeaderLayout::Json(l) => l.members.iter().find_map(|m| match m {
-            JsonMember::ExtFields(_, Some(el)) if el.len == ext.len() => Some(el),
-            _ => None,
-        }),
-        _ => None,
-    };
-    let mut m = Map::new();
-    for (i, (k, v)) in ext.iter().enumerate() {
-        let val = match forms.and_then(|el| el.form(i)).map(|f| &f.value) {
-            _ if !show_secrets && protocol::is_secret(k) => Value::String(redact(k, v, false)),
-            Some(JValue::Null) => Value::Null,
-            Some(jv @ (JValue::Num(_) | JValue::Bool(_))) => jv.to_serde(),
-            _ => Value::String(v.to_string()),
-        };
-        m.insert(k.to_string(), val);
-    }
-    Value::Object(m)
-}
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-/// A message as a JSON object (schema in docs/json-lines.md), its body cut at
-/// `max_body_print` bytes (then `body_truncated` is true).
-pub fn message_json(m: &Message, show_secrets: bool, max_body_print: usize) -> Value {
-    let mut o = Map::new();
-    o.insert("topic".into(), json!(m.topic));
-    o.insert("queue_id".into(), json!(m.queue_id));
-    o.insert("tags".into(), json!(m.tags()));
-    o.insert("keys".into(), json!(m.keys()));
-    let mut props = message::properties_json(&m.properties);
-    if !show_secrets {
-        for k in protocol::SECRET_KEYS {
-            if let Some(v) = props.get_mut(*k) {
-                *v = json!("<redacted>");
+    impl std::fmt::Display for Name {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Name::Request(c) => c.fmt(f),
+                Name::Response(c) => c.fmt(f),
             }
         }
     }
-    o.insert("properties".into(), Value::Object(props));
-    o.insert(
-        "user_properties".into(),
-        json!(message::user_properties(&m.properties)),
-    );
-    o.insert("born_timestamp".into(), json!(m.born_timestamp));
-    o.insert("flag".into(), json!(m.flag));
-    o.insert("sys_flag".into(), json!(m.sys_flag));
-    o.insert(
-        "sys_flag_names".into(),
-        json!(message::sysflag_names(m.sys_flag)),
-    );
-    o.insert("compressed".into(), json!(m.compressed));
-    o.insert("uniq_key".into(), json!(m.uniq_key()));
-    if let Some(k) = m
-        .uniq_key()
-        .and_then(|k| message::decode_uniq_key(k, m.born_timestamp))
-    {
-        o.insert(
-            "uniq_key_decoded".into(),
-            json!({
-                "ip": k.ip.to_string(),
-                "pid": k.pid,
-                "class_loader": k.class_loader,
-                "month_offset_ms": k.month_offset_ms,
-                "counter": k.counter,
-                "month_start_ms": k.month_start_ms,
-                "utc_offset_minutes": k.utc_offset_minutes,
-            }),
-        );
+    match cmd.kind() {
+        Kind::Response => Name::Response(ResponseCode(cmd.code)),
+        _ => Name::Request(RequestCode(cmd.code)),
     }
-    o.insert("body_len".into(), json!(m.body.len()));
-    o.insert("wire_body_len".into(), json!(m.wire_body_len));
-    let shown = &m.body[..m.body.len().min(max_body_print)];
-    o.insert("body".into(), json!(b64(shown)));
-    if shown.len() < m.body.len() {
-        o.insert("body_truncated".into(), json!(true));
-    }
-    if m.properties_dropped > 0 {
-        o.insert("properties_dropped".into(), json!(m.properties_dropped));
-    }
-    if let Some(s) = &m.stored {
-        o.insert("queue_offset".into(), json!(s.queue_offset));
-        o.insert("commit_log_offset".into(), json!(s.commit_log_offset));
-        o.insert("msg_id".into(), json!(s.offset_msg_id()));
-        o.insert("born_host".into(), json!(s.born_host.to_string()));
-        o.insert("store_host".into(), json!(s.store_host.to_string()));
-        o.insert("store_timestamp".into(), json!(s.store_timestamp));
-        o.insert("reconsume_times".into(), json!(s.reconsume_times));
-        o.insert(
-            "prepared_transaction_offset".into(),
-            json!(s.prepared_transaction_offset),
-        );
-        o.insert("body_crc".into(), json!(s.body_crc));
-        o.insert("store_size".into(), json!(s.store_size));
-        o.insert("magic".into(), json!(format!("{:08X}", s.magic)));
-    }
-    if let Some(e) = &m.error {
-        o.insert("error".into(), json!(e));
-    }
-    if !m.inner.is_empty() {
-        o.insert(
-            "inner_messages".into(),
-            Value::Array(
-                m.inner
-                    .iter()
-                    .map(|x| message_json(x, show_secrets, max_body_print))
-                    .collect(),
-            ),
-        );
-    }
-    Value::Object(o)
+}
+
+/// A message as a JSON object (schema in docs/json-lines.md), its body cut at
+/// `max_body_print` bytes (then `body_truncated` is true): [`jsonl::write_message`]'s output
+/// read back.
+pub fn message_json(m: &Message, show_secrets: bool, max_body_print: usize) -> Value {
+    let mut buf = Vec::new();
+    jsonl::write_message(&mut buf, m, show_secrets, max_body_print);
+    parse_own(&buf)
 }
 
 /// Decodes a record's command with its request's code.
@@ -203,127 +143,30 @@ pub fn decode_record<'a>(r: &'a FrameRecord, opts: &OutputOptions) -> Option<Dec
     ))
 }
 
-/// The JSON Lines object for one frame.
+/// The JSON Lines object for one frame as a `serde_json::Value` (for `check`, `diff`, the
+/// manifest check and the `-V` tree): [`jsonl::write_frame`]'s output read back, so there is
+/// one definition of the object. `read --json` and `live --json` write it directly
+/// ([`jsonl::JsonLines`]).
 pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) -> Value {
-    let mut o = Map::new();
-    o.insert("packet".into(), json!(r.packet));
-    o.insert("ts".into(), json!(format_ts(r.ts)));
-    o.insert("stream".into(), json!(r.stream));
-    o.insert("src".into(), json!(r.src.to_string()));
-    o.insert("dst".into(), json!(r.dst.to_string()));
-    o.insert("frame_len".into(), json!(r.frame_len));
-    let mut errors: Vec<String> = Vec::new();
-    match &r.command {
-        Err(e) => {
-            o.insert("kind".into(), Value::Null);
-            errors.push(format!("undecodable frame: {e}"));
-        }
-        Ok(cmd) => {
-            o.insert("kind".into(), json!(cmd.kind().as_str()));
-            o.insert("code".into(), json!(cmd.code));
-            o.insert("name".into(), json!(code_name(cmd)));
-            o.insert("opaque".into(), json!(cmd.opaque));
-            o.insert("flag".into(), json!(cmd.flag));
-            o.insert("language".into(), json!(cmd.language_str()));
-            o.insert("version".into(), json!(cmd.version));
-            o.insert("version_name".into(), json!(version_name(cmd.version)));
-            o.insert("serialize".into(), json!(cmd.serialize.name()));
-            o.insert("remark".into(), json!(cmd.remark));
-            o.insert("ext_fields".into(), ext_fields_json(cmd, opts.show_secrets));
-            let mut header = d
-                .and_then(|d| d.header_json())
-                .map(Value::Object)
-                .unwrap_or(Value::Null);
-            if let Value::Object(h) = &mut header {
-                if !opts.show_secrets {
-                    for k in protocol::SECRET_KEYS {
-                        if let Some(v) = h.get_mut(*k)
-                            && v.as_str().is_some_and(|s| !s.is_empty())
-                        {
-                            *v = json!("<redacted>");
-                        }
-                    }
-                }
-                // Decoded ids of a send result.
-                if let Some(id) = h.get("msgId").and_then(Value::as_str).map(str::to_string) {
-                    let ids: Vec<Value> = id
-                        .split(',')
-                        .filter_map(message::decode_offset_msg_id)
-                        .map(|x| json!({"store_host": x.store_host.to_string(), "commit_log_offset": x.commit_log_offset}))
-                        .collect();
-                    if !ids.is_empty()
-                        && r.request
-                            .as_ref()
-                            .is_some_and(|q| RequestCode(q.code).is_send())
-                    {
-                        h.insert("offsetMsgIdDecoded".into(), Value::Array(ids));
-                    }
-                }
-            }
-            o.insert("header".into(), header);
-            if cmd.kind() == Kind::Response {
-                o.insert(
-                    "request".into(),
-                    match &r.request {
-                        Some(q) => json!({
-                            "packet": q.packet,
-                            "code": q.code,
-                            "name": RequestCode(q.code).to_string(),
-                        }),
-                        None => Value::Null,
-                    },
-                );
-                o.insert("latency_us".into(), json!(r.latency_us()));
-            }
-            if let Some(d) = d {
-                let carries_messages = !d.messages.is_empty()
-                    || cmd.kind() != Kind::Response && protocol::carries_sent_message(cmd.code);
-                if carries_messages {
-                    o.insert("batch".into(), json!(d.batch));
-                    o.insert(
-                        "messages".into(),
-                        Value::Array(
-                            d.messages
-                                .iter()
-                                .map(|m| {
-                                    message_json(
-                                        m,
-                                        opts.show_secrets,
-                                        opts.decode.limits.max_body_print,
-                                    )
-                                })
-                                .collect(),
-                        ),
-                    );
-                } else if !cmd.body.is_empty() {
-                    let mut b = Map::new();
-                    b.insert("len".into(), json!(cmd.body.len()));
-                    if let Some(j) = &d.body_json {
-                        b.insert("json".into(), j.clone());
-                    }
-                    o.insert("body".into(), Value::Object(b));
-                }
-                errors.extend(d.errors.iter().cloned());
-                if let Some(l) = &d.limit {
-                    errors.push(format!("limit: {l}"));
-                }
-            }
-            if r.request.is_none() && cmd.kind() == Kind::Response {
-                errors.push("no request with this opaque in the capture".into());
-            }
-        }
-    }
-    o.insert("errors".into(), json!(errors));
-    Value::Object(o)
+    let mut buf = Vec::new();
+    jsonl::write_frame(&mut buf, r, d, opts);
+    parse_own(&buf)
 }
 
 /// The JSON Lines object for a problem.
 pub fn problem_json(p: &Problem) -> Value {
-    json!({
-        "problem": p.kind.as_str(),
-        "packet": p.packet,
-        "stream": p.stream,
-        "message": p.message,
+    let mut buf = Vec::new();
+    jsonl::write_problem(&mut buf, p);
+    parse_own(&buf)
+}
+
+/// Reads back what [`jsonl`] wrote (numbers keep their digits: `arbitrary_precision`).
+fn parse_own(buf: &[u8]) -> Value {
+    serde_json::from_slice(buf).unwrap_or_else(|e| {
+        // Not reached: the writer emits valid JSON (tested against serde_json). Said, not
+        // dropped, if it ever does not.
+        debug_assert!(false, "JSON writer output does not parse: {e}");
+        json!({"errors": [format!("internal error: JSON writer output does not parse: {e}")]})
     })
 }
 
@@ -491,6 +334,41 @@ pub fn problem_line(p: &Problem) -> String {
             p.message
         ),
         None => format!("packet {}: {}: {}", p.packet, p.kind.as_str(), p.message),
+    }
+}
+
+/// Writes frames in the format `read`, `live` and `proxy` print: JSON Lines (`--json`),
+/// the verbose tree (`-V`), or one line per frame.
+pub struct FrameWriter {
+    json: bool,
+    verbose: bool,
+    jsonl: jsonl::JsonLines,
+}
+
+impl FrameWriter {
+    pub fn new(json: bool, verbose: bool) -> Self {
+        Self {
+            json,
+            verbose,
+            jsonl: jsonl::JsonLines::new(),
+        }
+    }
+
+    /// Writes one frame (with its newline).
+    pub fn write<W: Write>(
+        &mut self,
+        w: &mut W,
+        r: &FrameRecord,
+        d: Option<&Decoded>,
+        opts: &OutputOptions,
+    ) -> io::Result<()> {
+        if self.json {
+            self.jsonl.frame(w, r, d, opts)
+        } else if self.verbose {
+            w.write_all(frame_tree(r, d, opts).as_bytes())
+        } else {
+            write_line(w, &frame_line(r, d, opts))
+        }
     }
 }
 
