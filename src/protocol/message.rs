@@ -469,6 +469,9 @@ pub fn utc_offset_from_month_start(month_start_ms: i64) -> Option<i32> {
 
 /// Decodes a UNIQ_KEY (32 hex chars for IPv4, 56 for IPv6).
 pub fn decode_uniq_key(id: &str, born_timestamp: Option<i64>) -> Option<UniqKey> {
+    // A bornTimestamp from the wire is used only between 1970 and 9999 (the calendar
+    // arithmetic below would overflow on values near the ends of i64).
+    let born = born_timestamp.filter(|t| (0..=253_402_300_799_999).contains(t));
     let b = unhex(id)?;
     let iplen = match b.len() {
         16 => 4,
@@ -490,8 +493,8 @@ pub fn decode_uniq_key(id: &str, born_timestamp: Option<i64>) -> Option<UniqKey>
         class_loader: u32::from_be_bytes([r[2], r[3], r[4], r[5]]),
         month_offset_ms,
         counter: u16::from_be_bytes([r[10], r[11]]),
-        month_start_ms: born_timestamp.map(|t| t - month_offset_ms as i64),
-        utc_offset_minutes: born_timestamp
+        month_start_ms: born.map(|t| t - month_offset_ms as i64),
+        utc_offset_minutes: born
             .and_then(|t| utc_offset_from_month_start(t - month_offset_ms as i64)),
     })
 }
@@ -587,6 +590,25 @@ pub fn is_system_property(k: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uniq_key_with_a_born_timestamp_at_the_ends_of_i64() {
+        let id = "0A000005A1B218B4AAC23A8C50000001";
+        for t in [i64::MIN, i64::MIN + 1, -1, 253_402_300_800_000, i64::MAX] {
+            let k = decode_uniq_key(id, Some(t)).unwrap();
+            assert_eq!(
+                (k.month_start_ms, k.utc_offset_minutes),
+                (None, None),
+                "{t}"
+            );
+        }
+        assert!(
+            decode_uniq_key(id, Some(1_700_000_000_000))
+                .unwrap()
+                .month_start_ms
+                .is_some()
+        );
+    }
 
     #[test]
     fn uniq_key_worked_example() {
