@@ -101,7 +101,19 @@ pub fn message_json(m: &Message, show_secrets: bool, max_body_print: usize) -> V
     o.insert("properties".into(), Value::Object(props));
     o.insert(
         "user_properties".into(),
-        json!(message::user_properties(&m.properties)),
+        json!(
+            message::user_properties(&m.properties)
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = if !show_secrets && protocol::is_secret(&k) {
+                        "<redacted>".to_string()
+                    } else {
+                        v
+                    };
+                    (k, v)
+                })
+                .collect::<std::collections::BTreeMap<_, _>>()
+        ),
     );
     o.insert("born_timestamp".into(), json!(m.born_timestamp));
     o.insert("flag".into(), json!(m.flag));

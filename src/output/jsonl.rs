@@ -346,14 +346,19 @@ pub fn write_message(out: &mut Vec<u8>, m: &Message, show_secrets: bool, max_bod
         u.end();
     }
     {
-        // As `message::user_properties`: the values as on the wire (not redacted).
+        // As `message::user_properties`, credentials redacted as in `properties`.
         let user: Vec<usize> = (0..m.properties.len())
             .filter(|&i| !message::is_system_property(&m.properties[i].0))
             .collect();
         let order = sorted_last_wins(user.iter().map(|&i| m.properties[i].0.as_ref()));
         let mut p = Obj::new(k!(o, "user_properties"));
         for (k, j) in order {
-            str(p.key(k), &m.properties[user[j]].1);
+            let v: &str = if !show_secrets && protocol::is_secret(k) {
+                "<redacted>"
+            } else {
+                &m.properties[user[j]].1
+            };
+            str(p.key(k), v);
         }
         p.end();
     }
