@@ -66,7 +66,7 @@ fn verify_is_clean_on_every_bundled_capture() {
         assert_eq!(code, gaps as i32, "{}: {out}{err}", c.display());
         assert!(
             summary.ends_with(
-                "not checked: 0 truncated frames, 0 bytes skipped, 0 gaps (0 bytes missing), 0 unreadable packets, 0 conflicting retransmissions, 0 damaged capture file bytes skipped"
+                "not checked: 0 truncated frames, 0 bytes skipped, 0 gaps (0 bytes missing), 0 unreadable packets, 0 conflicting retransmissions, 0 damaged capture file stretches (0 bytes skipped)"
             ) != gaps,
             "{summary}"
         );
@@ -207,9 +207,58 @@ fn truncated_capture_decodes_what_it_holds_and_says_where_it_ends() {
         out.lines().count() > 40,
         "frames before the cut are printed"
     );
-    assert!(err.contains("truncated at byte"), "{err}");
+    // One located `capture` problem in the documented form, at the last packet read, with
+    // the offsets of the record the file ends in.
+    let cut = data.len() * 2 / 3;
+    let (mut at, mut packets) = (24usize, 0u64);
+    loop {
+        let caplen = u32::from_le_bytes(data[at + 8..at + 12].try_into().unwrap()) as usize;
+        if at + 16 + caplen > cut {
+            break;
+        }
+        at += 16 + caplen;
+        packets += 1;
+    }
+    let want = format!(
+        "{}: packet {packets}: capture: capture truncated: the file ends at byte {cut}, {} bytes into the record that starts at byte {at} (after packet {packets})",
+        f.display(),
+        cut - at
+    );
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains(": capture: "))
+            .collect::<Vec<_>>(),
+        [want.as_str()],
+        "{err}"
+    );
     let (code, _, _) = run(&["read", "--strict", f.to_str().unwrap()]);
     assert_eq!(code, 1);
+    // verify counts it (and exits 1), stats counts it by kind.
+    let (code, out, _) = run(&["verify", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!("packet {packets}: capture: capture truncated"))
+            && out.ends_with("1 damaged capture file stretches (0 bytes skipped)\n"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["stats", "--json", f.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["problems"]["by_kind"]["capture"]["count"], 1, "{out}");
+}
+
+/// A file cut inside its 24-byte file header says where it ends, as a capture problem.
+#[test]
+fn capture_cut_inside_its_file_header_says_where_it_ends() {
+    let data = std::fs::read(root().join("captures/node/rocketmq-node-dev.pcap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hdr.pcap");
+    std::fs::write(&f, &data[..20]).unwrap();
+    let (code, out, _) = run(&["verify", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("packet 0: capture: capture truncated: the file ends at byte 20, 20 bytes into the 24-byte file header that starts at byte 0 (after packet 0)"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -225,6 +225,9 @@ pub struct Totals {
     pub skipped_bytes: u64,
     /// Bytes of the capture file skipped as damaged (see `capture::Damage`).
     pub capture_bytes_skipped: u64,
+    /// `capture` problems: damaged stretches skipped, and a damaged or truncated end of
+    /// the file (whose lost bytes cannot be counted).
+    pub capture_damage: u64,
     pub dropped_by_limits: u64,
     pub first_ts: Option<i64>,
     pub last_ts: Option<i64>,
@@ -325,13 +328,33 @@ impl Dissector {
         out: &mut F,
     ) {
         self.totals.capture_bytes_skipped += d.skipped;
+        self.capture_problem(d.after_packet, d.to_string(), out);
+    }
+
+    /// The capture file ends damaged or truncated (`e.damaged_end()` is Some): one
+    /// `capture` problem located after the last packet read, like a damaged stretch.
+    /// Returns the error back when it is not such an end (not a capture, I/O error).
+    pub fn handle_capture_end<F: FnMut(Event)>(
+        &mut self,
+        e: crate::capture::CaptureError,
+        out: &mut F,
+    ) -> Option<crate::capture::CaptureError> {
+        let Some(after) = e.damaged_end() else {
+            return Some(e);
+        };
+        self.capture_problem(after, e.to_string(), out);
+        None
+    }
+
+    fn capture_problem<F: FnMut(Event)>(&mut self, after: u64, message: String, out: &mut F) {
+        self.totals.capture_damage += 1;
         // Sharded, every pass reads the file; the first one reports.
         if self.opts.shard.is_none_or(|s| s.index == 0) {
             out(Event::Problem(Problem {
-                packet: d.after_packet,
+                packet: after,
                 stream: None,
                 kind: ProblemKind::Capture,
-                message: d.to_string(),
+                message,
             }));
         }
     }
