@@ -480,7 +480,7 @@ impl Dissector {
                     &mut problems,
                 )
             };
-            half.handle_ack(seg.ack_number, &mut on_stream);
+            half.handle_ack(seg.ack_number, number, &mut on_stream);
         }
         {
             let dir = &mut flow.dirs[d];
