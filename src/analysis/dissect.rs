@@ -252,6 +252,22 @@ struct Flow {
 
 type FlowKey = (SocketAddr, SocketAddr);
 
+impl Flow {
+    /// Whether direction `d`'s connection is known to be RocketMQ from elsewhere: the
+    /// other direction has a frame whose header decodes, or either port is a RocketMQ
+    /// port. Then `d` is not given up as not remoting for want of frames, and if it is
+    /// given up anyway (a prologue, or before the other direction decoded), its bytes
+    /// are counted as not checked.
+    fn peer_remoting(&self, d: usize) -> bool {
+        use crate::analysis::stats::RMQ_PORTS;
+        self.ends.iter().any(|e| RMQ_PORTS.contains(&e.port()))
+            || self.dirs[1 - d]
+                .splitter
+                .as_ref()
+                .is_some_and(|s| s.good > 0)
+    }
+}
+
 fn flow_key(a: SocketAddr, b: SocketAddr) -> FlowKey {
     if a <= b { (a, b) } else { (b, a) }
 }
@@ -464,7 +480,9 @@ impl Dissector {
         // capture is declared as soon as data beyond it is captured too. Frames this
         // releases belong to the other direction and come out first.
         let mut acked_frames: Vec<FrameTuple> = Vec::new();
+        let peer = [flow.peer_remoting(0), flow.peer_remoting(1)];
         if seg.ack && !seg.rst {
+            let peer_remoting = peer[1 - d];
             let dir = &mut flow.dirs[1 - d];
             let half = &mut dir.half;
             let splitter = &mut dir.splitter;
@@ -474,6 +492,7 @@ impl Dissector {
                     e,
                     splitter,
                     syn_known,
+                    peer_remoting,
                     &opts,
                     stream,
                     &mut acked_frames,
@@ -483,6 +502,7 @@ impl Dissector {
             half.handle_ack(seg.ack_number, number, &mut on_stream);
         }
         {
+            let peer_remoting = peer[d];
             let dir = &mut flow.dirs[d];
             let half = &mut dir.half;
             let splitter = &mut dir.splitter;
@@ -493,6 +513,7 @@ impl Dissector {
                     e,
                     splitter,
                     syn_known,
+                    peer_remoting,
                     &opts,
                     stream,
                     &mut frames,
@@ -733,10 +754,12 @@ impl Dissector {
     fn flush_flow<F: FnMut(Event)>(&mut self, flow: &mut Flow, out: &mut F) {
         let opts = self.opts;
         let stream = flow.index;
+        let last_packet = flow.last_packet;
         for d in 0..2 {
             let (src, dst) = (flow.ends[d], flow.ends[1 - d]);
             let mut frames = Vec::new();
             let mut problems = Vec::new();
+            let peer_remoting = flow.peer_remoting(d);
             {
                 let dir = &mut flow.dirs[d];
                 let half = &mut dir.half;
@@ -746,6 +769,7 @@ impl Dissector {
                         e,
                         splitter,
                         false,
+                        peer_remoting,
                         &opts,
                         stream,
                         &mut frames,
@@ -756,11 +780,37 @@ impl Dissector {
                 self.totals.retransmitted_bytes += half.stats.retransmitted_bytes;
                 self.totals.gap_bytes += half.stats.gap_bytes;
                 if let Some(sp) = splitter.as_mut() {
-                    sp.finish(&mut |e| collect_split(e, &opts, stream, &mut frames, &mut problems));
+                    let mut on_split = |e: SplitEvent<'_>| {
+                        collect_split(e, &opts, stream, &mut frames, &mut problems)
+                    };
+                    // Nothing decoded in this direction and nothing says the connection
+                    // is RocketMQ: it carries something else.
+                    if !peer_remoting && sp.nothing_decoded() {
+                        sp.give_up(
+                            last_packet,
+                            "no RocketMQ frame decodes in either direction of this connection"
+                                .into(),
+                            &mut on_split,
+                        );
+                    }
+                    sp.finish(&mut on_split);
                     // Bytes hunted through on a connection found not to be remoting
-                    // traffic were not RocketMQ bytes: not counted as skipped.
+                    // traffic were not RocketMQ bytes: not counted as skipped, unless
+                    // the connection is RocketMQ (the other direction decodes, or a
+                    // RocketMQ port): then they are RocketMQ bytes not checked.
                     if !sp.is_ignored() {
                         self.totals.skipped_bytes += sp.skipped;
+                    } else if peer_remoting && sp.ignored > 0 {
+                        self.totals.skipped_bytes += sp.ignored;
+                        problems.push(Problem {
+                            packet: last_packet,
+                            stream: Some(stream),
+                            kind: ProblemKind::Frame,
+                            message: format!(
+                                "{} bytes of this direction not checked: given up as not remoting on a connection that is RocketMQ (the other direction decodes, or a RocketMQ port)",
+                                sp.ignored
+                            ),
+                        });
                     }
                 }
             }
@@ -886,10 +936,14 @@ type FrameTuple = (
     Option<Vec<u8>>,
 );
 
+/// `peer_remoting`: the connection is known to be RocketMQ from elsewhere (see
+/// [`Flow::peer_remoting`]).
+#[allow(clippy::too_many_arguments)]
 fn handle_stream_event(
     e: StreamEvent<'_>,
     splitter: &mut Option<FrameSplitter>,
     syn_known: bool,
+    peer_remoting: bool,
     opts: &Options,
     stream: u64,
     frames: &mut Vec<FrameTuple>,
@@ -904,6 +958,7 @@ fn handle_stream_event(
         } => {
             let sp = splitter
                 .get_or_insert_with(|| FrameSplitter::new(opts.frame, offset == 0 && syn_known));
+            sp.set_peer_remoting(peer_remoting);
             sp.push(offset, bytes, packet, ts, &mut |se| {
                 collect_split(se, opts, stream, frames, problems)
             });
