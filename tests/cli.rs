@@ -490,3 +490,60 @@ fn every_problem_on_the_bundled_captures_is_explained() {
         }
     }
 }
+
+/// verify's rule (README, docs/architecture.md): it checks frame bytes. A body that does
+/// not decode (here a REGISTER_BROKER body flagged compressed that is not zlib) is still
+/// compared byte for byte inside its re-encoded frame: verify exits 0, while `read
+/// --strict` reports the decoding problem and exits 1.
+#[test]
+fn verify_checks_frame_bytes_so_a_body_decoding_failure_does_not_fail_it() {
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let ext = [
+        ("brokerName", "b"),
+        ("brokerAddr", "10.0.0.9:10911"),
+        ("clusterName", "C"),
+        ("haServerAddr", "10.0.0.9:10912"),
+        ("brokerId", "0"),
+        ("compressed", "true"),
+        ("bodyCrc32", "0"),
+    ];
+    let req = encode_frame(&RemotingCommand {
+        code: 103,
+        opaque: 1,
+        ext_fields: Some(
+            ext.iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+        ),
+        body: b"this is not zlib at all".to_vec(),
+        ..Default::default()
+    });
+    let resp = encode_frame(&RemotingCommand {
+        code: 0,
+        flag: 1,
+        opaque: 1,
+        ..Default::default()
+    });
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let mut c = TcpConversation::new(
+        "10.0.0.5:40100".parse().unwrap(),
+        "10.0.0.8:9876".parse().unwrap(),
+    );
+    c.handshake(&mut w, 1).unwrap();
+    c.send(&mut w, 2, true, &req).unwrap();
+    c.send(&mut w, 3, false, &resp).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("body.pcap");
+    std::fs::write(&f, w.into_inner()).unwrap();
+    let f = f.to_str().unwrap();
+    let (code, out, _) = run(&["verify", f]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 frames, 2 re-encoded byte-exact, 0 mismatches, 0 undecodable"));
+    let (code, _, err) = run(&["read", "--strict", f]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("packet 4: frame (stream 0): decoding: "),
+        "{err}"
+    );
+}
