@@ -174,10 +174,12 @@ fn direction_given_up_on_a_rocketmq_connection_is_not_checked() {
     );
     assert!(
         problems.iter().any(|p| p.kind == ProblemKind::Frame
+            && p.packet == 5
             && p.message.starts_with(&format!(
                 "{} bytes of this direction not checked",
                 get.len()
-            ))),
+            ))
+            && p.message.ends_with("(stream offset 0)")),
         "{problems:#?}"
     );
     let (s, _) = check(&cap);

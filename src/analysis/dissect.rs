@@ -780,38 +780,10 @@ impl Dissector {
                 self.totals.retransmitted_bytes += half.stats.retransmitted_bytes;
                 self.totals.gap_bytes += half.stats.gap_bytes;
                 if let Some(sp) = splitter.as_mut() {
-                    let mut on_split = |e: SplitEvent<'_>| {
-                        collect_split(e, &opts, stream, &mut frames, &mut problems)
-                    };
-                    // Nothing decoded in this direction and nothing says the connection
-                    // is RocketMQ: it carries something else.
-                    if !peer_remoting && sp.nothing_decoded() {
-                        sp.give_up(
-                            last_packet,
-                            "no RocketMQ frame decodes in either direction of this connection"
-                                .into(),
-                            &mut on_split,
-                        );
-                    }
-                    sp.finish(&mut on_split);
-                    // Bytes hunted through on a connection found not to be remoting
-                    // traffic were not RocketMQ bytes: not counted as skipped, unless
-                    // the connection is RocketMQ (the other direction decodes, or a
-                    // RocketMQ port): then they are RocketMQ bytes not checked.
-                    if !sp.is_ignored() {
-                        self.totals.skipped_bytes += sp.skipped;
-                    } else if peer_remoting && sp.ignored > 0 {
-                        self.totals.skipped_bytes += sp.ignored;
-                        problems.push(Problem {
-                            packet: last_packet,
-                            stream: Some(stream),
-                            kind: ProblemKind::Frame,
-                            message: format!(
-                                "{} bytes of this direction not checked: given up as not remoting on a connection that is RocketMQ (the other direction decodes, or a RocketMQ port)",
-                                sp.ignored
-                            ),
+                    self.totals.skipped_bytes +=
+                        sp.finish_direction(peer_remoting, last_packet, &mut |e| {
+                            collect_split(e, &opts, stream, &mut frames, &mut problems)
                         });
-                    }
                 }
             }
             self.emit_all(frames, stream, src, dst, out);

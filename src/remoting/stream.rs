@@ -93,8 +93,10 @@ pub struct FrameSplitter {
     /// The other direction carries RocketMQ frames, or the connection is on a RocketMQ
     /// port: hunting never gives the direction up.
     peer_remoting: bool,
-    /// Bytes passed over after the direction was given up as not remoting.
+    /// Bytes passed over after the direction was given up as not remoting (with those
+    /// skipped before), and the stream offset of the first of them.
     pub ignored: u64,
+    first_passed: Option<u64>,
     /// Bytes skipped while hunting.
     pub skipped: u64,
     /// The run of bytes being skipped: (start offset, packet, bytes, why it began).
@@ -120,6 +122,7 @@ impl FrameSplitter {
             good: 0,
             peer_remoting: false,
             ignored: 0,
+            first_passed: None,
             skipped: 0,
             run: None,
         }
@@ -332,6 +335,7 @@ impl FrameSplitter {
                     }));
                     self.mode = Mode::Ignored;
                     self.ignored += data.len() as u64;
+                    self.first_passed.get_or_insert(offset);
                     data.len()
                 }
                 // The length word is plausible (only the serialize type or the header
@@ -434,10 +438,12 @@ impl FrameSplitter {
             }));
             self.mode = Mode::Ignored;
             self.ignored += data.len() as u64;
+            self.first_passed.get_or_insert(offset);
             return data.len();
         }
         self.hunted += n;
         self.skipped += n as u64;
+        self.first_passed.get_or_insert(offset);
         let run = self.run.get_or_insert_with(|| {
             let why = if self.frames == 0 {
                 "bytes before the first frame boundary (capture started mid-connection?)"
@@ -488,6 +494,44 @@ impl FrameSplitter {
         self.mode = Mode::Hunting;
         self.hunted = 0;
         self.next = offset + len;
+    }
+
+    /// End of the direction, knowing whether the connection is RocketMQ (`peer_remoting`:
+    /// the other direction decodes, or a RocketMQ port). A direction in which nothing
+    /// decoded is given up as not remoting when nothing says the connection is RocketMQ;
+    /// then [`Self::finish`]. Returns the stream bytes not checked: those skipped to
+    /// resynchronise, or, for a direction given up on a RocketMQ connection, every byte
+    /// passed over (reported as one problem). Bytes of a direction that carries something
+    /// else on a connection that is not RocketMQ are not RocketMQ bytes: 0.
+    pub fn finish_direction<F: FnMut(SplitEvent<'_>)>(
+        &mut self,
+        peer_remoting: bool,
+        packet: u64,
+        out: &mut F,
+    ) -> u64 {
+        if !peer_remoting && self.nothing_decoded() {
+            self.give_up(
+                packet,
+                "no RocketMQ frame decodes in either direction of this connection".into(),
+                out,
+            );
+        }
+        self.finish(out);
+        if !self.is_ignored() {
+            return self.skipped;
+        }
+        if !peer_remoting || self.ignored == 0 {
+            return 0;
+        }
+        out(SplitEvent::Problem(SplitProblem {
+            packet,
+            offset: self.first_passed.unwrap_or(0),
+            reason: format!(
+                "{} bytes of this direction not checked: given up as not remoting on a connection that is RocketMQ (the other direction decodes, or a RocketMQ port)",
+                self.ignored
+            ),
+        }));
+        self.ignored
     }
 
     /// End of stream: whatever is buffered is a truncated frame.
