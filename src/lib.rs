@@ -45,8 +45,10 @@ pub fn dissect<R: Read + Send, F: FnMut(Event)>(
         capture::Item::Packet(p) => d.handle_packet(p.number, p.ts, p.link, p.data, &mut f),
         capture::Item::Damage(x) => d.handle_capture_damage(&x, &mut f),
     });
+    // A damaged or truncated end of the file is a located `capture` problem.
+    let err = res.err().and_then(|e| d.handle_capture_end(e, &mut f));
     d.finish(&mut f);
-    (d.totals.clone(), res.err())
+    (d.totals.clone(), err)
 }
 
 /// One pass of statistics over a capture (or over one shard's connections when
@@ -109,11 +111,15 @@ pub fn stats_pass<R: Read + Send>(
         }
         fold(&mut d);
     });
+    // A damaged or truncated end of the file is a located `capture` problem.
+    let err = res
+        .err()
+        .and_then(|e| d.handle_capture_end(e, &mut on_event));
     at.set(u64::MAX);
     d.finish(&mut on_event);
     fold(&mut d);
     let firsts = d.stream_first_packets().to_vec();
-    ((st.into_inner(), d.totals.clone(), firsts), res.err())
+    ((st.into_inner(), d.totals.clone(), firsts), err)
 }
 
 /// Statistics of a capture by `threads` passes side by side, each over some of its

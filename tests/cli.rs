@@ -66,7 +66,7 @@ fn verify_is_clean_on_every_bundled_capture() {
         assert_eq!(code, gaps as i32, "{}: {out}{err}", c.display());
         assert!(
             summary.ends_with(
-                "not checked: 0 truncated frames, 0 bytes skipped, 0 gaps (0 bytes missing), 0 unreadable packets, 0 conflicting retransmissions, 0 damaged capture file bytes skipped"
+                "not checked: 0 truncated frames, 0 bytes skipped, 0 gaps (0 bytes missing), 0 unreadable packets, 0 conflicting retransmissions, 0 damaged capture file stretches (0 bytes skipped)"
             ) != gaps,
             "{summary}"
         );
@@ -207,9 +207,58 @@ fn truncated_capture_decodes_what_it_holds_and_says_where_it_ends() {
         out.lines().count() > 40,
         "frames before the cut are printed"
     );
-    assert!(err.contains("truncated at byte"), "{err}");
+    // One located `capture` problem in the documented form, at the last packet read, with
+    // the offsets of the record the file ends in.
+    let cut = data.len() * 2 / 3;
+    let (mut at, mut packets) = (24usize, 0u64);
+    loop {
+        let caplen = u32::from_le_bytes(data[at + 8..at + 12].try_into().unwrap()) as usize;
+        if at + 16 + caplen > cut {
+            break;
+        }
+        at += 16 + caplen;
+        packets += 1;
+    }
+    let want = format!(
+        "{}: packet {packets}: capture: capture truncated: the file ends at byte {cut}, {} bytes into the record that starts at byte {at} (after packet {packets})",
+        f.display(),
+        cut - at
+    );
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains(": capture: "))
+            .collect::<Vec<_>>(),
+        [want.as_str()],
+        "{err}"
+    );
     let (code, _, _) = run(&["read", "--strict", f.to_str().unwrap()]);
     assert_eq!(code, 1);
+    // verify counts it (and exits 1), stats counts it by kind.
+    let (code, out, _) = run(&["verify", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!("packet {packets}: capture: capture truncated"))
+            && out.ends_with("1 damaged capture file stretches (0 bytes skipped)\n"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["stats", "--json", f.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["problems"]["by_kind"]["capture"]["count"], 1, "{out}");
+}
+
+/// A file cut inside its 24-byte file header says where it ends, as a capture problem.
+#[test]
+fn capture_cut_inside_its_file_header_says_where_it_ends() {
+    let data = std::fs::read(root().join("captures/node/rocketmq-node-dev.pcap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hdr.pcap");
+    std::fs::write(&f, &data[..20]).unwrap();
+    let (code, out, _) = run(&["verify", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("packet 0: capture: capture truncated: the file ends at byte 20, 20 bytes into the 24-byte file header that starts at byte 0 (after packet 0)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -484,5 +533,62 @@ fn secret_message_properties_are_redacted_in_user_properties_too() {
     assert!(
         out.contains("\"user_properties\":{\"AccessKey\":\"ak-secret-value\""),
         "{out}"
+    );
+}
+
+/// verify's rule (README, docs/architecture.md): it checks frame bytes. A body that does
+/// not decode (here a REGISTER_BROKER body flagged compressed that is not zlib) is still
+/// compared byte for byte inside its re-encoded frame: verify exits 0, while `read
+/// --strict` reports the decoding problem and exits 1.
+#[test]
+fn verify_checks_frame_bytes_so_a_body_decoding_failure_does_not_fail_it() {
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let ext = [
+        ("brokerName", "b"),
+        ("brokerAddr", "10.0.0.9:10911"),
+        ("clusterName", "C"),
+        ("haServerAddr", "10.0.0.9:10912"),
+        ("brokerId", "0"),
+        ("compressed", "true"),
+        ("bodyCrc32", "0"),
+    ];
+    let req = encode_frame(&RemotingCommand {
+        code: 103,
+        opaque: 1,
+        ext_fields: Some(
+            ext.iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+        ),
+        body: b"this is not zlib at all".to_vec(),
+        ..Default::default()
+    });
+    let resp = encode_frame(&RemotingCommand {
+        code: 0,
+        flag: 1,
+        opaque: 1,
+        ..Default::default()
+    });
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let mut c = TcpConversation::new(
+        "10.0.0.5:40100".parse().unwrap(),
+        "10.0.0.8:9876".parse().unwrap(),
+    );
+    c.handshake(&mut w, 1).unwrap();
+    c.send(&mut w, 2, true, &req).unwrap();
+    c.send(&mut w, 3, false, &resp).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("body.pcap");
+    std::fs::write(&f, w.into_inner()).unwrap();
+    let f = f.to_str().unwrap();
+    let (code, out, _) = run(&["verify", f]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 frames, 2 re-encoded byte-exact, 0 mismatches, 0 undecodable"));
+    let (code, _, err) = run(&["read", "--strict", f]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("packet 4: frame (stream 0): decoding: "),
+        "{err}"
     );
 }

@@ -71,13 +71,43 @@ fn legacy_record_with_an_absurd_length_is_reported_and_the_next_record_found() {
             offset: at as u64,
             skipped: len as u64,
             after_packet: 40,
-            reason: "record length 4294967295 exceeds the snap length 262144".into(),
+            reason: "record length 4294967295 exceeds the limit of 262144 bytes (the file header's snap length)".into(),
         }]
     );
     // Every other record is read, in order, with its bytes.
     let mut want: Vec<Vec<u8>> = whole.into_iter().map(|p| p.1).collect();
     want.remove(40);
     assert_eq!(packets.into_iter().map(|p| p.1).collect::<Vec<_>>(), want);
+}
+
+/// The reason names the limit applied, not the header's raw snap length: a header snap
+/// length of 0xFFFFFFFF is capped at the largest record this reader accepts.
+#[test]
+fn legacy_record_over_the_limit_names_the_limit_actually_applied() {
+    let mut d = pcap();
+    d[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+    let recs = records(&d);
+    let (at, _) = recs[40];
+    d[at + 8..at + 12].copy_from_slice(&(i32::MAX as u32).to_le_bytes());
+    let (_, damage, res) = read(&d);
+    assert!(res.is_ok());
+    let limit = rmqdump::capture::MAX_BLOCK - 16;
+    assert_eq!(damage.len(), 1);
+    assert_eq!(
+        damage[0].reason,
+        format!(
+            "record length 2147483647 exceeds the limit of {limit} bytes (the file header's snap length 4294967295 capped at the {limit}-byte record limit)"
+        )
+    );
+    // A small snap length is raised to the standard 262,144.
+    let mut d = pcap();
+    d[16..20].copy_from_slice(&1500u32.to_le_bytes());
+    d[at + 8..at + 12].copy_from_slice(&300_000u32.to_le_bytes());
+    let (_, damage, _) = read(&d);
+    assert_eq!(
+        damage[0].reason,
+        "record length 300000 exceeds the limit of 262144 bytes (the file header's snap length 1500 raised to the standard 262144)"
+    );
 }
 
 #[test]
@@ -184,7 +214,7 @@ fn damage_reaches_the_dissector_as_a_located_capture_problem() {
     assert_eq!(
         problems[0].message,
         format!(
-            "damaged capture at file offset {at} (after packet 40): record length 4294967295 exceeds the snap length 262144; skipped {} bytes, reading again at offset {}",
+            "damaged capture at file offset {at} (after packet 40): record length 4294967295 exceeds the limit of 262144 bytes (the file header's snap length); skipped {} bytes, reading again at offset {}",
             records(&pcap())[40].1,
             at + records(&pcap())[40].1
         )

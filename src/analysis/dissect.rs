@@ -228,6 +228,9 @@ pub struct Totals {
     pub skipped_bytes: u64,
     /// Bytes of the capture file skipped as damaged (see `capture::Damage`).
     pub capture_bytes_skipped: u64,
+    /// `capture` problems: damaged stretches skipped, and a damaged or truncated end of
+    /// the file (whose lost bytes cannot be counted).
+    pub capture_damage: u64,
     pub dropped_by_limits: u64,
     /// Connections flushed and forgotten before their end because more than
     /// `Limits::max_flows` were tracked (also counted in `dropped_by_limits`).
@@ -258,6 +261,22 @@ struct Flow {
 }
 
 type FlowKey = (SocketAddr, SocketAddr);
+
+impl Flow {
+    /// Whether direction `d`'s connection is known to be RocketMQ from elsewhere: the
+    /// other direction has a frame whose header decodes, or either port is a RocketMQ
+    /// port. Then `d` is not given up as not remoting for want of frames, and if it is
+    /// given up anyway (a prologue, or before the other direction decoded), its bytes
+    /// are counted as not checked.
+    fn peer_remoting(&self, d: usize) -> bool {
+        use crate::analysis::stats::RMQ_PORTS;
+        self.ends.iter().any(|e| RMQ_PORTS.contains(&e.port()))
+            || self.dirs[1 - d]
+                .splitter
+                .as_ref()
+                .is_some_and(|s| s.good > 0)
+    }
+}
 
 fn flow_key(a: SocketAddr, b: SocketAddr) -> FlowKey {
     if a <= b { (a, b) } else { (b, a) }
@@ -377,13 +396,33 @@ impl Dissector {
         out: &mut F,
     ) {
         self.totals.capture_bytes_skipped += d.skipped;
+        self.capture_problem(d.after_packet, d.to_string(), out);
+    }
+
+    /// The capture file ends damaged or truncated (`e.damaged_end()` is Some): one
+    /// `capture` problem located after the last packet read, like a damaged stretch.
+    /// Returns the error back when it is not such an end (not a capture, I/O error).
+    pub fn handle_capture_end<F: FnMut(Event)>(
+        &mut self,
+        e: crate::capture::CaptureError,
+        out: &mut F,
+    ) -> Option<crate::capture::CaptureError> {
+        let Some(after) = e.damaged_end() else {
+            return Some(e);
+        };
+        self.capture_problem(after, e.to_string(), out);
+        None
+    }
+
+    fn capture_problem<F: FnMut(Event)>(&mut self, after: u64, message: String, out: &mut F) {
+        self.totals.capture_damage += 1;
         // Sharded, every pass reads the file; the first one reports.
         if self.opts.shard.is_none_or(|s| s.index == 0) {
             out(Event::Problem(Problem {
-                packet: d.after_packet,
+                packet: after,
                 stream: None,
                 kind: ProblemKind::Capture,
-                message: d.to_string(),
+                message,
             }));
         }
     }
@@ -491,7 +530,9 @@ impl Dissector {
         // capture is declared as soon as data beyond it is captured too. Frames this
         // releases belong to the other direction and come out first.
         let mut acked_frames: Vec<FrameTuple> = Vec::new();
+        let peer = [flow.peer_remoting(0), flow.peer_remoting(1)];
         if seg.ack && !seg.rst {
+            let peer_remoting = peer[1 - d];
             let dir = &mut flow.dirs[1 - d];
             let half = &mut dir.half;
             let splitter = &mut dir.splitter;
@@ -501,15 +542,17 @@ impl Dissector {
                     e,
                     splitter,
                     syn_known,
+                    peer_remoting,
                     &opts,
                     stream,
                     &mut acked_frames,
                     &mut problems,
                 )
             };
-            half.handle_ack(seg.ack_number, &mut on_stream);
+            half.handle_ack(seg.ack_number, number, &mut on_stream);
         }
         {
+            let peer_remoting = peer[d];
             let dir = &mut flow.dirs[d];
             let half = &mut dir.half;
             let splitter = &mut dir.splitter;
@@ -520,6 +563,7 @@ impl Dissector {
                     e,
                     splitter,
                     syn_known,
+                    peer_remoting,
                     &opts,
                     stream,
                     &mut frames,
@@ -757,10 +801,12 @@ impl Dissector {
     fn flush_flow<F: FnMut(Event)>(&mut self, flow: &mut Flow, out: &mut F) {
         let opts = self.opts;
         let stream = flow.index;
+        let last_packet = flow.last_packet;
         for d in 0..2 {
             let (src, dst) = (flow.ends[d], flow.ends[1 - d]);
             let mut frames = Vec::new();
             let mut problems = Vec::new();
+            let peer_remoting = flow.peer_remoting(d);
             {
                 let dir = &mut flow.dirs[d];
                 let half = &mut dir.half;
@@ -770,6 +816,7 @@ impl Dissector {
                         e,
                         splitter,
                         false,
+                        peer_remoting,
                         &opts,
                         stream,
                         &mut frames,
@@ -780,12 +827,10 @@ impl Dissector {
                 self.totals.retransmitted_bytes += half.stats.retransmitted_bytes;
                 self.totals.gap_bytes += half.stats.gap_bytes;
                 if let Some(sp) = splitter.as_mut() {
-                    sp.finish(&mut |e| collect_split(e, &opts, stream, &mut frames, &mut problems));
-                    // Bytes hunted through on a connection found not to be remoting
-                    // traffic were not RocketMQ bytes: not counted as skipped.
-                    if !sp.is_ignored() {
-                        self.totals.skipped_bytes += sp.skipped;
-                    }
+                    self.totals.skipped_bytes +=
+                        sp.finish_direction(peer_remoting, last_packet, &mut |e| {
+                            collect_split(e, &opts, stream, &mut frames, &mut problems)
+                        });
                 }
             }
             self.emit_all(frames, stream, src, dst, out);
@@ -1029,10 +1074,14 @@ type FrameTuple = (
     Option<Vec<u8>>,
 );
 
+/// `peer_remoting`: the connection is known to be RocketMQ from elsewhere (see
+/// [`Flow::peer_remoting`]).
+#[allow(clippy::too_many_arguments)]
 fn handle_stream_event(
     e: StreamEvent<'_>,
     splitter: &mut Option<FrameSplitter>,
     syn_known: bool,
+    peer_remoting: bool,
     opts: &Options,
     stream: u64,
     frames: &mut Vec<FrameTuple>,
@@ -1047,6 +1096,7 @@ fn handle_stream_event(
         } => {
             let sp = splitter
                 .get_or_insert_with(|| FrameSplitter::new(opts.frame, offset == 0 && syn_known));
+            sp.set_peer_remoting(peer_remoting);
             sp.push(offset, bytes, packet, ts, &mut |se| {
                 collect_split(se, opts, stream, frames, problems)
             });

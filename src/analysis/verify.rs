@@ -44,7 +44,11 @@ pub struct Summary {
     /// Retransmitted copies whose bytes differed from the copy used (the dropped copy is
     /// not checked).
     pub conflicts: u64,
-    /// Bytes of the capture file skipped as damaged (container damage, recovered from).
+    /// Damaged stretches of the capture file (skipped, recovered from) and a damaged or
+    /// truncated end of the file: each is a `capture` problem.
+    pub capture_damage: u64,
+    /// Bytes of the capture file skipped as damaged (container damage, recovered from; the
+    /// bytes lost to a damaged end cannot be counted).
     pub capture_bytes_skipped: u64,
     pub packets: u64,
     pub streams: u64,
@@ -64,6 +68,7 @@ impl Summary {
             || self.unreadable_packets > 0
             || self.conflicts > 0
             || self.capture_bytes_skipped > 0
+            || self.capture_damage > 0
     }
 
     /// Every frame byte-exact and nothing left unchecked.
@@ -78,7 +83,7 @@ impl Summary {
              {} of {} JSON headers are exactly fastjson's canonical form; {} packets, {} TCP streams; \
              not checked: {} truncated frames, {} bytes skipped, {} gaps ({} bytes missing), \
              {} unreadable packets, {} conflicting retransmissions, \
-             {} damaged capture file bytes skipped",
+             {} damaged capture file stretches ({} bytes skipped)",
             self.frames,
             self.identical,
             self.mismatches,
@@ -93,6 +98,7 @@ impl Summary {
             self.gap_bytes,
             self.unreadable_packets,
             self.conflicts,
+            self.capture_damage,
             self.capture_bytes_skipped,
         ) + &self.evictions_note()
     }
@@ -272,6 +278,7 @@ pub fn verify<R: Read + Send>(
     s.gaps = totals.gaps;
     s.gap_bytes = totals.gap_bytes;
     s.capture_bytes_skipped = totals.capture_bytes_skipped;
+    s.capture_damage = totals.capture_damage;
     s.packets = totals.packets;
     s.streams = totals.streams;
     s.evicted_flows = totals.evicted_flows;

@@ -41,10 +41,13 @@ pub enum CaptureError {
     Io(io::Error),
     /// The input is neither pcap nor pcapng (nor gzip of either).
     NotACapture,
-    /// The file ends inside a block; `packets` were read before.
+    /// The file ends at byte `end`, inside the `what` (a block, a record, the file header)
+    /// that starts at byte `offset`; `packets` were read before.
     Truncated {
         packets: u64,
         offset: u64,
+        end: u64,
+        what: &'static str,
     },
     /// A block could not be parsed.
     Corrupt {
@@ -66,9 +69,15 @@ impl fmt::Display for CaptureError {
             CaptureError::NotACapture => {
                 write!(f, "not a pcap or pcapng capture (unrecognised file header)")
             }
-            CaptureError::Truncated { packets, offset } => write!(
+            CaptureError::Truncated {
+                packets,
+                offset,
+                end,
+                what,
+            } => write!(
                 f,
-                "capture truncated at byte {offset} inside the block after packet {packets}"
+                "capture truncated: the file ends at byte {end}, {} bytes into the {what} that starts at byte {offset} (after packet {packets})",
+                end - offset
             ),
             CaptureError::Corrupt {
                 packets,
@@ -86,6 +95,20 @@ impl fmt::Display for CaptureError {
 }
 
 impl std::error::Error for CaptureError {}
+
+impl CaptureError {
+    /// A damaged or truncated end of a capture file (everything before it was read): a
+    /// located `capture` problem, not an error that stops the command. None for "not a
+    /// capture" and I/O errors.
+    pub fn damaged_end(&self) -> Option<u64> {
+        match self {
+            CaptureError::Truncated { packets, .. }
+            | CaptureError::Corrupt { packets, .. }
+            | CaptureError::Gzip { packets, .. } => Some(*packets),
+            CaptureError::NotACapture | CaptureError::Io(_) => None,
+        }
+    }
+}
 
 impl From<io::Error> for CaptureError {
     fn from(e: io::Error) -> Self {

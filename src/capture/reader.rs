@@ -189,6 +189,8 @@ fn legacy<R: Read, F: FnMut(Item<'_>)>(w: &mut Window<R>, f: &mut F) -> Result<u
         return Err(CaptureError::Truncated {
             packets: 0,
             offset: 0,
+            end: h.len() as u64,
+            what: "24-byte file header",
         });
     }
     let m = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
@@ -216,15 +218,14 @@ fn legacy<R: Read, F: FnMut(Item<'_>)>(w: &mut Window<R>, f: &mut F) -> Result<u
             return Err(CaptureError::Truncated {
                 packets: number,
                 offset: w.offset(),
+                end: w.offset() + a.len() as u64,
+                what: "16-byte record header",
             });
         }
         let (ts, sub, caplen, origlen) = record(a, e);
         if caplen > limit {
             let at = w.offset();
-            let reason = format!(
-                "record length {caplen} exceeds the snap length {}",
-                snaplen.max(STANDARD_MAX_PACKET)
-            );
+            let reason = limit_reason(caplen, snaplen, limit);
             let skipped = resync_legacy(w, e, limit, sub_max, last_ts)?;
             f(Item::Damage(Damage {
                 offset: at,
@@ -240,6 +241,8 @@ fn legacy<R: Read, F: FnMut(Item<'_>)>(w: &mut Window<R>, f: &mut F) -> Result<u
             return Err(CaptureError::Truncated {
                 packets: number,
                 offset: w.offset(),
+                end: w.offset() + w.avail().len() as u64,
+                what: "record",
             });
         }
         number += 1;
@@ -254,6 +257,22 @@ fn legacy<R: Read, F: FnMut(Item<'_>)>(w: &mut Window<R>, f: &mut F) -> Result<u
         }));
         w.consume(total);
     }
+}
+
+/// Why a record length is over `limit`, naming the limit actually applied: the header's
+/// snap length, raised to Wireshark's standard 262,144 and capped at the largest block
+/// this reader accepts ([`MAX_BLOCK`]).
+fn limit_reason(caplen: u32, snaplen: u32, limit: u32) -> String {
+    let why = if snaplen > limit {
+        format!("the file header's snap length {snaplen} capped at the {limit}-byte record limit")
+    } else if snaplen < STANDARD_MAX_PACKET {
+        format!(
+            "the file header's snap length {snaplen} raised to the standard {STANDARD_MAX_PACKET}"
+        )
+    } else {
+        "the file header's snap length".to_string()
+    };
+    format!("record length {caplen} exceeds the limit of {limit} bytes ({why})")
 }
 
 /// A record header at `b` that a writer could have written after a record at time `last`.
@@ -351,6 +370,8 @@ fn pcapng<R: Read, F: FnMut(Item<'_>)>(w: &mut Window<R>, f: &mut F) -> Result<u
             return Err(CaptureError::Truncated {
                 packets: number,
                 offset: at,
+                end: at + a.len() as u64,
+                what: "block header",
             });
         }
         let btype = e.u32(a);
@@ -378,6 +399,8 @@ fn pcapng<R: Read, F: FnMut(Item<'_>)>(w: &mut Window<R>, f: &mut F) -> Result<u
             return Err(CaptureError::Truncated {
                 packets: number,
                 offset: at,
+                end: at + a.len() as u64,
+                what: "block",
             });
         }
         let len2 = e.u32(&a[len - 4..]) as usize;

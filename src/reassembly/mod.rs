@@ -111,6 +111,8 @@ pub struct HalfStream {
     pending_bytes: usize,
     /// Highest stream offset the peer has acknowledged.
     acked_to: Option<u64>,
+    /// The packet whose ACK moved `acked_to` there.
+    acked_packet: u64,
     /// Last packet that carried data for this direction.
     last_packet: u64,
     pub fin: bool,
@@ -414,7 +416,8 @@ impl HalfStream {
     /// instead of waiting for the buffer limit or the end. An ACK alone, with nothing
     /// captured beyond the hole, declares nothing: a capture that merely put a segment
     /// after its ACK stays gap-free.
-    pub fn handle_ack<F: FnMut(StreamEvent<'_>)>(&mut self, ack: u32, out: &mut F) {
+    /// `packet` is the packet carrying the ACK: a hole found only at the end is located there.
+    pub fn handle_ack<F: FnMut(StreamEvent<'_>)>(&mut self, ack: u32, packet: u64, out: &mut F) {
         if !self.started {
             return;
         }
@@ -425,6 +428,7 @@ impl HalfStream {
         let to = self.delivered + diff as u64;
         if self.acked_to.is_none_or(|a| a < to) {
             self.acked_to = Some(to);
+            self.acked_packet = packet;
         }
         // Data beyond the hole was captured already: the hole is a capture loss.
         self.gap_if_acked(out);
@@ -468,10 +472,15 @@ impl HalfStream {
             self.skip_gap(out);
         }
         if let Some(a) = self.acked_to {
-            // A FIN takes one sequence number that carries no data.
-            let end = if self.fin { a.saturating_sub(1) } else { a };
+            // A FIN takes one sequence number that carries no data. When the capture missed
+            // the FIN, the peer's acknowledgement of it is exactly one past the delivered
+            // bytes: that sequence number is the FIN, not a lost byte.
+            let fin = self.fin || a == self.delivered + 1;
+            let end = if fin { a.saturating_sub(1) } else { a };
             if end > self.delivered {
-                self.skip(end - self.delivered, self.last_packet, out);
+                // Located at the ACK that showed the bytes were sent.
+                let at = self.acked_packet.max(self.last_packet);
+                self.skip(end - self.delivered, at, out);
             }
         }
     }
@@ -662,16 +671,16 @@ mod tests {
         };
         h.handle_segment(100, false, false, false, b"abc", 1, 0, &mut f);
         // The peer acknowledges up to 110: bytes 103..110 were sent; the capture has none.
-        h.handle_ack(110, &mut f);
+        h.handle_ack(110, 2, &mut f);
         // Later data beyond the hole: the hole is declared and the data delivered at once.
         h.handle_segment(110, false, false, false, b"xyz", 2, 0, &mut f);
         // Reordered capture: the ACK comes before the segment it acknowledges, which then
         // arrives in order — no gap.
-        h.handle_ack(116, &mut f);
+        h.handle_ack(116, 3, &mut f);
         h.handle_segment(113, false, false, false, b"uvw", 3, 0, &mut f);
         // Data captured beyond a hole first, then the ACK covering the hole: declared at the ACK.
         h.handle_segment(120, false, false, false, b"q", 4, 0, &mut f);
-        h.handle_ack(121, &mut f);
+        h.handle_ack(121, 5, &mut f);
         assert_eq!(
             ev,
             vec![
@@ -691,5 +700,35 @@ mod tests {
         let (d, g) = run(&mut h, &[(1, b"ab"), (10, b"xy")]);
         assert_eq!(d, b"abxy");
         assert_eq!(g, vec![(2, 7)]);
+    }
+
+    /// The peer acknowledges the sender's FIN, which the capture missed: its sequence number
+    /// is not a lost byte. Bytes acknowledged beyond it are, located at the ACK's packet.
+    #[test]
+    fn lost_fin_is_not_a_gap_and_end_holes_are_located_at_the_ack() {
+        let gaps = |acks: &[(u32, u64)]| {
+            let mut h = HalfStream::new(StreamLimits::default());
+            let mut g = Vec::new();
+            let mut f = |e: StreamEvent<'_>| {
+                if let StreamEvent::Gap {
+                    offset,
+                    len,
+                    packet,
+                } = e
+                {
+                    g.push((offset, len, packet));
+                }
+            };
+            h.handle_segment(100, false, false, false, b"abc", 4, 0, &mut f);
+            for &(ack, packet) in acks {
+                h.handle_ack(ack, packet, &mut f);
+            }
+            h.flush(&mut f);
+            g
+        };
+        // FIN at 103 not captured; the peer's FIN/ACK (packet 6) acknowledges 104.
+        assert_eq!(gaps(&[(103, 5), (104, 6)]), []);
+        // Seven bytes after "abc" acknowledged by packet 9 but never captured.
+        assert_eq!(gaps(&[(103, 5), (110, 9)]), [(3, 7, 9)]);
     }
 }

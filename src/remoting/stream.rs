@@ -12,6 +12,13 @@
 //! `LengthFieldBasedFrameDecoder`) does before `RemotingCommand.decode` rejects it: it is
 //! passed on as a frame (its decode fails and is reported once) and splitting goes on right
 //! after it. Only an implausible length word makes the splitter hunt.
+//!
+//! This holds for the first frame of a connection too: a bad first frame is reported and
+//! skipped (by its length, or by hunting), not taken as proof that the connection carries
+//! something else. A direction is given up as not remoting only on evidence: a TLS, PROXY,
+//! HTTP/2 or HTTP/1 prologue, or no frame that decodes within [`HUNT_WINDOW`] bytes while
+//! nothing says the connection is RocketMQ (see [`FrameSplitter::set_peer_remoting`] and
+//! [`FrameSplitter::give_up`], which the dissector calls when neither direction decoded).
 
 use std::collections::VecDeque;
 
@@ -79,8 +86,17 @@ pub struct FrameSplitter {
     next: u64,
     /// Bytes scanned in hunting mode without a frame since the last frame.
     hunted: usize,
-    /// Frames seen so far.
+    /// Frames seen so far (bad ones delimited by their length included).
     pub frames: u64,
+    /// Frames whose header decodes (the evidence that this direction is remoting).
+    pub good: u64,
+    /// The other direction carries RocketMQ frames, or the connection is on a RocketMQ
+    /// port: hunting never gives the direction up.
+    peer_remoting: bool,
+    /// Bytes passed over after the direction was given up as not remoting (with those
+    /// skipped before), and the stream offset of the first of them.
+    pub ignored: u64,
+    first_passed: Option<u64>,
     /// Bytes skipped while hunting.
     pub skipped: u64,
     /// The run of bytes being skipped: (start offset, packet, bytes, why it began).
@@ -103,6 +119,10 @@ impl FrameSplitter {
             next: 0,
             hunted: 0,
             frames: 0,
+            good: 0,
+            peer_remoting: false,
+            ignored: 0,
+            first_passed: None,
             skipped: 0,
             run: None,
         }
@@ -110,6 +130,41 @@ impl FrameSplitter {
 
     pub fn is_ignored(&self) -> bool {
         self.mode == Mode::Ignored
+    }
+
+    /// Says whether the connection is known to be RocketMQ from elsewhere (the other
+    /// direction decodes, or a RocketMQ port): then a direction without a frame in the
+    /// first [`HUNT_WINDOW`] bytes is still hunted through, its bytes reported as skipped.
+    pub fn set_peer_remoting(&mut self, yes: bool) {
+        self.peer_remoting = yes;
+    }
+
+    /// Nothing in this direction decoded although something was judged (a bad frame,
+    /// bytes skipped, or hunting under way): a candidate for [`Self::give_up`].
+    pub fn nothing_decoded(&self) -> bool {
+        self.good == 0
+            && self.mode != Mode::Ignored
+            && (self.frames > 0 || self.skipped > 0 || self.mode == Mode::Hunting)
+    }
+
+    /// Gives the direction up as not remoting (`reason` says why), when nothing in it
+    /// decoded: the skipped bytes and the run being skipped are dropped, not reported.
+    pub fn give_up<F: FnMut(SplitEvent<'_>)>(&mut self, packet: u64, reason: String, out: &mut F) {
+        if self.mode == Mode::Ignored {
+            return;
+        }
+        let (offset, packet) = self
+            .run
+            .take()
+            .map(|r| (r.0, r.1))
+            .unwrap_or((self.buf_offset, packet));
+        self.mode = Mode::Ignored;
+        self.ignored += self.skipped + self.buf.len() as u64;
+        out(SplitEvent::NotRemoting(SplitProblem {
+            packet,
+            offset,
+            reason,
+        }));
     }
 
     /// Bytes held waiting for the rest of a frame.
@@ -127,6 +182,9 @@ impl FrameSplitter {
         out: &mut F,
     ) {
         if self.mode == Mode::Ignored || data.is_empty() {
+            if self.mode == Mode::Ignored {
+                self.ignored += data.len() as u64;
+            }
             self.next = offset + data.len() as u64;
             return;
         }
@@ -141,6 +199,9 @@ impl FrameSplitter {
             data = &data[used..];
             offset += used as u64;
             if data.is_empty() || self.mode == Mode::Ignored {
+                if self.mode == Mode::Ignored {
+                    self.ignored += data.len() as u64;
+                }
                 self.next = offset + data.len() as u64;
                 return;
             }
@@ -155,6 +216,11 @@ impl FrameSplitter {
         self.buf = buf;
         self.buf.drain(..used);
         self.buf_offset += used as u64;
+        if self.mode == Mode::Ignored {
+            self.ignored += self.buf.len() as u64;
+            self.buf_offset += self.buf.len() as u64;
+            self.buf.clear();
+        }
         while self.chunks.len() > 1 && self.chunks[1].0 <= self.buf_offset {
             self.chunks.pop_front();
         }
@@ -234,10 +300,16 @@ impl FrameSplitter {
         out: &mut F,
     ) -> usize {
         match self.mode {
-            Mode::Ignored => data.len(),
+            Mode::Ignored => {
+                self.ignored += data.len() as u64;
+                data.len()
+            }
             Mode::Synced => match check_frame(data, &self.limits) {
                 FrameCheck::Complete(n) => {
                     self.frames += 1;
+                    if self.good > 0 || header_decodes(&data[..n]) {
+                        self.good += 1;
+                    }
                     self.hunted = 0;
                     out(SplitEvent::Frame(FrameRef {
                         bytes: &data[..n],
@@ -249,18 +321,21 @@ impl FrameSplitter {
                     n
                 }
                 FrameCheck::NeedMore(_) => 0,
-                FrameCheck::Invalid(e) if self.frames == 0 && offset == 0 => {
-                    // The connection's first bytes are not a frame: not remoting traffic.
-                    let what = prologue(data)
-                        .map(|p| format!("{p} on this connection, not plaintext remoting"));
+                // The connection's first bytes are another protocol's prologue: not
+                // remoting traffic. Any other bad first frame is one bad frame, handled
+                // below like a bad frame anywhere else.
+                FrameCheck::Invalid(_)
+                    if self.frames == 0 && offset == 0 && prologue(data).is_some() =>
+                {
+                    let p = prologue(data).unwrap_or("another protocol");
                     out(SplitEvent::NotRemoting(SplitProblem {
                         packet,
                         offset,
-                        reason: what.unwrap_or_else(|| {
-                            format!("first bytes are not a RocketMQ frame ({e})")
-                        }),
+                        reason: format!("{p} on this connection, not plaintext remoting"),
                     }));
                     self.mode = Mode::Ignored;
+                    self.ignored += data.len() as u64;
+                    self.first_passed.get_or_insert(offset);
                     data.len()
                 }
                 // The length word is plausible (only the serialize type or the header
@@ -275,7 +350,13 @@ impl FrameSplitter {
                         return 0;
                     }
                     self.frames += 1;
-                    self.hunted = 0;
+                    // Until a frame decodes, bad frames count towards the window after
+                    // which the direction may be given up.
+                    if self.good == 0 {
+                        self.hunted += total;
+                    } else {
+                        self.hunted = 0;
+                    }
                     out(SplitEvent::Frame(FrameRef {
                         bytes: &data[..total],
                         offset,
@@ -322,8 +403,10 @@ impl FrameSplitter {
         packet: u64,
         out: &mut F,
     ) {
-        if self.frames == 0 && self.hunted + pending > HUNT_WINDOW {
+        if self.good == 0 && !self.peer_remoting && self.hunted + pending > HUNT_WINDOW {
             self.mode = Mode::Ignored;
+            // The pending bytes are counted by `push` as it drops them.
+            self.ignored += self.skipped;
             out(SplitEvent::NotRemoting(SplitProblem {
                 packet,
                 offset,
@@ -354,10 +437,13 @@ impl FrameSplitter {
                 reason: format!("{what} on this connection, not plaintext remoting"),
             }));
             self.mode = Mode::Ignored;
+            self.ignored += data.len() as u64;
+            self.first_passed.get_or_insert(offset);
             return data.len();
         }
         self.hunted += n;
         self.skipped += n as u64;
+        self.first_passed.get_or_insert(offset);
         let run = self.run.get_or_insert_with(|| {
             let why = if self.frames == 0 {
                 "bytes before the first frame boundary (capture started mid-connection?)"
@@ -410,6 +496,44 @@ impl FrameSplitter {
         self.next = offset + len;
     }
 
+    /// End of the direction, knowing whether the connection is RocketMQ (`peer_remoting`:
+    /// the other direction decodes, or a RocketMQ port). A direction in which nothing
+    /// decoded is given up as not remoting when nothing says the connection is RocketMQ;
+    /// then [`Self::finish`]. Returns the stream bytes not checked: those skipped to
+    /// resynchronise, or, for a direction given up on a RocketMQ connection, every byte
+    /// passed over (reported as one problem). Bytes of a direction that carries something
+    /// else on a connection that is not RocketMQ are not RocketMQ bytes: 0.
+    pub fn finish_direction<F: FnMut(SplitEvent<'_>)>(
+        &mut self,
+        peer_remoting: bool,
+        packet: u64,
+        out: &mut F,
+    ) -> u64 {
+        if !peer_remoting && self.nothing_decoded() {
+            self.give_up(
+                packet,
+                "no RocketMQ frame decodes in either direction of this connection".into(),
+                out,
+            );
+        }
+        self.finish(out);
+        if !self.is_ignored() {
+            return self.skipped;
+        }
+        if !peer_remoting || self.ignored == 0 {
+            return 0;
+        }
+        out(SplitEvent::Problem(SplitProblem {
+            packet,
+            offset: self.first_passed.unwrap_or(0),
+            reason: format!(
+                "{} bytes of this direction not checked: given up as not remoting on a connection that is RocketMQ (the other direction decodes, or a RocketMQ port)",
+                self.ignored
+            ),
+        }));
+        self.ignored
+    }
+
     /// End of stream: whatever is buffered is a truncated frame.
     pub fn finish<F: FnMut(SplitEvent<'_>)>(&mut self, out: &mut F) {
         if self.mode != Mode::Ignored {
@@ -443,14 +567,41 @@ fn frame_total(data: &[u8]) -> usize {
     u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize + 4
 }
 
-/// TLS handshake, HAProxy PROXY protocol or HTTP/2 preface (protocol.md section 13).
+/// TLS handshake, HAProxy PROXY protocol, HTTP/2 preface (protocol.md section 13), or an
+/// HTTP/1 request or status line.
 pub fn prologue(data: &[u8]) -> Option<&'static str> {
+    const HTTP1: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
+        b"HTTP/1.",
+    ];
     match data {
         [0x16, 0x03, ..] => Some("TLS"),
         [b'P', b'R', b'O', b'X', b'Y', b' ', ..] => Some("PROXY protocol v1"),
         [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, ..] => Some("PROXY protocol v2"),
         [b'P', b'R', b'I', b' ', ..] => Some("HTTP/2"),
+        _ if HTTP1.iter().any(|m| data.starts_with(m)) => Some("HTTP/1"),
         _ => None,
+    }
+}
+
+/// Whether the header of a whole frame (checked by `check_frame`) decodes, as
+/// `RemotingCommand.decode` would: the evidence that a stream is remoting traffic.
+fn header_decodes(frame: &[u8]) -> bool {
+    let hl = u32::from_be_bytes([0, frame[5], frame[6], frame[7]]) as usize;
+    let Some(h) = frame.get(8..8 + hl) else {
+        return false;
+    };
+    if frame[4] == 0 {
+        decode_json_header(h).is_ok()
+    } else {
+        decode_binary_header(h).is_ok_and(|c| c.language.name().is_some())
     }
 }
 
@@ -575,6 +726,34 @@ mod tests {
         assert!(frames.is_empty());
         assert!(sp.is_ignored());
         assert!(probs.iter().any(|p| p.contains("no RocketMQ frame")));
+    }
+
+    #[test]
+    fn window_does_not_give_up_a_direction_known_to_be_remoting() {
+        let mut junk = vec![b'x'; HUNT_WINDOW + 10];
+        junk.extend(frame(9, 3));
+        let mut sp = FrameSplitter::new(FrameLimits::default(), true);
+        sp.set_peer_remoting(true);
+        let (frames, probs) = collect(&mut sp, &[(0, junk.clone(), 1)]);
+        assert_eq!(frames.len(), 1);
+        assert!(!sp.is_ignored());
+        assert_eq!(sp.skipped, HUNT_WINDOW as u64 + 10);
+        assert_eq!(probs.len(), 1, "{probs:?}");
+        assert!(probs[0].starts_with("malformed frame"), "{probs:?}");
+        // Without that knowledge the window gives it up, and counts what it passed over.
+        let mut sp = FrameSplitter::new(FrameLimits::default(), true);
+        let (frames, _) = collect(&mut sp, &[(0, junk.clone(), 1)]);
+        assert!(frames.is_empty());
+        assert!(sp.is_ignored());
+        assert_eq!(sp.ignored, junk.len() as u64);
+    }
+
+    #[test]
+    fn http1_is_recognised() {
+        let mut sp = FrameSplitter::new(FrameLimits::default(), true);
+        let (_, probs) = collect(&mut sp, &[(0, b"POST /x HTTP/1.1\r\n".to_vec(), 1)]);
+        assert!(sp.is_ignored());
+        assert!(probs[0].contains("HTTP/1"), "{probs:?}");
     }
 
     #[test]

@@ -228,7 +228,8 @@ pub struct ProblemAgg {
 
 const TOP_SLOW: usize = 10;
 const PROBLEM_EXAMPLES: usize = 5;
-const RMQ_PORTS: [u16; 4] = [9876, 10909, 10911, 10912];
+/// The default RocketMQ ports: name server 9876, broker VIP channel 10909, broker 10911, HA 10912.
+pub(crate) const RMQ_PORTS: [u16; 4] = [9876, 10909, 10911, 10912];
 
 /// The statistics of one capture.
 #[derive(Clone, Debug, Default)]
