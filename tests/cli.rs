@@ -441,3 +441,55 @@ fn every_problem_on_the_bundled_captures_is_explained() {
         }
     }
 }
+
+/// Filter criteria combine independently: a response inherits `--group` and `--topic` from
+/// its request whatever the request's other criteria say, so every combination selects
+/// exactly the intersection of what each criterion selects alone. Packet 118 is the
+/// PULL_MESSAGE response (to CG_dev_rust's request at 109) that carries ORD-0001.
+#[test]
+fn filter_combinations_are_the_intersection_of_each_criterion() {
+    use std::collections::BTreeSet;
+    let c = root().join("captures/rust/rocketmq-rust-dev.pcap");
+    let c = c.to_str().unwrap();
+    let packets = |crit: &[(&str, &str)]| -> BTreeSet<u64> {
+        let mut args = vec!["read", "--json"];
+        for (k, v) in crit {
+            args.extend([*k, *v]);
+        }
+        args.push(c);
+        let (_, out, err) = run(&args);
+        out.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["packet"].as_u64().unwrap_or_else(|| panic!("{l} {err}"))
+            })
+            .collect()
+    };
+    let all: [(&str, &str); 4] = [
+        ("--group", "CG_dev_rust"),
+        ("--topic", "CapDev_rust_topic"),
+        ("--key", "ORD-0001"),
+        ("--code", "PULL_MESSAGE"),
+    ];
+    let singles: Vec<BTreeSet<u64>> = all.iter().map(|a| packets(&[*a])).collect();
+    for s in &singles {
+        assert!(!s.is_empty());
+    }
+    assert!(singles[0].contains(&109) && singles[0].contains(&118));
+    assert!(singles[2].contains(&118));
+    for mask in 1u32..16 {
+        let crit: Vec<_> = (0..4).filter(|i| mask & (1 << i) != 0).collect();
+        let want = crit
+            .iter()
+            .map(|&i| singles[i].clone())
+            .reduce(|a, b| &a & &b)
+            .unwrap();
+        let args: Vec<_> = crit.iter().map(|&i| all[i]).collect();
+        assert_eq!(packets(&args), want, "{args:?}");
+    }
+    assert_eq!(
+        packets(&[all[0], all[2]]),
+        BTreeSet::from([118]),
+        "group + key: the pull response carrying the key"
+    );
+}
