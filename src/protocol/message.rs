@@ -709,7 +709,7 @@ mod tests {
         assert!(m.is_empty());
         assert!(e[0].contains("body"));
         let (m, e) = decode_batch(&[0, 0, 0, 10, 1, 2], "t", None);
-        assert!(m.is_empty() && e.is_some());
+        assert!(m.is_empty() && !e.is_empty());
     }
 
     fn unhex_vec(s: &str) -> Vec<u8> {
