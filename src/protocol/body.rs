@@ -556,4 +556,65 @@ mod tests {
         assert!(errs[0].contains("inner item 0 at body offset 0: totalSize 0"));
         assert!(errs[0].contains("; inner item 2 at body offset "));
     }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// What a failed inflation produced is charged to `max_inflated_per_frame` too, so a
+    /// frame of bodies each just over the single-body limit costs one frame budget of
+    /// inflating and reports once (the breaker's s19: 200 such bodies gave 200 errors).
+    #[test]
+    fn failed_inflations_are_charged_to_the_frame() {
+        let bomb = zlib(&[0u8; 1500]);
+        let mut body = Vec::new();
+        for i in 0..5 {
+            body.extend(stored(
+                None,
+                sysflag::COMPRESSED,
+                &bomb,
+                &format!("KEYS\u{1}{i}\u{2}"),
+            ));
+        }
+        let limits = Limits {
+            max_inflated_per_frame: 2500,
+            ..Limits::default()
+        };
+        let mut budget = Budget::new(limits, 1000);
+        let (ms, errs) = decode_stored_in(&body, &mut budget);
+        assert_eq!(ms.len(), 5);
+        // Two attempts fail at the 1000-byte body limit, each charged 1001 bytes; the third
+        // may inflate only the 498 left and fails there: the budget is spent, the rest are
+        // not tried.
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(
+            errs.iter().all(|e| e.contains("1000-byte limit")),
+            "{errs:?}"
+        );
+        assert_eq!(budget.bodies_not_inflated, 3);
+        assert!(
+            ms[2..]
+                .iter()
+                .all(|m| m.error.as_deref().unwrap().starts_with(LEFT_COMPRESSED))
+        );
+        assert_eq!(
+            budget.report().unwrap(),
+            "3 compressed bodies left as on the wire past max_inflated_per_frame 2500"
+        );
+        // Corrupt data is charged what it inflated before the error.
+        let mut cut = zlib(&[7u8; 3000]);
+        cut.truncate(cut.len() - 6);
+        let mut budget = Budget::new(limits, 4000);
+        let rec = stored(None, sysflag::COMPRESSED, &cut, "");
+        let (ms, _) = decode_stored_in(&rec, &mut budget);
+        assert!(ms[0].error.as_deref().unwrap().contains("inflate failed"));
+        assert!(
+            budget.inflate_limit().0 < 2500,
+            "{:?}",
+            budget.inflate_limit()
+        );
+    }
 }
