@@ -493,3 +493,49 @@ fn filter_combinations_are_the_intersection_of_each_criterion() {
         "group + key: the pull response carrying the key"
     );
 }
+
+/// The `--max-*` options reach the decoder of every decoding command, and clap refuses
+/// values out of range (usage error, exit 2).
+#[test]
+fn limit_options_are_applied_and_range_checked() {
+    let c = root().join("captures/rust/rocketmq-rust-dev.pcap");
+    let c = c.to_str().unwrap();
+    let limit_lines = |args: &[&str]| {
+        let (_, out, err) = run(args);
+        (
+            out,
+            err.lines()
+                .filter(|l| l.contains(": limit (stream"))
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (_, none) = limit_lines(&["read", "--json", c]);
+    assert!(none.is_empty(), "{none:?}");
+    // Every JSON body (heartbeats, route data) is past one node.
+    let (out, lines) = limit_lines(&["read", "--json", "--max-json-nodes", "1", c]);
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|l| l.contains("past max_json_nodes 1")),
+        "{lines:?}"
+    );
+    assert!(out.contains("not parsed past max_json_nodes 1"));
+    // One message per frame: the pull responses of 6 messages report 5 left out.
+    let (_, lines) = limit_lines(&["read", "--max-messages-per-frame", "1", c]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("5 messages left out past max_messages_per_frame 1")),
+        "{lines:?}"
+    );
+    // verify, stats and check decode within the same options.
+    for cmd in ["verify", "stats"] {
+        let (code, _, err) = run(&[cmd, "--max-properties", "0", c]);
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(err.contains("--max-properties"), "{err}");
+    }
+    let (code, _, err) = run(&["read", "--max-messages-per-frame", "99999999999", c]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["verify", "--max-json-nodes", "100", c]);
+    assert_eq!(code, 0, "{err}");
+}
