@@ -55,7 +55,7 @@ impl Default for Limits {
             max_messages_per_frame: 8_192,
             max_properties: 1_024,
             max_ext_fields: 1_024,
-            max_inflated_per_frame: 64 << 20,
+            max_inflated_per_frame: 32 << 20,
             max_body_print: 64 << 10,
             max_json_body: 8 << 20,
             max_json_nodes: 1 << 18,
