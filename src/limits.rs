@@ -11,11 +11,13 @@
 //! lives here, and [`Limits`] is carried by `analysis::Options` and `protocol::DecodeOptions`.
 
 /// The decode and tracking budget. `Default` gives the documented defaults; the command line
-/// sets them with the `--max-*` options.
+/// sets the decode fields with the `--max-*` options of every decoding command (README
+/// "Limits"). On this branch nothing reads `max_flows` / `max_half_open_flows` yet, and
+/// they have no option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// TCP connections tracked at once; past it the connection idle longest is flushed and
-    /// forgotten (counted and reported). `--max-flows`.
+    /// forgotten (counted and reported).
     pub max_flows: usize,
     /// Connections seen only with SYN / handshake packets (no payload yet) tracked at once;
     /// past it the oldest are forgotten first (a SYN flood must not grow memory).
