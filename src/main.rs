@@ -3,9 +3,11 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
 use rmqdump::analysis::{Event, Options};
 use rmqdump::capture::{self, CaptureError};
+use rmqdump::limits::Limits;
 use rmqdump::output::{self, OutputOptions};
 use rmqdump::remoting::SerializeType;
 
@@ -142,6 +144,8 @@ struct LiveArgs {
     port: Vec<u16>,
     #[command(flatten)]
     frames: FrameArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Print the stats tables (refreshed every --interval, and at the end) instead of frames.
     #[arg(long)]
     stats: bool,
@@ -187,6 +191,8 @@ struct DiffArgs {
     a: String,
     /// The second capture (B).
     b: String,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Args)]
@@ -238,6 +244,72 @@ struct CommonArgs {
     /// oldest is forgotten (a SYN flood).
     #[arg(long, default_value_t = rmqdump::limits::Limits::default().max_half_open_flows)]
     max_half_open_flows: usize,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The decode budget (`rmqdump::limits::Limits`) of every command that decodes; defaults
+/// and meanings in README.md ("Limits").
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Messages decoded per frame (batch items, stored and inner-batch messages); the rest
+    /// are counted, not decoded.
+    #[arg(long, default_value_t = Limits::default().max_messages_per_frame,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=16_777_216))]
+    max_messages_per_frame: usize,
+    /// Properties kept per message.
+    #[arg(long, default_value_t = Limits::default().max_properties,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1_048_576))]
+    max_properties: usize,
+    /// Bytes all compressed bodies of one frame may inflate to (failed attempts count).
+    #[arg(long, default_value_t = Limits::default().max_inflated_per_frame,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 32))]
+    max_inflated_per_frame: usize,
+    /// extFields entries kept per header.
+    #[arg(long, default_value_t = Limits::default().max_ext_fields,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1_048_576))]
+    max_ext_fields: usize,
+    /// Bytes of a JSON body turned into a tree; a larger one is shown as its length.
+    #[arg(long, default_value_t = Limits::default().max_json_body,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 31))]
+    max_json_body: usize,
+    /// Nodes (values and keys) of a JSON body turned into a tree.
+    #[arg(long, default_value_t = Limits::default().max_json_nodes,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 28))]
+    max_json_nodes: usize,
+    /// Topic configs and mappings decoded from one compressed RegisterBrokerBody.
+    #[arg(long, default_value_t = Limits::default().max_body_entries,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=16_777_216))]
+    max_body_entries: usize,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        let l = Limits::default();
+        LimitArgs {
+            max_messages_per_frame: l.max_messages_per_frame,
+            max_properties: l.max_properties,
+            max_inflated_per_frame: l.max_inflated_per_frame,
+            max_ext_fields: l.max_ext_fields,
+            max_json_body: l.max_json_body,
+            max_json_nodes: l.max_json_nodes,
+            max_body_entries: l.max_body_entries,
+        }
+    }
+}
+
+/// The `--max-*` options as `Limits` (the others keep their defaults).
+fn limits(a: &LimitArgs) -> Limits {
+    Limits {
+        max_messages_per_frame: a.max_messages_per_frame,
+        max_properties: a.max_properties,
+        max_inflated_per_frame: a.max_inflated_per_frame,
+        max_ext_fields: a.max_ext_fields,
+        max_json_body: a.max_json_body,
+        max_json_nodes: a.max_json_nodes,
+        max_body_entries: a.max_body_entries,
+        ..Limits::default()
+    }
 }
 
 /// How frames are printed and which: the same for `read` and `live`.
@@ -309,7 +381,10 @@ fn main() -> ExitCode {
 }
 
 fn options(c: &CommonArgs, keep_wire: bool) -> Options {
-    let mut o = Options::default();
+    let mut o = Options {
+        limits: limits(&c.limits),
+        ..Options::default()
+    };
     o.frame.max_frame_length = c.max_frame;
     o.max_buffered_total = c.max_buffered;
     o.limits.max_flows = c.max_flows;
@@ -567,10 +642,12 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
 /// Every frame of a capture as its JSON Lines object, and the problem lines.
 fn frames_json(c: &CommonArgs) -> io::Result<(Vec<serde_json::Value>, Vec<String>)> {
     let input = open(&c.file)?;
-    let oo = OutputOptions::default();
+    let opts = options(c, false);
+    let mut oo = OutputOptions::default();
+    oo.decode.limits = opts.limits;
     let mut frames = Vec::new();
     let mut problems = Vec::new();
-    let (_, cap_err) = rmqdump::dissect(input, options(c, false), |ev| match ev {
+    let (_, cap_err) = rmqdump::dissect(input, opts, |ev| match ev {
         Event::Frame(r) => {
             let d = output::decode_record(&r, &oo);
             frames.push(output::frame_json(&r, d.as_ref(), &oo));
@@ -622,7 +699,10 @@ fn diff(a: DiffArgs) -> io::Result<u8> {
     let n = rmqdump::analysis::regress::run::diff(
         (&a.a, open(&a.a)?),
         (&a.b, open(&a.b)?),
-        Options::default(),
+        Options {
+            limits: limits(&a.limits),
+            ..Options::default()
+        },
         &mut w,
         &mut |f: &str, e| capture_error(f, e),
     )?;
@@ -927,6 +1007,7 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
                 max_buffered: 256 << 20,
                 max_flows: rmqdump::limits::Limits::default().max_flows,
                 max_half_open_flows: rmqdump::limits::Limits::default().max_half_open_flows,
+                limits: LimitArgs::default(),
             },
             false,
         )),
@@ -1089,7 +1170,6 @@ fn live(a: LiveArgs) -> io::Result<u8> {
         a.interface, ports
     );
     let opts = Options {
-        report_ended: a.stats,
         ..Options::default()
     };
     let oo = output_options(f, a.show_secrets, &opts);

@@ -592,3 +592,101 @@ fn verify_checks_frame_bytes_so_a_body_decoding_failure_does_not_fail_it() {
         "{err}"
     );
 }
+
+/// Filter criteria combine independently: a response inherits `--group` and `--topic` from
+/// its request whatever the request's other criteria say, so every combination selects
+/// exactly the intersection of what each criterion selects alone. Packet 118 is the
+/// PULL_MESSAGE response (to CG_dev_rust's request at 109) that carries ORD-0001.
+#[test]
+fn filter_combinations_are_the_intersection_of_each_criterion() {
+    use std::collections::BTreeSet;
+    let c = root().join("captures/rust/rocketmq-rust-dev.pcap");
+    let c = c.to_str().unwrap();
+    let packets = |crit: &[(&str, &str)]| -> BTreeSet<u64> {
+        let mut args = vec!["read", "--json"];
+        for (k, v) in crit {
+            args.extend([*k, *v]);
+        }
+        args.push(c);
+        let (_, out, err) = run(&args);
+        out.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["packet"].as_u64().unwrap_or_else(|| panic!("{l} {err}"))
+            })
+            .collect()
+    };
+    let all: [(&str, &str); 4] = [
+        ("--group", "CG_dev_rust"),
+        ("--topic", "CapDev_rust_topic"),
+        ("--key", "ORD-0001"),
+        ("--code", "PULL_MESSAGE"),
+    ];
+    let singles: Vec<BTreeSet<u64>> = all.iter().map(|a| packets(&[*a])).collect();
+    for s in &singles {
+        assert!(!s.is_empty());
+    }
+    assert!(singles[0].contains(&109) && singles[0].contains(&118));
+    assert!(singles[2].contains(&118));
+    for mask in 1u32..16 {
+        let crit: Vec<_> = (0..4).filter(|i| mask & (1 << i) != 0).collect();
+        let want = crit
+            .iter()
+            .map(|&i| singles[i].clone())
+            .reduce(|a, b| &a & &b)
+            .unwrap();
+        let args: Vec<_> = crit.iter().map(|&i| all[i]).collect();
+        assert_eq!(packets(&args), want, "{args:?}");
+    }
+    assert_eq!(
+        packets(&[all[0], all[2]]),
+        BTreeSet::from([118]),
+        "group + key: the pull response carrying the key"
+    );
+}
+
+/// The `--max-*` options reach the decoder of every decoding command, and clap refuses
+/// values out of range (usage error, exit 2).
+#[test]
+fn limit_options_are_applied_and_range_checked() {
+    let c = root().join("captures/rust/rocketmq-rust-dev.pcap");
+    let c = c.to_str().unwrap();
+    let limit_lines = |args: &[&str]| {
+        let (_, out, err) = run(args);
+        (
+            out,
+            err.lines()
+                .filter(|l| l.contains(": limit (stream"))
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (_, none) = limit_lines(&["read", "--json", c]);
+    assert!(none.is_empty(), "{none:?}");
+    // Every JSON body (heartbeats, route data) is past one node.
+    let (out, lines) = limit_lines(&["read", "--json", "--max-json-nodes", "1", c]);
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|l| l.contains("past max_json_nodes 1")),
+        "{lines:?}"
+    );
+    assert!(out.contains("not parsed past max_json_nodes 1"));
+    // One message per frame: the pull responses of 6 messages report 5 left out.
+    let (_, lines) = limit_lines(&["read", "--max-messages-per-frame", "1", c]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("5 messages left out past max_messages_per_frame 1")),
+        "{lines:?}"
+    );
+    // verify, stats and check decode within the same options.
+    for cmd in ["verify", "stats"] {
+        let (code, _, err) = run(&[cmd, "--max-properties", "0", c]);
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(err.contains("--max-properties"), "{err}");
+    }
+    let (code, _, err) = run(&["read", "--max-messages-per-frame", "99999999999", c]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["verify", "--max-json-nodes", "100", c]);
+    assert_eq!(code, 0, "{err}");
+}

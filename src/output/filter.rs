@@ -3,7 +3,7 @@
 //! messages of pull, pop, peek, query and view responses, and the messages unwrapped from
 //! inner batches.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use serde_json::Value;
 
@@ -12,7 +12,8 @@ use crate::protocol::{Decoded, Message};
 use crate::remoting::codes::RequestCode;
 use crate::remoting::command::Kind;
 
-/// Requests remembered so that their responses match `--group` too (oldest forgotten first).
+/// Requests remembered so that their responses match `--group` / `--topic` too (oldest
+/// forgotten first).
 const MAX_REMEMBERED: usize = 65_536;
 
 /// Which frames to print. All set criteria must hold.
@@ -20,7 +21,8 @@ const MAX_REMEMBERED: usize = 65_536;
 pub struct Filter {
     /// Request codes; a response matches by its request's code.
     pub codes: Vec<i32>,
-    /// The header's topic or any message's topic.
+    /// The header's topic or any message's topic; a response also matches when its request
+    /// did (a pull response without messages names no topic).
     pub topic: Option<String>,
     /// A KEYS entry, a UNIQ_KEY or offset msgId of any message, or a msgId in the header.
     pub key: Option<String>,
@@ -31,9 +33,19 @@ pub struct Filter {
     pub group: Option<String>,
     /// TCP connection index.
     pub stream: Option<u64>,
-    /// (stream, packet, opaque) of requests that matched `group`.
-    matched: HashSet<(u64, u64, i32)>,
+    /// (stream, packet, opaque) of requests that matched `group` or `topic`, with what they
+    /// matched: each inherited criterion is remembered on its own, whatever the request's
+    /// other criteria (`key`, `code`…) said, since the response is judged on those itself.
+    matched: HashMap<(u64, u64, i32), Inherited>,
     order: VecDeque<(u64, u64, i32)>,
+}
+
+/// The criteria a response inherits from its request (`NettyRemotingAbstract` pairs them
+/// by opaque; the response repeats neither the group nor the topic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Inherited {
+    group: bool,
+    topic: bool,
 }
 
 /// An unknown `--code` name.
@@ -84,8 +96,9 @@ impl Filter {
             || self.stream.is_some()
     }
 
-    /// Whether the frame is selected. Call it for every frame in capture order (the
-    /// `--group` criterion remembers matching requests for their responses).
+    /// Whether the frame is selected. Call it for every frame in capture order (`--group`
+    /// and `--topic` remember matching requests for their responses). Each criterion is
+    /// decided on its own and all must hold.
     pub fn matches(&mut self, r: &FrameRecord, d: Option<&Decoded>) -> bool {
         if let Some(s) = self.stream
             && r.stream != s
@@ -93,6 +106,36 @@ impl Filter {
             return false;
         }
         let cmd = r.command.as_ref().ok();
+        let is_response = cmd.is_some_and(|c| c.kind() == Kind::Response);
+        let own_topic = self
+            .topic
+            .as_deref()
+            .is_some_and(|t| d.is_some_and(|d| names_topic(d, t)));
+        // The inherited criteria first, so that a request is remembered for its response
+        // even when it fails a criterion the response can satisfy by itself (a key).
+        let inherited = if is_response {
+            let key = r
+                .request
+                .as_ref()
+                .zip(cmd)
+                .map(|(q, c)| (r.stream, q.packet, c.opaque));
+            key.and_then(|k| self.matched.remove(&k))
+                .unwrap_or_default()
+        } else {
+            let inh = Inherited {
+                group: self
+                    .group
+                    .as_deref()
+                    .is_some_and(|g| d.is_some_and(|d| names_group(d, g))),
+                topic: own_topic,
+            };
+            if inh != Inherited::default()
+                && let Some(c) = cmd
+            {
+                self.remember((r.stream, r.packet, c.opaque), inh);
+            }
+            inh
+        };
         if !self.codes.is_empty() {
             let code = cmd.and_then(|c| match c.kind() {
                 Kind::Response => r.request.as_ref().map(|q| q.code),
@@ -102,13 +145,8 @@ impl Filter {
                 return false;
             }
         }
-        if let Some(t) = &self.topic {
-            let hit = d.is_some_and(|d| {
-                d.topic() == Some(t.as_str()) || all_messages(d).any(|m| &m.topic == t)
-            });
-            if !hit {
-                return false;
-            }
+        if self.topic.is_some() && !(own_topic || inherited.topic) {
+            return false;
         }
         if let Some(k) = &self.key {
             let hit = d.is_some_and(|d| {
@@ -124,31 +162,14 @@ impl Filter {
                 return false;
             }
         }
-        if let Some(g) = &self.group {
-            let is_response = cmd.is_some_and(|c| c.kind() == Kind::Response);
-            if is_response {
-                let key = r
-                    .request
-                    .as_ref()
-                    .zip(cmd)
-                    .map(|(q, c)| (r.stream, q.packet, c.opaque));
-                if !key.is_some_and(|k| self.matched.remove(&k)) {
-                    return false;
-                }
-            } else {
-                if !d.is_some_and(|d| names_group(d, g)) {
-                    return false;
-                }
-                if let Some(c) = cmd {
-                    self.remember((r.stream, r.packet, c.opaque));
-                }
-            }
+        if self.group.is_some() && !inherited.group {
+            return false;
         }
         true
     }
 
-    fn remember(&mut self, k: (u64, u64, i32)) {
-        if self.matched.insert(k) {
+    fn remember(&mut self, k: (u64, u64, i32), what: Inherited) {
+        if self.matched.insert(k, what).is_none() {
             self.order.push_back(k);
         }
         while self.order.len() > MAX_REMEMBERED {
@@ -162,6 +183,11 @@ impl Filter {
 /// Every message of a frame, inner-batch messages included.
 fn all_messages<'d, 'a>(d: &'d Decoded<'a>) -> impl Iterator<Item = &'d Message<'a>> {
     d.messages.iter().flat_map(|m| m.with_inner())
+}
+
+/// Whether a decoded command names the topic `t` (header or any message).
+fn names_topic(d: &Decoded, t: &str) -> bool {
+    d.topic() == Some(t) || all_messages(d).any(|m| m.topic == t)
 }
 
 /// Whether a decoded request names the group `g`.
@@ -298,9 +324,9 @@ mod tests {
         // A response matches once (its request is forgotten after).
         let mut f = filter(Some("CG-a"), None, None);
         hits(&mut f, &frames);
-        assert!(!f.matched.contains(&(0, 1, 1)));
+        assert!(!f.matched.contains_key(&(0, 1, 1)));
         assert!(
-            f.matched.contains(&(0, 5, 3)),
+            f.matched.contains_key(&(0, 5, 3)),
             "unanswered requests stay remembered"
         );
         assert_eq!(

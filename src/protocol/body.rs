@@ -174,13 +174,15 @@ fn count_records(b: &[u8], mut at: usize) -> usize {
 
 /// Splits a batch body (SEND_BATCH_MESSAGE, or V2 with `m=true`) into its messages
 /// (`MessageDecoder.decodeMessages`). Items: totalSize, magic, bodyCRC, flag, bodyLen,
-/// body, i16 propertiesLen, properties. Problems stop the split and are returned with
-/// the messages decoded so far.
+/// body, i16 propertiesLen, properties. An item that does not decode stops the split (Java
+/// throws); a totalSize that disagrees with the item's fields is reported and the split goes
+/// on, as Java reads the item field by field and skips totalSize. Returns the messages and
+/// the problems.
 pub fn decode_batch<'a>(
     body: &'a [u8],
     topic: &str,
     queue_id: Option<i32>,
-) -> (Vec<Message<'a>>, Option<String>) {
+) -> (Vec<Message<'a>>, Vec<String>) {
     decode_batch_in(body, topic, queue_id, &mut Budget::unlimited(0))
 }
 
@@ -190,7 +192,7 @@ pub fn decode_batch_in<'a>(
     topic: &str,
     queue_id: Option<i32>,
     budget: &mut Budget,
-) -> (Vec<Message<'a>>, Option<String>) {
+) -> (Vec<Message<'a>>, Vec<String>) {
     let (items, err) = decode_items(body, budget, "batch item");
     let msgs = items
         .into_iter()
@@ -203,13 +205,17 @@ pub fn decode_batch_in<'a>(
     (msgs, err)
 }
 
-/// Batch items (`MessageDecoder.decodeMessage(ByteBuffer)`), bodies and properties as
-/// written (no sysFlag: never inflated).
+/// Batch items (`MessageDecoder.decodeMessages` / `decodeMessage(ByteBuffer)`, and the
+/// broker's `MessageExtEncoder.encodeBatch`), bodies and properties as written (no sysFlag:
+/// never inflated). Java reads totalSize and ignores it, then reads field by field while
+/// bytes remain: a totalSize that disagrees is a located problem on that item, and the next
+/// item starts where this one's fields end.
 fn decode_items<'a>(
     body: &'a [u8],
     budget: &mut Budget,
     what: &str,
-) -> (Vec<Message<'a>>, Option<String>) {
+) -> (Vec<Message<'a>>, Vec<String>) {
+    let mut errors = Vec::new();
     let mut out = Vec::new();
     let mut c = Cur::new(body);
     while c.i < body.len() {
@@ -230,8 +236,10 @@ fn decode_items<'a>(
             let pl = c.len(pl as i64, "propertiesLen")?;
             let p = c.take(pl, "properties")?;
             if total as i64 != (c.i - start) as i64 {
-                return Err(format!(
-                    "totalSize {total} but the item is {} bytes",
+                errors.push(format!(
+                    "{what} {} at body offset {start}: totalSize {total} but the item is {} \
+                     bytes (kept as read; decoded by its fields as Java does)",
+                    out.len(),
                     c.i - start
                 ));
             }
@@ -249,11 +257,12 @@ fn decode_items<'a>(
             Ok(m) => out.push(m),
             Err(e) => {
                 let n = out.len();
-                return (out, Some(format!("{what} {n} at body offset {start}: {e}")));
+                errors.push(format!("{what} {n} at body offset {start}: {e}"));
+                break;
             }
         }
     }
-    (out, None)
+    (out, errors)
 }
 
 /// How a body left compressed by the per-frame inflate budget is marked in
@@ -271,8 +280,10 @@ pub fn decode_stored_messages(body: &[u8], max_body: usize) -> (Vec<Message<'_>>
 }
 
 /// Splits a body of stored messages within a frame's budget and unwraps inner batches.
-/// Returns the messages and the problems (a record that does not decode stops the split;
-/// an inner batch that does not decode keeps its outer record).
+/// Returns the messages and the problems (a record that does not decode stops the split, as
+/// Java's `decode` then returns null and `decodesBatch` stops; a totalSize that disagrees
+/// with the record's fields is reported and the split goes on; an inner batch that does not
+/// decode keeps its outer record).
 pub fn decode_stored_in<'a>(
     body: &'a [u8],
     budget: &mut Budget,
@@ -287,8 +298,18 @@ pub fn decode_stored_in<'a>(
             break;
         }
         match decode_stored(&mut c, budget) {
-            Ok(mut m) => {
+            Ok((mut m, size)) => {
                 let n = out.len();
+                if let Some(s) = &m.stored
+                    && s.store_size as i64 != size as i64
+                {
+                    errors.push(format!(
+                        "stored message {n} at body offset {start}: totalSize {} but the \
+                         record is {size} bytes (kept as read; decoded by its fields as Java \
+                         does)",
+                        s.store_size
+                    ));
+                }
                 if let Some(e) = &m.error
                     && !e.starts_with(LEFT_COMPRESSED)
                 {
@@ -328,6 +349,10 @@ fn unwrap_inner<'a>(m: &mut Message<'a>, budget: &mut Budget) -> Result<(), Stri
             (v.into_iter().map(Message::into_owned).collect(), e)
         }
     };
+    let mut err = err.into_iter();
+    let first = err.next();
+    // More than one problem in one inner batch: the first is returned, the rest follow it.
+    let rest: Vec<String> = err.collect();
     for (i, mut x) in items.into_iter().enumerate() {
         x.topic = m.topic.clone();
         x.queue_id = m.queue_id;
@@ -346,10 +371,17 @@ fn unwrap_inner<'a>(m: &mut Message<'a>, budget: &mut Budget) -> Result<(), Stri
         });
         m.inner.push(x);
     }
-    err.map_or(Ok(()), Err)
+    match first {
+        None => Ok(()),
+        Some(f) if rest.is_empty() => Err(f),
+        Some(f) => Err(format!("{f}; {}", rest.join("; "))),
+    }
 }
 
-fn decode_stored<'a>(c: &mut Cur<'a>, budget: &mut Budget) -> Result<Message<'a>, String> {
+/// One stored record as `MessageDecoder.decode` reads it: totalSize is read and kept
+/// (`msgExt.setStoreSize`) but not used; every field after it is read in turn. Returns the
+/// message and the size its fields took (the caller reports a totalSize that disagrees).
+fn decode_stored<'a>(c: &mut Cur<'a>, budget: &mut Budget) -> Result<(Message<'a>, usize), String> {
     let start = c.i;
     let total = c.i32("totalSize")?;
     let magic = c.i32("magicCode")? as u32;
@@ -381,9 +413,6 @@ fn decode_stored<'a>(c: &mut Cur<'a>, budget: &mut Budget) -> Result<Message<'a>
     let pl = c.len(pl as i64, "propertiesLen")?;
     let props = c.take(pl, "properties")?;
     let size = c.i - start;
-    if total as i64 != size as i64 {
-        return Err(format!("totalSize {total} but the record is {size} bytes"));
-    }
     let mut m = Message::with_body_in(
         String::from_utf8_lossy(topic),
         sys_flag,
@@ -407,5 +436,185 @@ fn decode_stored<'a>(c: &mut Cur<'a>, budget: &mut Budget) -> Result<Message<'a>
         prepared_transaction_offset: prepared,
         store_size: total,
     });
-    Ok(m)
+    Ok((m, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stored record as `MessageDecoder.encode` writes it (IPv4 hosts, V1 topic length),
+    /// with `total` written as totalSize (None: the true size).
+    fn stored(total: Option<i32>, sys_flag: i32, body: &[u8], props: &str) -> Vec<u8> {
+        let mut r = Vec::new();
+        r.extend_from_slice(&0i32.to_be_bytes());
+        r.extend_from_slice(&MAGIC_V1.to_be_bytes());
+        r.extend_from_slice(&0i32.to_be_bytes()); // bodyCRC
+        r.extend_from_slice(&1i32.to_be_bytes()); // queueId
+        r.extend_from_slice(&0i32.to_be_bytes()); // flag
+        r.extend_from_slice(&5i64.to_be_bytes()); // queueOffset
+        r.extend_from_slice(&4096i64.to_be_bytes()); // physicalOffset
+        r.extend_from_slice(&sys_flag.to_be_bytes());
+        r.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
+        r.extend_from_slice(&[10, 0, 0, 5, 0, 0, 0x9c, 0x40]);
+        r.extend_from_slice(&1_700_000_000_001i64.to_be_bytes());
+        r.extend_from_slice(&[10, 0, 0, 9, 0, 0, 0x2a, 0x9f]);
+        r.extend_from_slice(&0i32.to_be_bytes()); // reconsumeTimes
+        r.extend_from_slice(&0i64.to_be_bytes()); // preparedTransactionOffset
+        r.extend_from_slice(&(body.len() as i32).to_be_bytes());
+        r.extend_from_slice(body);
+        r.push(1);
+        r.push(b'T');
+        r.extend_from_slice(&(props.len() as i16).to_be_bytes());
+        r.extend_from_slice(props.as_bytes());
+        let n = total.unwrap_or(r.len() as i32);
+        r[..4].copy_from_slice(&n.to_be_bytes());
+        r
+    }
+
+    /// A batch item as `MessageDecoder.encodeMessage` writes it.
+    fn item(total: Option<i32>, body: &[u8], props: &str) -> Vec<u8> {
+        let mut r = Vec::new();
+        r.extend_from_slice(&0i32.to_be_bytes());
+        r.extend_from_slice(&0i32.to_be_bytes()); // magic
+        r.extend_from_slice(&0i32.to_be_bytes()); // bodyCRC
+        r.extend_from_slice(&0i32.to_be_bytes()); // flag
+        r.extend_from_slice(&(body.len() as i32).to_be_bytes());
+        r.extend_from_slice(body);
+        r.extend_from_slice(&(props.len() as i16).to_be_bytes());
+        r.extend_from_slice(props.as_bytes());
+        let n = total.unwrap_or(r.len() as i32);
+        r[..4].copy_from_slice(&n.to_be_bytes());
+        r
+    }
+
+    fn keys(ms: &[Message]) -> Vec<String> {
+        ms.iter()
+            .map(|m| m.keys().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// `MessageDecoder.decode` keeps totalSize (setStoreSize) and reads by fields:
+    /// whatever totalSize says (too small, zero, too big, negative), every record comes
+    /// out, with its storeSize as read, and the mismatch is reported on that record.
+    #[test]
+    fn stored_total_size_is_kept_and_reported_not_trusted() {
+        for lie in [8, 0, 100_000, -1] {
+            let mut body = stored(Some(lie), 0, b"first", "KEYS\u{1}A\u{2}");
+            let second_at = body.len();
+            body.extend(stored(None, 0, b"second", "KEYS\u{1}B\u{2}"));
+            body.extend(stored(Some(lie), 0, b"third", "KEYS\u{1}C\u{2}"));
+            let (ms, errs) = decode_stored_messages(&body, 1 << 20);
+            assert_eq!(keys(&ms), ["A", "B", "C"], "totalSize {lie}");
+            assert_eq!(ms[0].stored.as_ref().unwrap().store_size, lie);
+            assert_eq!(
+                ms[1].stored.as_ref().unwrap().store_size,
+                second_at as i32 + 1
+            );
+            assert_eq!(ms[2].body.as_ref(), b"third");
+            assert_eq!(errs.len(), 2, "{errs:?}");
+            assert!(
+                errs[0].starts_with(&format!(
+                    "stored message 0 at body offset 0: totalSize {lie} but the record is {second_at} bytes"
+                )),
+                "{errs:?}"
+            );
+            assert!(
+                errs[1].starts_with("stored message 2 at body offset "),
+                "{errs:?}"
+            );
+        }
+        // A record whose fields do not fit still stops the split (Java's decode fails).
+        let mut body = stored(None, 0, b"ok", "KEYS\u{1}A\u{2}");
+        body.extend(&stored(None, 0, b"cut", "")[..30]);
+        let (ms, errs) = decode_stored_messages(&body, 1 << 20);
+        assert_eq!(ms.len(), 1);
+        assert!(
+            errs[0].starts_with("stored message 1 at body offset"),
+            "{errs:?}"
+        );
+    }
+
+    /// Batch items (`decodeMessages`) and inner-batch items ignore totalSize too.
+    #[test]
+    fn item_total_size_is_reported_not_trusted() {
+        let mut body = item(Some(0), b"x", "KEYS\u{1}A\u{2}");
+        body.extend(item(None, b"y", "KEYS\u{1}B\u{2}"));
+        body.extend(item(Some(50_000), b"z", "KEYS\u{1}C\u{2}"));
+        let (ms, errs) = decode_batch(&body, "T", Some(2));
+        assert_eq!(keys(&ms), ["A", "B", "C"]);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].starts_with("batch item 0 at body offset 0: totalSize 0"));
+        assert!(errs[1].starts_with("batch item 2 at body offset "));
+        // The same items as an inner batch of a stored record.
+        let both = sysflag::INNER_BATCH | sysflag::NEED_UNWRAP;
+        let rec = stored(None, both, &body, "");
+        let (ms, errs) = decode_stored_messages(&rec, 1 << 20);
+        assert_eq!(keys(&ms[0].inner), ["A", "B", "C"]);
+        assert_eq!(ms[0].inner[2].stored.as_ref().unwrap().queue_offset, 7);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("inner item 0 at body offset 0: totalSize 0"));
+        assert!(errs[0].contains("; inner item 2 at body offset "));
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// What a failed inflation produced is charged to `max_inflated_per_frame` too, so a
+    /// frame of bodies each just over the single-body limit costs one frame budget of
+    /// inflating and reports once (the breaker's s19: 200 such bodies gave 200 errors).
+    #[test]
+    fn failed_inflations_are_charged_to_the_frame() {
+        let bomb = zlib(&[0u8; 1500]);
+        let mut body = Vec::new();
+        for i in 0..5 {
+            body.extend(stored(
+                None,
+                sysflag::COMPRESSED,
+                &bomb,
+                &format!("KEYS\u{1}{i}\u{2}"),
+            ));
+        }
+        let limits = Limits {
+            max_inflated_per_frame: 2500,
+            ..Limits::default()
+        };
+        let mut budget = Budget::new(limits, 1000);
+        let (ms, errs) = decode_stored_in(&body, &mut budget);
+        assert_eq!(ms.len(), 5);
+        // Two attempts fail at the 1000-byte body limit, each charged 1001 bytes; the third
+        // may inflate only the 498 left and fails there: the budget is spent, the rest are
+        // not tried.
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(
+            errs.iter().all(|e| e.contains("1000-byte limit")),
+            "{errs:?}"
+        );
+        assert_eq!(budget.bodies_not_inflated, 3);
+        assert!(
+            ms[2..]
+                .iter()
+                .all(|m| m.error.as_deref().unwrap().starts_with(LEFT_COMPRESSED))
+        );
+        assert_eq!(
+            budget.report().unwrap(),
+            "3 compressed bodies left as on the wire past max_inflated_per_frame 2500"
+        );
+        // Corrupt data is charged what it inflated before the error.
+        let mut cut = zlib(&[7u8; 3000]);
+        cut.truncate(cut.len() - 6);
+        let mut budget = Budget::new(limits, 4000);
+        let rec = stored(None, sysflag::COMPRESSED, &cut, "");
+        let (ms, _) = decode_stored_in(&rec, &mut budget);
+        assert!(ms[0].error.as_deref().unwrap().contains("inflate failed"));
+        assert!(
+            budget.inflate_limit().0 < 2500,
+            "{:?}",
+            budget.inflate_limit()
+        );
+    }
 }

@@ -160,6 +160,16 @@ pub fn decompress_bounded(
     data: &[u8],
     max_out: usize,
 ) -> Result<Vec<u8>, InflateError> {
+    decompress_counted(sys_flag, data, max_out).0
+}
+
+/// [`decompress_bounded`], also giving the bytes inflated whether or not it succeeded (at
+/// most `max_out + 1`): what an attempt cost, charged to the frame's budget.
+pub fn decompress_counted(
+    sys_flag: i32,
+    data: &[u8],
+    max_out: usize,
+) -> (Result<Vec<u8>, InflateError>, usize) {
     let kind = (sys_flag & sysflag::COMPRESSION_TYPE_MASK) >> 8;
     let limit = max_out as u64 + 1;
     let mut out = Vec::new();
@@ -172,27 +182,39 @@ pub fn decompress_bounded(
             .read_to_end(&mut out),
         2 => match ruzstd::decoding::StreamingDecoder::new(data) {
             Ok(d) => d.take(limit).read_to_end(&mut out),
-            Err(e) => return Err(InflateError::Bad(format!("zstd: {e}"))),
+            Err(e) => return (Err(InflateError::Bad(format!("zstd: {e}"))), 0),
         },
         k => {
-            return Err(InflateError::Bad(format!(
-                "unknown compression type {k} in sysFlag"
-            )));
+            return (
+                Err(InflateError::Bad(format!(
+                    "unknown compression type {k} in sysFlag"
+                ))),
+                0,
+            );
         }
     };
+    let produced = out.len();
     let codec = match kind {
         1 => "LZ4",
         2 => "zstd",
         _ => "zlib",
     };
-    r.map_err(|e| InflateError::Bad(format!("{codec} inflate failed: {e}")))?;
-    if out.len() > max_out {
-        return Err(InflateError::TooBig {
-            codec,
-            limit: max_out,
-        });
+    if let Err(e) = r {
+        return (
+            Err(InflateError::Bad(format!("{codec} inflate failed: {e}"))),
+            produced,
+        );
     }
-    Ok(out)
+    if out.len() > max_out {
+        return (
+            Err(InflateError::TooBig {
+                codec,
+                limit: max_out,
+            }),
+            produced,
+        );
+    }
+    (Ok(out), produced)
 }
 
 /// One message as it appears in a send request, batch or pull response. Text and body
@@ -279,18 +301,26 @@ impl<'a> Message<'a> {
         };
         if m.compressed && budget.max_body() > 0 {
             let (limit, frame_bound) = budget.inflate_limit();
-            match decompress_bounded(sys_flag, &m.body, limit) {
-                Ok(b) => {
-                    budget.note_inflated(b.len());
-                    m.body = Cow::Owned(b);
-                }
+            let left_compressed = |budget: &mut super::body::Budget| {
+                budget.note_not_inflated();
+                format!(
+                    "{}: the frame's inflate budget ({} bytes) is spent",
+                    super::body::LEFT_COMPRESSED,
+                    budget.limits().max_inflated_per_frame
+                )
+            };
+            if limit == 0 && frame_bound {
+                m.error = Some(left_compressed(budget));
+                return m;
+            }
+            // Every attempt is charged what it inflated, failed or not: one frame costs at
+            // most one `max_inflated_per_frame` of inflating.
+            let (r, produced) = decompress_counted(sys_flag, &m.body, limit);
+            budget.note_inflated(produced);
+            match r {
+                Ok(b) => m.body = Cow::Owned(b),
                 Err(InflateError::TooBig { .. }) if frame_bound => {
-                    budget.note_not_inflated();
-                    m.error = Some(format!(
-                        "{}: the frame's inflate budget ({} bytes) is spent",
-                        super::body::LEFT_COMPRESSED,
-                        budget.limits().max_inflated_per_frame
-                    ));
+                    m.error = Some(left_compressed(budget));
                 }
                 Err(e) => m.error = Some(e.to_string()),
             }
@@ -731,7 +761,7 @@ mod tests {
         assert!(m.is_empty());
         assert!(e[0].contains("body"));
         let (m, e) = decode_batch(&[0, 0, 0, 10, 1, 2], "t", None);
-        assert!(m.is_empty() && e.is_some());
+        assert!(m.is_empty() && !e.is_empty());
     }
 
     fn unhex_vec(s: &str) -> Vec<u8> {
