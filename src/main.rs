@@ -537,9 +537,10 @@ fn verify_frames(a: &CommonArgs) -> io::Result<u8> {
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     let mut err = None;
+    // Its findings are its output (stdout), located as the problem lines of `read` are.
     let (summary, cap_err) = rmqdump::analysis::verify::verify(input, options(a, true), |l| {
         if err.is_none()
-            && let Err(e) = output::write_line(&mut w, l)
+            && let Err(e) = output::write_line(&mut w, &format!("{}: {l}", a.file))
         {
             err = Some(e);
         }

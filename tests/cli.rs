@@ -88,8 +88,14 @@ fn verify_counts_undecodable_frames_and_exits_1() {
     assert_eq!(code, 1, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
-    assert!(lines[0].starts_with("packet 6: undecodable frame (104 bytes): serialize type"));
-    assert!(lines[1].starts_with("packet 8: undecodable frame (104 bytes): header length"));
+    let at = |n: u32, what: &str| {
+        format!(
+            "{}: packet {n}: undecodable frame (104 bytes): {what}",
+            c.display()
+        )
+    };
+    assert!(lines[0].starts_with(&at(6, "serialize type")), "{out}");
+    assert!(lines[1].starts_with(&at(8, "header length")), "{out}");
     assert!(
         lines[2].contains(": 6 frames, 4 re-encoded byte-exact, 0 mismatches, 2 undecodable;"),
         "{out}"
