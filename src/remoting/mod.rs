@@ -5,6 +5,7 @@ mod binary;
 pub mod codes;
 pub mod command;
 pub mod json;
+pub mod json_header;
 pub mod stream;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode, SerializeType, version_name};
