@@ -253,67 +253,93 @@ fn fastjson_u_escape(digits: &[u8], v: u32) -> bool {
         && !matches!(v, 8 | 9 | 10 | 12 | 13)
 }
 
+/// What string reading needs beyond the bytes.
+#[derive(Clone, Copy)]
+struct Cx<'a> {
+    /// The whole header, when it is valid UTF-8 (then a string without escapes is borrowed
+    /// from it with no check of its own).
+    whole: Option<&'a str>,
+    /// Whether fastjson's escaping of the text must be compared with the source (for the
+    /// layout); when not, [`RawStr::exact`] means nothing.
+    exact: bool,
+}
+
+/// The escape at `s[j]` (a backslash), checked as [`Parser::string`] checks it: its length
+/// and whether fastjson writes its character so.
+fn escape(s: &[u8], j: usize) -> Option<(usize, bool)> {
+    Some(match *s.get(j + 1)? {
+        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => (2, true),
+        b'\'' | b'/' => (2, false),
+        b'x' => {
+            hex_digits(s.get(j + 2..j + 4)?)?;
+            (4, false)
+        }
+        b'u' => {
+            let d = s.get(j + 2..j + 6)?;
+            let v = hex_digits(d)?;
+            (6, fastjson_u_escape(d, v))
+        }
+        _ => return None,
+    })
+}
+
 /// Reads the string whose opening quote `q` is at `p.i`, as [`Parser::string`] does (same
 /// escapes, same errors), borrowing when there is no escape; `decode: false` only checks
 /// and steps over it. `None` on a malformed string.
-fn string<'a>(p: &mut Parser<'a>, q: u8, decode: bool) -> Option<RawStr<'a>> {
+fn string<'a>(p: &mut Parser<'a>, q: u8, decode: bool, cx: Cx<'a>) -> Option<RawStr<'a>> {
     let s = p.s;
     let open = p.i;
     let start = open + 1;
     let mut j = start;
     let mut exact = true;
     let mut escapes = false;
-    loop {
-        while let Some(&b) = s.get(j)
-            && !STOP[b as usize]
-        {
-            j += 1;
+    if !cx.exact {
+        // Only the closing quote and the escapes matter.
+        loop {
+            j += memchr::memchr2(q, b'\\', s.get(j..)?)?;
+            if s[j] == q {
+                break;
+            }
+            escapes = true;
+            j += escape(s, j)?.0;
         }
-        let b = *s.get(j)?;
-        if b == q {
-            break;
-        }
-        match b {
-            b'\\' => {
-                escapes = true;
-                match *s.get(j + 1)? {
-                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
-                    b'\'' | b'/' => {
-                        exact = false;
-                        j += 2;
-                    }
-                    b'x' => {
-                        hex_digits(s.get(j + 2..j + 4)?)?;
-                        exact = false;
-                        j += 4;
-                    }
-                    b'u' => {
-                        let d = s.get(j + 2..j + 6)?;
-                        let v = hex_digits(d)?;
-                        exact &= fastjson_u_escape(d, v);
-                        j += 6;
-                    }
-                    _ => return None,
+    } else {
+        loop {
+            while let Some(&b) = s.get(j)
+                && !STOP[b as usize]
+            {
+                j += 1;
+            }
+            let b = *s.get(j)?;
+            if b == q {
+                break;
+            }
+            match b {
+                b'\\' => {
+                    escapes = true;
+                    let (n, e) = escape(s, j)?;
+                    exact &= e;
+                    j += n;
                 }
-            }
-            // The other quote character: fastjson escapes `"` only.
-            b'"' | b'\'' => {
-                exact &= b != b'"';
-                j += 1;
-            }
-            0xC2 => {
-                exact &= !matches!(s.get(j + 1), Some(0x80..=0x9f));
-                j += 1;
-            }
-            0xE2 => {
-                exact &=
-                    !(s.get(j + 1) == Some(&0x80) && matches!(s.get(j + 2), Some(0xA8 | 0xA9)));
-                j += 1;
-            }
-            // Control characters and DEL, raw.
-            _ => {
-                exact = false;
-                j += 1;
+                // The other quote character: fastjson escapes `"` only.
+                b'"' | b'\'' => {
+                    exact &= b != b'"';
+                    j += 1;
+                }
+                0xC2 => {
+                    exact &= !matches!(s.get(j + 1), Some(0x80..=0x9f));
+                    j += 1;
+                }
+                0xE2 => {
+                    exact &=
+                        !(s.get(j + 1) == Some(&0x80) && matches!(s.get(j + 2), Some(0xA8 | 0xA9)));
+                    j += 1;
+                }
+                // Control characters and DEL, raw.
+                _ => {
+                    exact = false;
+                    j += 1;
+                }
             }
         }
     }
@@ -327,7 +353,12 @@ fn string<'a>(p: &mut Parser<'a>, q: u8, decode: bool) -> Option<RawStr<'a>> {
     let text = if !decode {
         Text::Borrowed("")
     } else if !escapes {
-        match std::str::from_utf8(src) {
+        // Both ends are next to an ASCII quote: character boundaries of a valid header.
+        let borrowed = match cx.whole.and_then(|t| t.get(start..j)) {
+            Some(t) => Ok(t),
+            None => std::str::from_utf8(src),
+        };
+        match borrowed {
             Ok(t) => Text::Borrowed(t),
             Err(_) => {
                 exact = false;
@@ -404,9 +435,9 @@ fn unescape(src: &[u8]) -> Option<CompactString> {
 }
 
 /// A key: a quoted string or a bare name (fastjson `AllowUnQuotedFieldNames`).
-fn key<'a>(p: &mut Parser<'a>) -> Option<RawStr<'a>> {
+fn key<'a>(p: &mut Parser<'a>, cx: Cx<'a>) -> Option<RawStr<'a>> {
     match p.peek()? {
-        q @ (b'"' | b'\'') => string(p, q, true),
+        q @ (b'"' | b'\'') => string(p, q, true, cx),
         b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' => {
             let w = p.word();
             Some(RawStr {
@@ -422,9 +453,9 @@ fn key<'a>(p: &mut Parser<'a>) -> Option<RawStr<'a>> {
 }
 
 /// A scalar value; `None` for arrays, objects and anything malformed.
-fn scalar<'a>(p: &mut Parser<'a>, decode: bool) -> Option<Val<'a>> {
+fn scalar<'a>(p: &mut Parser<'a>, decode: bool, cx: Cx<'a>) -> Option<Val<'a>> {
     Some(match p.peek()? {
-        q @ (b'"' | b'\'') => Val::Str(string(p, q, decode)?),
+        q @ (b'"' | b'\'') => Val::Str(string(p, q, decode, cx)?),
         b'-' | b'+' | b'0'..=b'9' | b'.' => Val::Num(p.number_str().ok()?),
         b'{' | b'[' => return None,
         _ => match p.word() {
@@ -539,6 +570,11 @@ fn scan_inner(
         i: 0,
         irregular: false,
     };
+    let cx = Cx {
+        whole: std::str::from_utf8(h).ok(),
+        // Without a layout, the escaping is not compared.
+        exact: o.layout != LayoutNeed::None,
+    };
     let mut cmd = RemotingCommand::default();
     let mut members = Vec::new();
     // Written exactly as fastjson writes it so far: then no layout is needed, and, if one
@@ -572,7 +608,7 @@ fn scan_inner(
     }
     p.i += 1;
     while !get!(at_close(&mut p)) {
-        let k = get!(key(&mut p));
+        let k = get!(key(&mut p, cx));
         p.ws();
         if p.peek() != Some(b':') {
             return Ok(None);
@@ -601,7 +637,7 @@ fn scan_inner(
         if which == EXT && p.peek() == Some(b'{') {
             switch!(was_canon, seen_before, false);
             let built_before = build;
-            let Some(el) = ext_fields(&mut p, o, &mut build, &mut cmd, &mut canon)? else {
+            let Some(el) = ext_fields(&mut p, cx, o, &mut build, &mut cmd, &mut canon)? else {
                 return Ok(None);
             };
             if build && !built_before {
@@ -616,7 +652,7 @@ fn scan_inner(
             get!(after_member(&mut p));
             continue;
         }
-        let v = get!(scalar(&mut p, true));
+        let v = get!(scalar(&mut p, true, cx));
         match which {
             CODE | FLAG | OPAQUE | VERSION => {
                 let n = get!(v.text().and_then(int_of_text));
@@ -697,8 +733,9 @@ fn scan_inner(
 /// The extFields object (at its `{`): the entries into `cmd`, their forms once `build`
 /// (which it sets at the first entry fastjson would not write so, if the header was in
 /// fastjson's form up to there). `Ok(None)` for what the reference reader must read.
-fn ext_fields(
-    p: &mut Parser<'_>,
+fn ext_fields<'a>(
+    p: &mut Parser<'a>,
+    cx: Cx<'a>,
     o: &JsonHeaderOptions,
     build: &mut bool,
     cmd: &mut RemotingCommand,
@@ -719,8 +756,8 @@ fn ext_fields(
         let idx = el.len;
         el.len += 1;
         let k = get!(match p.peek() {
-            Some(q @ (b'"' | b'\'')) => string(p, q, true),
-            Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$') => key(p),
+            Some(q @ (b'"' | b'\'')) => string(p, q, true, cx),
+            Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$') => key(p, cx),
             _ => None,
         });
         p.ws();
@@ -732,11 +769,11 @@ fn ext_fields(
         if idx >= o.max_ext {
             cmd.ext_fields_dropped += 1;
             *canon = false;
-            get!(scalar(p, false));
+            get!(scalar(p, false, cx));
         } else if o.keep.is_some_and(|f| !f(k.as_str())) {
-            get!(scalar(p, false));
+            get!(scalar(p, false, cx));
         } else {
-            let v = get!(scalar(p, true));
+            let v = get!(scalar(p, true, cx));
             if !(k.plain() && v.plain_str()) {
                 if !*build && needed(o, false, true) {
                     if !*canon {
@@ -1219,12 +1256,19 @@ mod tests {
             }
             let mut reference = Parser { s: &b, i: 0, irregular: false };
             let want = reference.string(q).ok().map(|s| (s, reference.i));
-            let mut p = Parser { s: &b, i: 0, irregular: false };
-            let got = string(&mut p, q, true).map(|s| (s.to_jstr(), p.i));
-            prop_assert_eq!(&got, &want, "{:?}", String::from_utf8_lossy(&b));
+            for whole in [None, std::str::from_utf8(&b).ok()] {
+                let mut p = Parser { s: &b, i: 0, irregular: false };
+                let got = string(&mut p, q, true, Cx { whole, exact: true }).map(|s| (s.to_jstr(), p.i));
+                prop_assert_eq!(&got, &want, "{:?}", String::from_utf8_lossy(&b));
+                // Not comparing the escaping: the same text, the same end.
+                let mut p = Parser { s: &b, i: 0, irregular: false };
+                let got = string(&mut p, q, true, Cx { whole, exact: false })
+                    .map(|s| (s.as_str().to_string(), p.i));
+                prop_assert_eq!(got, want.as_ref().map(|(s, i)| (s.value.clone(), *i)));
+            }
             // Stepping over without decoding ends at the same place.
             let mut p = Parser { s: &b, i: 0, irregular: false };
-            let skipped = string(&mut p, q, false).map(|_| p.i);
+            let skipped = string(&mut p, q, false, Cx { whole: None, exact: true }).map(|_| p.i);
             prop_assert_eq!(skipped, want.map(|w| w.1));
         }
 
