@@ -86,6 +86,10 @@ pub fn decode_json_header_with(
     h: &[u8],
     o: &JsonHeaderOptions,
 ) -> Result<RemotingCommand, FrameError> {
+    // Exactly fastjson's form (Java): the faster scanner, no layout needed.
+    if let Some(cmd) = super::canonical::scan_keeping(h, o.keep, o.max_ext) {
+        return Ok(cmd);
+    }
     match scan(h, o, false) {
         Scan::Done(cmd) => return Ok(cmd),
         Scan::NeedLayout => {
@@ -1473,6 +1477,12 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(h)
             );
+            // The one-pass decoder alone (the fastjson-form scanner goes first) tells the
+            // same.
+            let Scan::Done(one) = scan(h, &JsonHeaderOptions::default(), false) else {
+                panic!("{}", String::from_utf8_lossy(h));
+            };
+            assert_eq!(one.layout, c.layout, "{}", String::from_utf8_lossy(h));
             if !canonical {
                 // Built from where the header leaves fastjson's form on, the members
                 // before it from the fields: the same layout as the reference reader's.

@@ -2,6 +2,7 @@
 //! Byte-exact: every decoded frame re-encodes to the bytes that were on the wire.
 
 mod binary;
+mod canonical;
 pub mod codes;
 pub mod command;
 pub mod json;
