@@ -13,7 +13,9 @@ use std::net::SocketAddr;
 
 use crate::capture::{LinkType, decode_packet};
 use crate::reassembly::{HalfStream, StreamEvent, StreamLimits};
-use crate::remoting::command::{FrameError, FrameLimits, Kind, RemotingCommand, decode_frame};
+use crate::remoting::command::{
+    FrameError, FrameLimits, Kind, LayoutNeed, RemotingCommand, decode_frame_as,
+};
 use crate::remoting::stream::{FrameSplitter, SplitEvent};
 
 /// Dissector settings.
@@ -1167,7 +1169,15 @@ fn collect_split(
                     },
                 )
             } else {
-                decode_frame(f.bytes, &opts.frame)
+                // The header's re-encoding layout only where the wire is kept to compare
+                // with (verify, check); the extFields value kinds, which output shows,
+                // always.
+                let layout = if opts.keep_wire {
+                    LayoutNeed::Full
+                } else {
+                    LayoutNeed::ExtForms
+                };
+                decode_frame_as(f.bytes, &opts.frame, layout)
             };
             let wire = opts.keep_wire.then(|| f.bytes.to_vec());
             frames.push((

@@ -14,7 +14,7 @@ use std::io::Read;
 use super::dissect::{Event, FrameRecord, Options, Problem, ProblemKind};
 use crate::capture::CaptureError;
 use crate::remoting::codes::{RequestCode, ResponseCode, SerializeType};
-use crate::remoting::command::{HeaderLayout, Kind, encode_frame};
+use crate::remoting::command::{HeaderLayout, Kind, encode_frame, encode_frame_canonical};
 
 /// What `verify` found. [`Summary::clean`] is the exit status: every frame re-encoded
 /// byte-exact and every RocketMQ byte checked.
@@ -157,11 +157,8 @@ pub fn check_frame(r: &FrameRecord) -> Verdict {
             ),
         };
     }
-    let canonical = (cmd.serialize == SerializeType::Json).then(|| {
-        let mut c = cmd.clone();
-        c.layout = HeaderLayout::Canonical;
-        encode_frame(&c) == wire
-    });
+    let canonical =
+        (cmd.serialize == SerializeType::Json).then(|| encode_frame_canonical(cmd) == wire);
     let again = encode_frame(cmd);
     if again == wire {
         return Verdict::Identical { canonical };

@@ -112,14 +112,15 @@ pub fn parse(input: &[u8]) -> Result<JValue, JsonError> {
     Ok(v)
 }
 
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
+/// The reader's cursor; the JSON header decoder (`json_header`) drives it too.
+pub(crate) struct Parser<'a> {
+    pub(crate) s: &'a [u8],
+    pub(crate) i: usize,
     /// Whitespace or an extra comma was skipped somewhere.
-    irregular: bool,
+    pub(crate) irregular: bool,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err(&self, reason: &'static str) -> JsonError {
         JsonError {
             offset: self.i,
@@ -127,18 +128,18 @@ impl Parser<'_> {
         }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
 
-    fn ws(&mut self) {
+    pub(crate) fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c) = self.peek() {
             self.i += 1;
             self.irregular = true;
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<JValue, JsonError> {
+    pub(crate) fn value(&mut self, depth: usize) -> Result<JValue, JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err("JSON nested too deeply"));
         }
@@ -161,7 +162,7 @@ impl Parser<'_> {
         }
     }
 
-    fn word(&mut self) -> &str {
+    pub(crate) fn word(&mut self) -> &'a str {
         let start = self.i;
         while let Some(b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'$') = self.peek() {
             self.i += 1;
@@ -171,6 +172,11 @@ impl Parser<'_> {
     }
 
     fn number(&mut self) -> Result<String, JsonError> {
+        self.number_str().map(str::to_string)
+    }
+
+    /// A number literal as written (borrowed: only ASCII is consumed).
+    pub(crate) fn number_str(&mut self) -> Result<&'a str, JsonError> {
         let start = self.i;
         if let Some(b'-' | b'+') = self.peek() {
             self.i += 1;
@@ -198,10 +204,11 @@ impl Parser<'_> {
                 return Err(self.err("bad number"));
             }
         }
-        Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
+        // Only ASCII signs, digits, `.`, `e`/`E` and `Infinity` were consumed.
+        Ok(std::str::from_utf8(&self.s[start..self.i]).unwrap_or(""))
     }
 
-    fn string(&mut self, q: u8) -> Result<JStr, JsonError> {
+    pub(crate) fn string(&mut self, q: u8) -> Result<JStr, JsonError> {
         self.i += 1;
         let start = self.i;
         // Fast path: no escape before the closing quote, and nothing fastjson would escape.
@@ -400,7 +407,7 @@ impl Parser<'_> {
 
 /// True when fastjson would write `raw` (UTF-8 text without backslashes) differently:
 /// a quote, a control character, U+007F–U+009F or U+2028/U+2029.
-fn needs_escape(raw: &[u8]) -> bool {
+pub(crate) fn needs_escape(raw: &[u8]) -> bool {
     raw.iter().enumerate().any(|(i, &b)| match b {
         0..=0x1f | b'"' | 0x7f => true,
         // U+0080–U+009F are C2 80..C2 9F; U+2028/2029 are E2 80 A8/A9.
@@ -427,22 +434,54 @@ pub fn escape_fastjson(s: &str) -> String {
 
 /// [`escape_fastjson`] appending to `out`.
 pub fn escape_fastjson_into(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
-                use std::fmt::Write;
-                let _ = write!(out, "\\u{:04X}", c as u32);
+    escape_with(s, |t| out.push_str(t));
+}
+
+/// [`escape_fastjson`] appending to a byte buffer.
+pub fn escape_fastjson_bytes(s: &str, out: &mut Vec<u8>) {
+    escape_with(s, |t| out.extend_from_slice(t.as_bytes()));
+}
+
+/// Runs of text that fastjson writes unchanged are passed on whole, escapes between them.
+fn escape_with(s: &str, mut push: impl FnMut(&str)) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let b = s.as_bytes();
+    let (mut run, mut i) = (0, 0);
+    while let Some(&c) = b.get(i) {
+        // The length of the character to escape here, if any.
+        let n = match c {
+            b'"' | b'\\' | 0..=0x1f | 0x7f => 1,
+            // U+0080–U+009F are C2 80..C2 9F; U+2028/2029 are E2 80 A8/A9.
+            0xC2 if matches!(b.get(i + 1), Some(0x80..=0x9f)) => 2,
+            0xE2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)) => 3,
+            _ => {
+                i += 1;
+                continue;
             }
-            _ => out.push(c),
-        }
+        };
+        // `i` is at an ASCII byte or a lead byte (C2, E2): a character boundary.
+        push(&s[run..i]);
+        let mut u = [b'\\', b'u', b'0', b'0', b'0', b'0'];
+        push(match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            8 => "\\b",
+            9 => "\\t",
+            10 => "\\n",
+            12 => "\\f",
+            13 => "\\r",
+            _ => {
+                let v = s[i..].chars().next().map_or(0, |ch| ch as usize);
+                for (k, d) in u[2..].iter_mut().enumerate() {
+                    *d = HEX[(v >> (12 - 4 * k)) & 15];
+                }
+                std::str::from_utf8(&u).unwrap_or_default()
+            }
+        });
+        i += n;
+        run = i;
     }
+    push(&s[run..]);
 }
 
 /// Writes a string with its original quoting and escape text when it had any, else as
@@ -456,11 +495,7 @@ pub fn write_jstr(s: &JStr, out: &mut Vec<u8>) {
     out.extend_from_slice(q);
     match &s.raw {
         Some(raw) => out.extend_from_slice(raw),
-        None => {
-            let mut t = String::new();
-            escape_fastjson_into(&s.value, &mut t);
-            out.extend_from_slice(t.as_bytes());
-        }
+        None => escape_fastjson_bytes(&s.value, out),
     }
     out.extend_from_slice(q);
 }
@@ -592,6 +627,40 @@ mod tests {
                 raw: Some(br"\u0041\ud83d\ude00".to_vec())
             })
         );
+    }
+
+    /// The writer's escaping before it copied runs whole: one character at a time.
+    fn escape_reference(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\u{8}' => out.push_str("\\b"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\u{c}' => out.push_str("\\f"),
+                '\r' => out.push_str("\\r"),
+                '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
+                    out.push_str(&format!("\\u{:04X}", c as u32))
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaping_writes_what_fastjson_writes(
+            s in "(\\PC|[\\x00-\\x1f\"\\\\\u{7f}-\u{a0}\u{2027}-\u{202a}é中😀])*"
+        ) {
+            proptest::prop_assert_eq!(escape_fastjson(&s), escape_reference(&s));
+            let mut b = b"x".to_vec();
+            escape_fastjson_bytes(&s, &mut b);
+            let want = escape_reference(&s);
+            proptest::prop_assert_eq!(&b[1..], want.as_bytes());
+        }
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! Byte-exact: every decoded frame re-encodes to the bytes that were on the wire.
 
 mod binary;
+mod canonical;
 pub mod codes;
 pub mod command;
 pub mod json;
+pub mod json_header;
 pub mod stream;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode, SerializeType, version_name};
