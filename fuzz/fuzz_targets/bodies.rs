@@ -16,7 +16,6 @@ fuzz_target!(|data: &[u8]| {
     for f in [1, 0x101, 0x201, 0x301] {
         let _ = message::decompress(f, data, 1 << 20);
     }
-    let _ = protocol::register_broker::decode_compressed(data, 413, 1 << 20);
     let mut opts = DecodeOptions {
         max_inflated: 1 << 20,
         inflate: true,
@@ -25,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
     opts.limits.max_messages_per_frame = 64;
     opts.limits.max_properties = 16;
     opts.limits.max_inflated_per_frame = 4 << 20;
+    opts.limits.max_body_entries = 64;
+    opts.limits.max_json_nodes = 4096;
+    let _ = protocol::register_broker::decode_compressed(data, 413, 1 << 20, &opts.limits);
     for (code, flag) in [
         (310, 0),
         (320, 0),
