@@ -354,40 +354,9 @@ fn connections_listed_are_the_top_ones_and_totals_count_all() {
     // answered; every 5th connection's first answer is SYSTEM_ERROR. With --top 3 the rows
     // are the 3 busiest (27, 28, 29, by bytes and by frames) and the 3 lowest streams with
     // an error (0, 5, 10: one error each, ties to the lower stream).
-    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
-    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("many.pcap");
-    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
-    let mut ts = 1_000_000_000i64;
-    for c in 0..30u16 {
-        let mut conv = TcpConversation::new(
-            format!("127.0.0.1:{}", 40000 + c).parse().unwrap(),
-            "127.0.0.1:10911".parse().unwrap(),
-        );
-        conv.handshake(&mut w, ts).unwrap();
-        for i in 0..=c as i32 {
-            ts += 1_000;
-            let req = RemotingCommand {
-                code: 34,
-                opaque: i,
-                body: vec![b'h'; 100],
-                ..Default::default()
-            };
-            conv.send(&mut w, ts, true, &encode_frame(&req)).unwrap();
-            let resp = RemotingCommand {
-                code: if c % 5 == 0 && i == 0 { 1 } else { 0 },
-                flag: 1,
-                opaque: i,
-                ..Default::default()
-            };
-            conv.send(&mut w, ts + 500, false, &encode_frame(&resp))
-                .unwrap();
-        }
-        conv.close(&mut w, ts + 1_000).unwrap();
-    }
-    w.flush().unwrap();
-    drop(w);
+    heartbeat_connections(&f, 30, 40000, |c| c + 1, |c| c % 5 == 0);
     let f = f.to_str().unwrap();
     let all = stats(f, &["--top", "1000"]);
     let top = stats(f, &["--top", "3"]);
@@ -553,40 +522,9 @@ fn ended_connections_are_folded_and_the_top_ones_still_listed() {
     // SYSTEM_ERROR. Ended connections are folded as they end, keeping only those that may
     // still rank: --top 3 must list exactly the top 3 of all 300 by bytes, frames and
     // errors, each row as --top 1000 (nothing pruned) shows it; the totals count all.
-    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
-    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("ended.pcap");
-    let mut w = PcapWriter::new(std::fs::File::create(&f).unwrap()).unwrap();
-    let mut ts = 1_000_000_000i64;
-    for c in 0..300u32 {
-        let mut conv = TcpConversation::new(
-            format!("127.0.0.1:{}", 20000 + c).parse().unwrap(),
-            "127.0.0.1:10911".parse().unwrap(),
-        );
-        conv.handshake(&mut w, ts).unwrap();
-        for i in 0..((c * 37) % 50 + 1) as i32 {
-            ts += 1_000;
-            let req = RemotingCommand {
-                code: 34,
-                opaque: i,
-                body: vec![b'h'; 100],
-                ..Default::default()
-            };
-            conv.send(&mut w, ts, true, &encode_frame(&req)).unwrap();
-            let resp = RemotingCommand {
-                code: if c % 7 == 0 && i == 0 { 1 } else { 0 },
-                flag: 1,
-                opaque: i,
-                ..Default::default()
-            };
-            conv.send(&mut w, ts + 500, false, &encode_frame(&resp))
-                .unwrap();
-        }
-        conv.close(&mut w, ts + 1_000).unwrap();
-    }
-    w.flush().unwrap();
-    drop(w);
+    heartbeat_connections(&f, 300, 20000, |c| (c * 37) % 50 + 1, |c| c % 7 == 0);
     let f = f.to_str().unwrap();
     let all = stats(f, &["--top", "1000"]);
     let rows = all["connections"].as_array().unwrap();
@@ -639,4 +577,47 @@ fn ended_connections_are_folded_and_the_top_ones_still_listed() {
         st.ended_conns.len()
     );
     assert!(st.ended_conns.len() < 300);
+}
+
+/// Writes `n` connections from 127.0.0.1 (client ports from `port`) to a Broker, one after
+/// another, each closed with FIN: connection c sends `beats(c)` HEART_BEATs of 100 body
+/// bytes, each answered, the first answer SYSTEM_ERROR when `error(c)`.
+fn heartbeat_connections(
+    f: &std::path::Path,
+    n: u32,
+    port: u32,
+    beats: impl Fn(u32) -> u32,
+    error: impl Fn(u32) -> bool,
+) {
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::remoting::command::{RemotingCommand, encode_frame};
+    let mut w = PcapWriter::new(std::fs::File::create(f).unwrap()).unwrap();
+    let mut ts = 1_000_000_000i64;
+    for c in 0..n {
+        let mut conv = TcpConversation::new(
+            format!("127.0.0.1:{}", port + c).parse().unwrap(),
+            "127.0.0.1:10911".parse().unwrap(),
+        );
+        conv.handshake(&mut w, ts).unwrap();
+        for i in 0..beats(c) as i32 {
+            ts += 1_000;
+            let req = RemotingCommand {
+                code: 34,
+                opaque: i,
+                body: vec![b'h'; 100],
+                ..Default::default()
+            };
+            conv.send(&mut w, ts, true, &encode_frame(&req)).unwrap();
+            let resp = RemotingCommand {
+                code: if error(c) && i == 0 { 1 } else { 0 },
+                flag: 1,
+                opaque: i,
+                ..Default::default()
+            };
+            conv.send(&mut w, ts + 500, false, &encode_frame(&resp))
+                .unwrap();
+        }
+        conv.close(&mut w, ts + 1_000).unwrap();
+    }
+    w.flush().unwrap();
 }
