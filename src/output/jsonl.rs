@@ -153,22 +153,27 @@ impl<'o> Obj<'o> {
         }
     }
 
-    /// Writes the next key (strictly after the previous one in byte order) and returns the
-    /// buffer for its value.
-    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+    /// What comes before every key: the order check (debug builds) and the comma.
+    fn next_member(&mut self, _k: &str) {
         #[cfg(debug_assertions)]
         {
             debug_assert!(
-                self.members == 0 || self.prev.as_str() < k,
-                "JSON key {k:?} after {:?}: keys must be in byte order",
+                self.members == 0 || self.prev.as_str() < _k,
+                "JSON key {_k:?} after {:?}: keys must be in byte order",
                 self.prev
             );
-            self.prev = k.to_string();
+            self.prev = _k.to_string();
         }
         if self.members > 0 {
             self.out.push(b',');
         }
         self.members += 1;
+    }
+
+    /// Writes the next key (strictly after the previous one in byte order) and returns the
+    /// buffer for its value.
+    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        self.next_member(k);
         str(self.out, k);
         self.out.push(b':');
         self.out
@@ -177,24 +182,13 @@ impl<'o> Obj<'o> {
     /// Writes the next key given as its JSON text with the colon (`"code":`, from [`k!`]):
     /// a literal that needs no escaping, copied as it is.
     fn fixed(&mut self, quoted: &'static str) -> &mut Vec<u8> {
+        let k = &quoted[1..quoted.len() - 2];
         #[cfg(debug_assertions)]
-        {
-            let k = &quoted[1..quoted.len() - 2];
-            debug_assert!(
-                !needs_escape_any(k),
-                "JSON key literal {k:?} needs escaping"
-            );
-            debug_assert!(
-                self.members == 0 || self.prev.as_str() < k,
-                "JSON key {k:?} after {:?}: keys must be in byte order",
-                self.prev
-            );
-            self.prev = k.to_string();
-        }
-        if self.members > 0 {
-            self.out.push(b',');
-        }
-        self.members += 1;
+        debug_assert!(
+            !needs_escape_any(k),
+            "JSON key literal {k:?} needs escaping"
+        );
+        self.next_member(k);
         self.out.extend_from_slice(quoted.as_bytes());
         self.out
     }
