@@ -19,6 +19,7 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod cli;
 pub mod limits;
 pub mod output;
 pub mod producer;

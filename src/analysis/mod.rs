@@ -1,6 +1,7 @@
 //! Analysis of decoded traffic: the packet-to-command pipeline and request/response pairing.
 
 pub mod dissect;
+pub mod live;
 pub mod manifest;
 pub mod regress;
 pub mod stats;

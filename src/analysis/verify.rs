@@ -282,3 +282,74 @@ pub fn verify<R: Read + Send>(
     s.evicted_half_open = totals.evicted_half_open;
     (s, err)
 }
+
+/// `rmqdump verify` of the capture named `file`: the findings and the summary line to
+/// `out` (each prefixed with the file name, as `read`'s problem lines are), then, with a
+/// manifest, every disagreement with it ([`super::manifest::check`]). Returns whether all
+/// is well (the exit status): byte-exact, every byte checked, the manifest agreed with.
+pub fn run<W: std::io::Write>(
+    file: &str,
+    opts: Options,
+    manifest: Option<&str>,
+    out: W,
+    diag: &mut dyn std::io::Write,
+) -> std::io::Result<bool> {
+    use crate::output::{self, read};
+    use std::io::{self, Write};
+    let mut w = io::BufWriter::new(out);
+    let input = read::open(file)?;
+    let mut err = None;
+    let (summary, cap_err) = verify(
+        input,
+        Options {
+            keep_wire: true,
+            ..opts
+        },
+        |l| {
+            if err.is_none()
+                && let Err(e) = output::write_line(&mut w, &format!("{file}: {l}"))
+            {
+                err = Some(e);
+            }
+        },
+    );
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let mut bad = false;
+    if let Some(e) = cap_err {
+        bad |= read::capture_error(file, e, diag)?;
+    }
+    writeln!(w, "{file}: {}", summary.line())?;
+    let mut ok = !bad && summary.clean();
+    if let Some(m) = manifest {
+        let text = std::fs::read_to_string(m)
+            .map_err(|e| io::Error::new(e.kind(), format!("{m}: {e}")))?;
+        let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            io::Error::other(format!(
+                "{m}: not JSON: {e}; give the file written by `rmqdump produce --manifest` or a rocketmq-capture-manifest/1 file"
+            ))
+        })?;
+        let (frames, _) = read::frames_json(
+            file,
+            Options {
+                keep_wire: false,
+                ..opts
+            },
+            diag,
+        )?;
+        let problems = super::manifest::check(&manifest, &frames);
+        let n = manifest["messages"].as_array().map_or(0, |a| a.len());
+        for p in &problems {
+            writeln!(w, "{p}")?;
+        }
+        writeln!(
+            w,
+            "{file}: manifest {m}: {n} messages, {} disagreements",
+            problems.len()
+        )?;
+        ok &= problems.is_empty();
+    }
+    w.flush()?;
+    Ok(ok)
+}

@@ -8,6 +8,8 @@ pub mod filter;
 #[cfg(test)]
 mod json_oracle;
 pub mod jsonl;
+pub mod read;
+pub mod stats_cmd;
 pub mod tables;
 
 pub use filter::Filter;

@@ -3,4 +3,5 @@
 //! `send_path` is the pure protocol logic; `client` does the networking (tokio).
 
 pub mod client;
+pub mod run;
 pub mod send_path;

@@ -15,6 +15,8 @@
 //!   when whoever reads it (the printer, the pcap writer) falls behind, forwarding waits
 //!   for it too, so the output stays complete and the traffic slows instead.
 
+pub mod run;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::SocketAddr;

@@ -1,0 +1,516 @@
+//! The command line's definitions (clap derive): arguments, their ranges and help. They
+//! live in the library, not in `src/main.rs`, so that the shell completions and the man page
+//! (`rmqdump completions`, `rmqdump man`) are generated from the very definitions the binary
+//! parses, and so that tests can build the same `Options` the binary does. The commands'
+//! logic lives beside the layer each belongs to (`output::read`, `analysis::verify`,
+//! `output::stats_cmd`, `analysis::regress::run`, `producer::run`, `proxy::run`,
+//! `analysis::live`); `src/main.rs` only parses, wires and maps exit codes.
+
+use clap::builder::RangedU64ValueParser;
+use clap::{Args, Parser, Subcommand};
+
+use crate::analysis::Options;
+use crate::limits::Limits;
+use crate::output::{self, OutputOptions};
+
+/// Dissector and traffic analyzer for the Apache RocketMQ remoting protocol.
+///
+/// Reads Wireshark captures (pcap, pcapng, optionally gzip-compressed, or `-` for stdin),
+/// reassembles TCP, rebuilds every RemotingCommand and decodes it.
+#[derive(Parser)]
+#[command(name = "rmqdump", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Print every RemotingCommand of a capture: one line per frame, a tree (-V) or JSON Lines.
+    Read(ReadArgs),
+    /// Re-encode every decoded frame and compare it with the bytes on the wire; with
+    /// --manifest, also check that every message of the manifest is in the capture, decoded
+    /// as sent, with the send result the producer reported.
+    Verify(VerifyArgs),
+    /// What happened in a capture: overview, per request code, topic, connection, route,
+    /// problems (tables, or one JSON document with --json).
+    Stats(StatsArgs),
+    /// Compare a capture with a golden JSON Lines file (fields that change from run to run
+    /// are ignored); exit 1 on any difference. --bless writes the golden file.
+    Check(CheckArgs),
+    /// Send messages through the real send path (route lookup, round robin over the
+    /// writable queues, SEND_MESSAGE_V2) to a NameServer and Broker.
+    Produce(Box<ProduceArgs>),
+    /// Capture live from an interface (AF_PACKET ring, kernel BPF filter on the RocketMQ
+    /// ports) and print like `read`; needs CAP_NET_RAW (else use `proxy`).
+    Live(LiveArgs),
+    /// Sniff without privileges: clients use the proxy as their NameServer; route answers
+    /// are rewritten so broker traffic flows through it too. Prints what passes like `read`.
+    Proxy(ProxyArgs),
+    /// Compare the shape of two captures of the same scenario: request sequences per
+    /// connection, header keys, serialization, language, version, property keys, body
+    /// shapes, response codes. Exit 1 when they differ.
+    Diff(DiffArgs),
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The golden JSON Lines file (as written by `rmqdump read --json` or --bless).
+    #[arg(long)]
+    pub golden: String,
+    /// Also ignore this field: a key name anywhere, or a dotted path (header.topic). Repeatable.
+    #[arg(long)]
+    pub ignore: Vec<String>,
+    /// Compare this normally ignored field after all. Repeatable.
+    #[arg(long)]
+    pub keep: Vec<String>,
+    /// Write the capture's JSON Lines to the golden file instead of comparing.
+    #[arg(long)]
+    pub bless: bool,
+    /// Show the ignored-by-default fields and exit.
+    #[arg(long)]
+    pub list_ignored: bool,
+}
+
+#[derive(Args)]
+pub struct ProduceArgs {
+    /// NameServer address.
+    #[arg(long, default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Topic to send to (auto-created through TBW102 when the broker allows it).
+    #[arg(long)]
+    pub topic: String,
+    /// Number of messages.
+    #[arg(long, default_value_t = 1)]
+    pub count: usize,
+    /// Body size in bytes (a deterministic text), unless --body-file.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Tags, comma-separated: message i gets tag i mod n.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// KEYS: message i gets `<keys>-<i>`.
+    #[arg(long)]
+    pub keys: Option<String>,
+    /// A user property k=v (repeatable).
+    #[arg(long)]
+    pub property: Vec<String>,
+    /// The body, from a file.
+    #[arg(long)]
+    pub body_file: Option<String>,
+    /// Producer group.
+    #[arg(long, default_value = "rmqdump_producer")]
+    pub group: String,
+    /// Version sent in headers (ordinal or name such as V4_9_4).
+    #[arg(long, default_value = "V4_9_4")]
+    pub version: String,
+    /// Send mode: sync (wait for each result), async (pipelined, --concurrency requests in
+    /// flight) or oneway (no result).
+    #[arg(long, default_value = "sync", value_parser = ["sync", "async", "oneway"])]
+    pub mode: String,
+    /// Requests in flight in async mode.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Send messages in batches of N (SEND_BATCH_MESSAGE).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Header serialization: json or rocketmq (binary).
+    #[arg(long, default_value = "json", value_parser = ["json", "rocketmq"])]
+    pub serialize: String,
+    /// Write the producer's own traffic to this pcap.
+    #[arg(long)]
+    pub record: Option<String>,
+    /// Write what was sent and what came back to this JSON manifest.
+    #[arg(long)]
+    pub manifest: Option<String>,
+    /// Per-request timeout in milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    pub timeout_ms: u64,
+    /// Send through the broker's VIP channel (listen port − 2), as Java clients ≤ 4.4 did.
+    #[arg(long)]
+    pub vip_channel: bool,
+    /// The `language` the headers carry.
+    #[arg(long, default_value = "java", value_parser = ["java", "rust"])]
+    pub language: String,
+}
+
+#[derive(Args)]
+pub struct LiveArgs {
+    /// Interface (`lo`, `eth0`, `any`).
+    #[arg(short = 'i', long)]
+    pub interface: String,
+    /// TCP ports to capture (repeatable); default 9876, 10909, 10911, 10912.
+    #[arg(long)]
+    pub port: Vec<u16>,
+    #[command(flatten)]
+    pub frames: FrameArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Print the stats tables (refreshed every --interval, and at the end) instead of frames.
+    #[arg(long)]
+    pub stats: bool,
+    /// With --stats: refresh period (e.g. 5s).
+    #[arg(long, value_parser = output::tables::parse_interval)]
+    pub interval: Option<i64>,
+    /// Also write the captured packets to this pcap (raw IP link type).
+    #[arg(short = 'w', long)]
+    pub write: Option<String>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Stop after this many packets.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Show AccessKey, Signature and SecurityToken values.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Args)]
+pub struct ProxyArgs {
+    /// Address clients connect to as their NameServer.
+    #[arg(long, default_value = "127.0.0.1:19876")]
+    pub listen: String,
+    /// The real NameServer.
+    #[arg(long, default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Also write what passed through as a pcap (synthesised TCP packets).
+    #[arg(short = 'w', long)]
+    pub write: Option<String>,
+    /// JSON Lines instead of text lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many seconds (default: run until Ctrl-C / SIGTERM).
+    #[arg(long)]
+    pub duration: Option<f64>,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The first capture (A).
+    pub a: String,
+    /// The second capture (B).
+    pub b: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// A manifest of what was sent and what came back (rmqdump produce --manifest, or a
+    /// rocketmq-capture-manifest/1 file).
+    #[arg(long)]
+    pub manifest: Option<String>,
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// One JSON document instead of tables (schema: docs/stats.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Also count per time bucket of this length (e.g. 1s, 500ms, 1m).
+    #[arg(long, value_parser = output::tables::parse_interval)]
+    pub interval: Option<i64>,
+    /// Passes side by side, each over some of the connections, merged into the same
+    /// result as one pass (default: the CPUs, at most 4; at most 64; always 1 for standard
+    /// input).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Connections listed: the top N by bytes, by frames and by error responses (totals
+    /// count them all).
+    #[arg(long, default_value_t = crate::analysis::stats::TOP_CONNECTIONS)]
+    pub top: usize,
+}
+
+#[derive(Args)]
+pub struct CommonArgs {
+    /// Capture file (pcap or pcapng, optionally .gz); `-` reads standard input.
+    pub file: String,
+    /// Largest accepted frame `length` field (Java default 16777212).
+    #[arg(long, default_value_t = 16_777_212)]
+    pub max_frame: u32,
+    /// Most bytes held in reassembly and frame buffers together.
+    #[arg(long, default_value_t = 256 << 20)]
+    pub max_buffered: usize,
+    /// Most TCP connections tracked at once; past it the one idle longest is flushed and
+    /// forgotten (reported, and counted in dropped_by_limits).
+    #[arg(long, default_value_t = Limits::default().max_flows)]
+    pub max_flows: usize,
+    /// Most handshake-only connections (no payload yet) tracked at once; past it the
+    /// oldest is forgotten (a SYN flood).
+    #[arg(long, default_value_t = Limits::default().max_half_open_flows)]
+    pub max_half_open_flows: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The decode budget ([`Limits`]) of every command that decodes; defaults
+/// and meanings in README.md ("Limits").
+#[derive(Args, Clone)]
+pub struct LimitArgs {
+    /// Messages decoded per frame (batch items, stored and inner-batch messages); the rest
+    /// are counted, not decoded.
+    #[arg(long, default_value_t = Limits::default().max_messages_per_frame,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=16_777_216))]
+    pub max_messages_per_frame: usize,
+    /// Properties kept per message.
+    #[arg(long, default_value_t = Limits::default().max_properties,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1_048_576))]
+    pub max_properties: usize,
+    /// Bytes all compressed bodies of one frame may inflate to (failed attempts count).
+    #[arg(long, default_value_t = Limits::default().max_inflated_per_frame,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 32))]
+    pub max_inflated_per_frame: usize,
+    /// extFields entries kept per header.
+    #[arg(long, default_value_t = Limits::default().max_ext_fields,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1_048_576))]
+    pub max_ext_fields: usize,
+    /// Bytes of a JSON body turned into a tree; a larger one is shown as its length.
+    #[arg(long, default_value_t = Limits::default().max_json_body,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 31))]
+    pub max_json_body: usize,
+    /// Nodes (values and keys) of a JSON body turned into a tree.
+    #[arg(long, default_value_t = Limits::default().max_json_nodes,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 28))]
+    pub max_json_nodes: usize,
+    /// Topic configs and mappings decoded from one compressed RegisterBrokerBody.
+    #[arg(long, default_value_t = Limits::default().max_body_entries,
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=16_777_216))]
+    pub max_body_entries: usize,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        let l = Limits::default();
+        LimitArgs {
+            max_messages_per_frame: l.max_messages_per_frame,
+            max_properties: l.max_properties,
+            max_inflated_per_frame: l.max_inflated_per_frame,
+            max_ext_fields: l.max_ext_fields,
+            max_json_body: l.max_json_body,
+            max_json_nodes: l.max_json_nodes,
+            max_body_entries: l.max_body_entries,
+        }
+    }
+}
+
+/// The `--max-*` options as `Limits` (the others keep their defaults).
+pub fn limits(a: &LimitArgs) -> Limits {
+    Limits {
+        max_messages_per_frame: a.max_messages_per_frame,
+        max_properties: a.max_properties,
+        max_inflated_per_frame: a.max_inflated_per_frame,
+        max_ext_fields: a.max_ext_fields,
+        max_json_body: a.max_json_body,
+        max_json_nodes: a.max_json_nodes,
+        max_body_entries: a.max_body_entries,
+        ..Limits::default()
+    }
+}
+
+/// How frames are printed and which: the same for `read` and `live`.
+#[derive(Args)]
+pub struct FrameArgs {
+    /// Full tree per frame: header fields, properties, decoded ids, body summary.
+    #[arg(short = 'V', long)]
+    pub verbose: bool,
+    /// JSON Lines, one object per frame (schema: docs/json-lines.md).
+    #[arg(long, conflicts_with = "verbose")]
+    pub json: bool,
+    /// Only frames with this request code (name or number); a response matches by its request's code. Repeatable.
+    #[arg(long)]
+    pub code: Vec<String>,
+    /// Only frames about this topic.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Only frames carrying this key: a KEYS entry, a UNIQ_KEY or a msgId (of any sent,
+    /// pulled, popped, queried, viewed or inner-batch message).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Only frames of this consumer or producer group (header consumerGroup/producerGroup/
+    /// group/groupName, heartbeat and lock bodies, PGROUP), and the responses to them.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Print at most this many bytes of each message body (JSON marks the cut with
+    /// "body_truncated": true).
+    #[arg(long, default_value_t = Limits::default().max_body_print)]
+    pub max_body_print: usize,
+}
+
+#[derive(Args)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub frames: FrameArgs,
+    /// Only this TCP stream (connection index, as in tshark's tcp.stream).
+    #[arg(long)]
+    pub stream: Option<u64>,
+    /// Exit 1 when any problem was found (undecodable frame, gap, truncation...).
+    #[arg(long)]
+    pub strict: bool,
+    /// Show AccessKey, Signature and SecurityToken values instead of <redacted>.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+impl CommonArgs {
+    /// The dissector options of these arguments (`keep_wire`: keep each frame's wire bytes,
+    /// for `verify`).
+    pub fn options(&self, keep_wire: bool) -> Options {
+        let mut o = Options {
+            limits: limits(&self.limits),
+            ..Options::default()
+        };
+        o.frame.max_frame_length = self.max_frame;
+        o.max_buffered_total = self.max_buffered;
+        o.limits.max_flows = self.max_flows;
+        o.limits.max_half_open_flows = self.max_half_open_flows;
+        o.keep_wire = keep_wire;
+        o
+    }
+}
+
+impl FrameArgs {
+    /// The filter of `read` and `live` (an unknown code is an error naming it).
+    pub fn filter(
+        &self,
+        stream: Option<u64>,
+    ) -> Result<output::Filter, output::filter::UnknownCode> {
+        output::Filter::from_args(
+            &self.code,
+            self.topic.clone(),
+            self.key.clone(),
+            self.group.clone(),
+            stream,
+        )
+    }
+
+    /// Output options of `read` and `live`: body decoding within the same `Limits` as the
+    /// dissector's, body printing cut at `--max-body-print`.
+    pub fn output_options(&self, show_secrets: bool, opts: &Options) -> OutputOptions {
+        let mut oo = OutputOptions {
+            show_secrets,
+            ..Default::default()
+        };
+        oo.decode.limits = opts.limits;
+        oo.decode.limits.max_body_print = self.max_body_print;
+        oo
+    }
+}
+
+impl ProduceArgs {
+    /// The job these arguments describe; an error names the argument and what it expects.
+    pub fn job(&self) -> Result<crate::producer::run::ProduceJob, String> {
+        use crate::producer::client::{Mode, ProducerConfig};
+        use crate::remoting::{LanguageCode, SerializeType};
+        let version = match self.version.parse::<i32>() {
+            Ok(v) => v,
+            Err(_) => crate::remoting::codes::version_ordinal(&self.version).ok_or_else(|| {
+                format!("--version {}: not a version ordinal or name", self.version)
+            })?,
+        };
+        let mut properties = Vec::new();
+        for p in &self.property {
+            match p.split_once('=') {
+                Some((k, v)) if !k.is_empty() => properties.push((k.to_string(), v.to_string())),
+                _ => return Err(format!("--property {p}: expected k=v")),
+            }
+        }
+        let body = match &self.body_file {
+            Some(f) => Some(std::fs::read(f).map_err(|e| format!("--body-file {f}: {e}"))?),
+            None => None,
+        };
+        Ok(crate::producer::run::ProduceJob {
+            producer: ProducerConfig {
+                namesrv: self.namesrv.clone(),
+                group: self.group.clone(),
+                version,
+                timeout: std::time::Duration::from_millis(self.timeout_ms),
+                vip_channel: self.vip_channel,
+                language: if self.language == "rust" {
+                    LanguageCode::RUST
+                } else {
+                    LanguageCode::JAVA
+                },
+                serialize: if self.serialize == "rocketmq" {
+                    SerializeType::RocketMq
+                } else {
+                    SerializeType::Json
+                },
+                ..Default::default()
+            },
+            topic: self.topic.clone(),
+            count: self.count,
+            size: self.size,
+            tags: self
+                .tags
+                .as_deref()
+                .map(|t| t.split(',').map(String::from).collect())
+                .unwrap_or_default(),
+            keys: self.keys.clone(),
+            properties,
+            body,
+            mode: match self.mode.as_str() {
+                "async" => Mode::Async,
+                "oneway" => Mode::Oneway,
+                _ => Mode::Sync,
+            },
+            concurrency: self.concurrency,
+            batch: self.batch,
+            record: self.record.clone(),
+            manifest: self.manifest.clone(),
+        })
+    }
+}
+
+impl ProxyArgs {
+    /// The proxy's settings; an error names the argument.
+    pub fn config(&self) -> Result<crate::proxy::run::ProxyConfig, String> {
+        Ok(crate::proxy::run::ProxyConfig {
+            listen: self
+                .listen
+                .parse()
+                .map_err(|_| format!("--listen {}: not an ip:port", self.listen))?,
+            namesrv: self.namesrv.clone(),
+            write: self.write.clone(),
+            json: self.json,
+            duration: self.duration,
+        })
+    }
+}
+
+impl LiveArgs {
+    /// The live capture's settings (an unknown `--code` is an error).
+    pub fn config(&self) -> Result<crate::analysis::live::LiveConfig, String> {
+        let opts = Options {
+            limits: limits(&self.limits),
+            ..Options::default()
+        };
+        let f = &self.frames;
+        Ok(crate::analysis::live::LiveConfig {
+            interface: self.interface.clone(),
+            ports: if self.port.is_empty() {
+                crate::analysis::live::DEFAULT_PORTS.to_vec()
+            } else {
+                self.port.clone()
+            },
+            opts,
+            output: f.output_options(self.show_secrets, &opts),
+            filter: f.filter(None).map_err(|e| e.to_string())?,
+            json: f.json,
+            verbose: f.verbose,
+            stats: self.stats,
+            interval_ns: self.interval,
+            write: self.write.clone(),
+            duration: self.duration,
+            count: self.count,
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! `rmqdump stats`: statistics of a capture ([`crate::stats`], several passes side by side)
+//! printed as tables or one JSON document, with a progress bar on a terminal for large files.
+
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+
+use super::read::{capture_error, open};
+use crate::analysis::Options;
+use crate::analysis::stats::StatsOptions;
+
+/// A reader that moves a progress bar by the bytes read.
+struct Counting<R> {
+    inner: R,
+    n: u64,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n += k as u64;
+        if let Some(b) = &self.bar {
+            b.set_position(self.n);
+        }
+        Ok(k)
+    }
+}
+
+/// How `stats` runs and prints.
+pub struct StatsConfig {
+    pub opts: Options,
+    pub stats: StatsOptions,
+    /// Passes side by side (`None`: the CPUs, at most 4); always 1 for standard input.
+    pub threads: Option<usize>,
+    /// One JSON document instead of tables.
+    pub json: bool,
+}
+
+/// `rmqdump stats` of the capture named `file` (`-`: standard input).
+pub fn stats<W: Write>(
+    file: &str,
+    cfg: StatsConfig,
+    out: W,
+    diag: &mut dyn Write,
+) -> io::Result<()> {
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    // A progress bar for large files, only when stderr is a terminal.
+    let bar = (io::stderr().is_terminal() && size > 64 << 20).then(|| {
+        let b = indicatif::ProgressBar::new(size);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {wide_bar} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let threads = if file == "-" {
+        1
+    } else {
+        cfg.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get().min(4))
+                .unwrap_or(1)
+        })
+    };
+    // One pass opens the input once, so standard input works too.
+    let run = crate::stats(
+        |i| -> io::Result<Counting<Box<dyn Read + Send>>> {
+            // The first pass moves the progress bar.
+            Ok(Counting {
+                inner: open(file)?,
+                n: 0,
+                bar: if i == 0 { bar.clone() } else { None },
+            })
+        },
+        cfg.opts,
+        cfg.stats,
+        threads,
+    )?;
+    let (mut st, totals, cap_err) = (run.stats, run.totals, run.capture_error);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(e) = cap_err {
+        capture_error(file, e, diag)?;
+    }
+    st.finish_roles();
+    let doc = st.to_json(&totals);
+    let mut w = BufWriter::new(out);
+    if cfg.json {
+        serde_json::to_writer_pretty(&mut w, &doc).map_err(io::Error::from)?;
+        w.write_all(b"\n")?;
+    } else {
+        w.write_all(super::tables::render(&doc).as_bytes())?;
+    }
+    w.flush()
+}
