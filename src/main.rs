@@ -18,7 +18,10 @@ use rmqdump::output::read::{self as reader, ReadConfig};
 use rmqdump::output::stats_cmd::{self, StatsConfig};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return parse_error(e),
+    };
     let r = match cli.cmd {
         Cmd::Read(a) => read(a),
         Cmd::Verify(a) => verify(a),
@@ -37,6 +40,24 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Help and version go to stdout (exit 0); an argument error to stderr as clap words it,
+/// prefixed `rmqdump:` like every other error, with its usage line (exit 2).
+fn parse_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) || !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return ExitCode::from(2);
+    }
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    eprint!("rmqdump: {text}");
+    ExitCode::from(2)
 }
 
 /// A usage error found after parsing: said on stderr, exit 2.
@@ -150,8 +171,11 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         Ok(j) => j,
         Err(e) => return usage(e),
     };
-    let report = rmqdump::producer::run::produce(&job, io::stdout().lock())?;
-    Ok(if report.failed > 0 { 1 } else { 0 })
+    let summary = rmqdump::producer::run::produce(&job, io::stdout().lock())?;
+    if let Some(r) = summary.error_report(&job.producer.namesrv) {
+        eprintln!("rmqdump: {r}");
+    }
+    Ok(if summary.failed > 0 { 1 } else { 0 })
 }
 
 fn proxy(a: ProxyArgs) -> io::Result<u8> {
@@ -159,8 +183,8 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    rmqdump::proxy::run::run(&cfg, Default::default(), io::stdout().lock())?;
-    Ok(0)
+    let report = rmqdump::proxy::run::run(&cfg, Default::default(), io::stdout().lock())?;
+    Ok(if report.unreachable > 0 { 1 } else { 0 })
 }
 
 fn live(a: LiveArgs) -> io::Result<u8> {

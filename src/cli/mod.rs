@@ -54,11 +54,18 @@ pub enum Cmd {
 }
 
 #[derive(Args)]
+// `--list-ignored` needs neither the capture nor the golden file.
+#[command(mut_arg("file", |a| a.required(false).required_unless_present("list_ignored").default_value("").hide_default_value(true)))]
 pub struct CheckArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// The golden JSON Lines file (as written by `rmqdump read --json` or --bless).
-    #[arg(long)]
+    #[arg(
+        long,
+        required_unless_present = "list_ignored",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub golden: String,
     /// Also ignore this field: a key name anywhere, or a dotted path (header.topic). Repeatable.
     #[arg(long)]
@@ -69,7 +76,7 @@ pub struct CheckArgs {
     /// Write the capture's JSON Lines to the golden file instead of comparing.
     #[arg(long)]
     pub bless: bool,
-    /// Show the ignored-by-default fields and exit.
+    /// Show the ignored-by-default fields and exit (no capture or golden file needed).
     #[arg(long)]
     pub list_ignored: bool,
 }
@@ -79,14 +86,16 @@ pub struct ProduceArgs {
     /// NameServer address.
     #[arg(long, default_value = "127.0.0.1:9876")]
     pub namesrv: String,
-    /// Topic to send to (auto-created through TBW102 when the broker allows it).
-    #[arg(long)]
+    /// Topic to send to (auto-created through TBW102 when the broker allows it). Letters,
+    /// digits, %, |, _ and -, at most 127 (as Java's Validators.checkTopic).
+    #[arg(long, value_parser = crate::producer::validators::check_topic)]
     pub topic: String,
     /// Number of messages.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub count: usize,
-    /// Body size in bytes (a deterministic text), unless --body-file.
-    #[arg(long, default_value_t = 64)]
+    /// Body size in bytes (a deterministic text), unless --body-file; at least 1 (Java
+    /// refuses an empty body).
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     pub size: usize,
     /// Tags, comma-separated: message i gets tag i mod n.
     #[arg(long)]
@@ -100,8 +109,8 @@ pub struct ProduceArgs {
     /// The body, from a file.
     #[arg(long)]
     pub body_file: Option<String>,
-    /// Producer group.
-    #[arg(long, default_value = "rmqdump_producer")]
+    /// Producer group (as Java's Validators.checkGroup: letters, digits, %, |, _ and -).
+    #[arg(long, default_value = "rmqdump_producer", value_parser = crate::producer::validators::check_group)]
     pub group: String,
     /// Version sent in headers (ordinal or name such as V4_9_4).
     #[arg(long, default_value = "V4_9_4")]
@@ -110,11 +119,12 @@ pub struct ProduceArgs {
     /// flight) or oneway (no result).
     #[arg(long, default_value = "sync", value_parser = ["sync", "async", "oneway"])]
     pub mode: String,
-    /// Requests in flight in async mode.
-    #[arg(long, default_value_t = 16)]
+    /// Requests in flight in async mode (1 to 65536).
+    #[arg(long, default_value_t = 16,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=65_536))]
     pub concurrency: usize,
-    /// Send messages in batches of N (SEND_BATCH_MESSAGE).
-    #[arg(long, default_value_t = 1)]
+    /// Send messages in batches of N (SEND_BATCH_MESSAGE); 1 sends them one by one.
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub batch: usize,
     /// Header serialization: json or rocketmq (binary).
     #[arg(long, default_value = "json", value_parser = ["json", "rocketmq"])]
@@ -125,8 +135,9 @@ pub struct ProduceArgs {
     /// Write what was sent and what came back to this JSON manifest.
     #[arg(long)]
     pub manifest: Option<String>,
-    /// Per-request timeout in milliseconds.
-    #[arg(long, default_value_t = 3000)]
+    /// Per-request timeout in milliseconds (at least 1).
+    #[arg(long, default_value_t = 3000,
+          value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
     pub timeout_ms: u64,
     /// Send through the broker's VIP channel (listen port − 2), as Java clients ≤ 4.4 did.
     #[arg(long)]
@@ -157,11 +168,11 @@ pub struct LiveArgs {
     /// Also write the captured packets to this pcap (raw IP link type).
     #[arg(short = 'w', long)]
     pub write: Option<String>,
-    /// Stop after this many seconds.
-    #[arg(long)]
+    /// Stop after this many seconds (more than 0).
+    #[arg(long, value_parser = positive_seconds)]
     pub duration: Option<f64>,
-    /// Stop after this many packets.
-    #[arg(long)]
+    /// Stop after this many packets (at least 1).
+    #[arg(long, value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
     pub count: Option<u64>,
     /// Show AccessKey, Signature and SecurityToken values.
     #[arg(long)]
@@ -182,8 +193,8 @@ pub struct ProxyArgs {
     /// JSON Lines instead of text lines.
     #[arg(long)]
     pub json: bool,
-    /// Stop after this many seconds (default: run until Ctrl-C / SIGTERM).
-    #[arg(long)]
+    /// Stop after this many seconds, more than 0 (default: run until Ctrl-C / SIGTERM).
+    #[arg(long, value_parser = positive_seconds)]
     pub duration: Option<f64>,
 }
 
@@ -220,11 +231,11 @@ pub struct StatsArgs {
     /// Passes side by side, each over some of the connections, merged into the same
     /// result as one pass (default: the CPUs, at most 4; at most 64; always 1 for standard
     /// input).
-    #[arg(long)]
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub threads: Option<usize>,
     /// Connections listed: the top N by bytes, by frames and by error responses (totals
     /// count them all).
-    #[arg(long, default_value_t = crate::analysis::stats::TOP_CONNECTIONS)]
+    #[arg(long, default_value_t = crate::analysis::stats::TOP_CONNECTIONS, value_parser = at_least_one)]
     pub top: usize,
 }
 
@@ -233,18 +244,19 @@ pub struct CommonArgs {
     /// Capture file (pcap or pcapng, optionally .gz); `-` reads standard input.
     pub file: String,
     /// Largest accepted frame `length` field (Java default 16777212).
-    #[arg(long, default_value_t = 16_777_212)]
+    #[arg(long, default_value_t = 16_777_212,
+          value_parser = RangedU64ValueParser::<u32>::new().range(1..=u32::MAX as u64))]
     pub max_frame: u32,
     /// Most bytes held in reassembly and frame buffers together.
-    #[arg(long, default_value_t = 256 << 20)]
+    #[arg(long, default_value_t = 256 << 20, value_parser = at_least_one)]
     pub max_buffered: usize,
     /// Most TCP connections tracked at once; past it the one idle longest is flushed and
     /// forgotten (reported, and counted in dropped_by_limits).
-    #[arg(long, default_value_t = Limits::default().max_flows)]
+    #[arg(long, default_value_t = Limits::default().max_flows, value_parser = at_least_one)]
     pub max_flows: usize,
     /// Most handshake-only connections (no payload yet) tracked at once; past it the
     /// oldest is forgotten (a SYN flood).
-    #[arg(long, default_value_t = Limits::default().max_half_open_flows)]
+    #[arg(long, default_value_t = Limits::default().max_half_open_flows, value_parser = at_least_one)]
     pub max_half_open_flows: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -265,7 +277,7 @@ pub struct LimitArgs {
     pub max_properties: usize,
     /// Bytes all compressed bodies of one frame may inflate to (failed attempts count).
     #[arg(long, default_value_t = Limits::default().max_inflated_per_frame,
-          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 32))]
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1 << 32))]
     pub max_inflated_per_frame: usize,
     /// extFields entries kept per header.
     #[arg(long, default_value_t = Limits::default().max_ext_fields,
@@ -273,15 +285,15 @@ pub struct LimitArgs {
     pub max_ext_fields: usize,
     /// Bytes of a JSON body turned into a tree; a larger one is shown as its length.
     #[arg(long, default_value_t = Limits::default().max_json_body,
-          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 31))]
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1 << 31))]
     pub max_json_body: usize,
     /// Nodes (values and keys) of a JSON body turned into a tree.
     #[arg(long, default_value_t = Limits::default().max_json_nodes,
-          value_parser = RangedU64ValueParser::<usize>::new().range(0..=1 << 28))]
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1 << 28))]
     pub max_json_nodes: usize,
     /// Topic configs and mappings decoded from one compressed RegisterBrokerBody.
     #[arg(long, default_value_t = Limits::default().max_body_entries,
-          value_parser = RangedU64ValueParser::<usize>::new().range(0..=16_777_216))]
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=16_777_216))]
     pub max_body_entries: usize,
 }
 
@@ -512,5 +524,23 @@ impl LiveArgs {
             duration: self.duration,
             count: self.count,
         })
+    }
+}
+
+/// A count or size of at least 1.
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0: must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{s:?}: {e}")),
+    }
+}
+
+/// A duration in seconds: finite and more than 0.
+pub fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        Ok(_) => Err(format!("{s}: must be a number of seconds above 0")),
+        Err(e) => Err(format!("{s:?}: {e}")),
     }
 }

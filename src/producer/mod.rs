@@ -5,3 +5,4 @@
 pub mod client;
 pub mod run;
 pub mod send_path;
+pub mod validators;

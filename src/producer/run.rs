@@ -63,15 +63,113 @@ pub fn mode_name(m: Mode) -> &'static str {
     }
 }
 
-/// What `produce` did.
+/// Distinct errors the summary quotes.
+pub const MAX_ERRORS: usize = 3;
+
+/// What `produce` did: the summary.
 #[derive(Debug, Default)]
-pub struct ProduceReport {
+pub struct Summary {
+    /// Messages the broker answered with a send result (one-way: written to it).
     pub sent: usize,
     pub failed: usize,
+    pub elapsed: std::time::Duration,
+    /// Latency percentiles of the sent messages, in microseconds.
+    pub p50_us: u64,
+    pub p99_us: u64,
+    /// Messages sent per `broker:queueId`.
+    pub per_queue: BTreeMap<String, u64>,
+    /// The first distinct errors, in the order they first came, with how many messages
+    /// failed with each.
+    pub errors: Vec<(String, usize)>,
 }
 
-/// `rmqdump produce`: one line per message and the summary to `out`.
-pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<ProduceReport> {
+impl Summary {
+    /// Messages per second over what was actually sent (`None` when nothing was).
+    pub fn rate(&self) -> Option<f64> {
+        (self.sent > 0).then(|| self.sent as f64 / self.elapsed.as_secs_f64().max(1e-9))
+    }
+
+    /// The summary line (standard output).
+    pub fn line(&self) -> String {
+        let spread = match (self.per_queue.values().max(), self.per_queue.values().min()) {
+            (Some(x), Some(n)) if *n > 0 => format!("{:.2}", *x as f64 / *n as f64),
+            _ => "-".into(),
+        };
+        let rate = match self.rate() {
+            Some(r) => format!("{r:.0} msg/s"),
+            None => "- msg/s".into(),
+        };
+        format!(
+            "sent {} of {}, failed {}, {rate} over {:.3} s, latency p50 {}us p99 {}us, queues {:?} (spread {spread})",
+            self.sent,
+            self.sent + self.failed,
+            self.failed,
+            self.elapsed.as_secs_f64(),
+            self.p50_us,
+            self.p99_us,
+            self.per_queue
+        )
+    }
+
+    /// What to say on standard error when messages failed (`None` when none did): how
+    /// many, the first distinct errors, and what to do when nothing was sent.
+    pub fn error_report(&self, namesrv: &str) -> Option<String> {
+        if self.failed == 0 {
+            return None;
+        }
+        let total = self.sent + self.failed;
+        let mut s = if self.sent == 0 {
+            format!("produce: nothing was sent: all {total} messages failed")
+        } else {
+            format!("produce: {} of {total} messages failed", self.failed)
+        };
+        let distinct = self.errors.len();
+        s.push_str(if distinct == 1 {
+            "; the error:"
+        } else {
+            "; the first errors:"
+        });
+        for (e, n) in &self.errors {
+            s.push_str(&format!(
+                "\n  {e} ({n} message{})",
+                if *n == 1 { "" } else { "s" }
+            ));
+        }
+        if self.sent == 0 {
+            s.push_str(&format!(
+                "\ncheck that the NameServer {namesrv} (--namesrv) and its brokers are running and that the topic exists or the broker creates topics (autoCreateTopicEnable)"
+            ));
+        }
+        Some(s)
+    }
+}
+
+/// The `q` quantile of sorted latencies (0 when there are none).
+fn percentile(sorted: &[u64], q: f64) -> u64 {
+    sorted
+        .get(((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1)) - 1)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The first `n` distinct errors of the outcomes with their counts.
+fn first_errors(outcomes: &[Outcome], n: usize) -> Vec<(String, usize)> {
+    let mut v: Vec<(String, usize)> = Vec::new();
+    for o in outcomes {
+        if let Err(e) = &o.result {
+            if let Some((_, k)) = v.iter_mut().find(|(x, _)| x == e) {
+                *k += 1;
+            } else if v.len() < n {
+                v.push((e.clone(), 1));
+            }
+        }
+    }
+    v
+}
+
+/// `rmqdump produce`: one line per message and the summary line to `out`; the caller
+/// says [`Summary::error_report`] on standard error.
+pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<Summary> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -130,25 +228,17 @@ pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<ProduceReport> 
         }
     }
     lat.sort_unstable();
-    let pct = |q: f64| {
-        lat.get(((q * lat.len() as f64).ceil() as usize).clamp(1, lat.len().max(1)) - 1)
-            .copied()
-            .unwrap_or(0)
+    let sent = outcomes.len() - failed;
+    let summary = Summary {
+        sent,
+        failed,
+        elapsed,
+        p50_us: percentile(&lat, 0.5),
+        p99_us: percentile(&lat, 0.99),
+        per_queue,
+        errors: first_errors(&outcomes, MAX_ERRORS),
     };
-    let spread = match (per_queue.values().max(), per_queue.values().min()) {
-        (Some(x), Some(n)) if *n > 0 => format!("{:.2}", *x as f64 / *n as f64),
-        _ => "-".into(),
-    };
-    writeln!(
-        w,
-        "sent {} of {}, failed {failed}, {:.0} msg/s, latency p50 {}us p99 {}us, queues {:?} (spread {spread})",
-        outcomes.len() - failed,
-        outcomes.len(),
-        outcomes.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-        pct(0.5),
-        pct(0.99),
-        per_queue
-    )?;
+    writeln!(w, "{}", summary.line())?;
     w.flush()?;
     if let Some(path) = &job.record {
         let f = std::fs::File::create(path)
@@ -158,10 +248,7 @@ pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<ProduceReport> 
     if let Some(path) = &job.manifest {
         write_manifest(path, job, &messages, &outcomes)?;
     }
-    Ok(ProduceReport {
-        sent: outcomes.len() - failed,
-        failed,
-    })
+    Ok(summary)
 }
 
 /// The manifest (rocketmq-capture-manifest/1) of what was sent and what came back.
@@ -229,4 +316,65 @@ fn sha256_hex(b: &[u8]) -> String {
         .iter()
         .map(|x| format!("{x:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_counts_only_what_was_sent_and_errors_are_counted_once_each() {
+        let s = Summary {
+            sent: 50,
+            failed: 150,
+            elapsed: std::time::Duration::from_secs(2),
+            errors: vec![("a".into(), 100), ("b".into(), 50)],
+            ..Default::default()
+        };
+        assert_eq!(s.rate(), Some(25.0));
+        assert!(
+            s.line()
+                .starts_with("sent 50 of 200, failed 150, 25 msg/s over 2.000 s")
+        );
+        let r = s.error_report("ns:1").unwrap();
+        assert_eq!(
+            r,
+            "produce: 150 of 200 messages failed; the first errors:\n  a (100 messages)\n  b (50 messages)"
+        );
+        let none = Summary {
+            failed: 3,
+            ..Default::default()
+        };
+        assert_eq!(none.rate(), None);
+        assert!(none.line().contains("- msg/s"));
+        assert!(
+            none.error_report("ns:1")
+                .unwrap()
+                .contains("NameServer ns:1 (--namesrv)")
+        );
+        assert!(Summary::default().error_report("ns:1").is_none());
+    }
+
+    #[test]
+    fn first_errors_keeps_the_first_distinct_ones_in_order() {
+        let o = |i: usize, r: Result<(), &str>| Outcome {
+            index: i,
+            result: r.map(|_| unreachable!()).map_err(String::from),
+            latency_us: 0,
+            uniq_key: String::new(),
+            sent_to: None,
+        };
+        let v = [
+            o(0, Err("x")),
+            o(1, Err("y")),
+            o(2, Err("x")),
+            o(3, Err("z")),
+            o(4, Err("w")),
+            o(5, Err("z")),
+        ];
+        assert_eq!(
+            first_errors(&v, 3),
+            vec![("x".into(), 2), ("y".into(), 1), ("z".into(), 2)]
+        );
+    }
 }

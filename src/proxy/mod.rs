@@ -51,6 +51,15 @@ pub enum Tap {
         conn: usize,
         ts: i64,
     },
+    /// A client connected but its upstream (the NameServer, or a broker the route answers
+    /// named) could not be reached: the client's connection was closed. The proxy keeps
+    /// listening; the next client connection tries again.
+    Unreachable {
+        upstream: String,
+        namesrv: bool,
+        error: String,
+        ts: i64,
+    },
     /// A route answer was rewritten: the original body length and the new one.
     Rewrote {
         conn: usize,
@@ -162,7 +171,21 @@ impl Proxy {
     /// One client connection: connect upstream, pump both ways frame by frame; closing
     /// either side closes the other.
     async fn forward(&self, client: TcpStream, upstream: &str, namesrv: bool) -> io::Result<()> {
-        let server = TcpStream::connect(upstream).await?;
+        let server = match TcpStream::connect(upstream).await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = self
+                    .tap
+                    .send(Tap::Unreachable {
+                        upstream: upstream.to_string(),
+                        namesrv,
+                        error: e.to_string(),
+                        ts: now_ns(),
+                    })
+                    .await;
+                return Err(e);
+            }
+        };
         let _ = client.set_nodelay(true);
         let _ = server.set_nodelay(true);
         let conn = self.conn_id();

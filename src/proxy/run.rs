@@ -32,6 +32,26 @@ pub struct ProxyConfig {
 pub struct ProxyReport {
     pub packets: u64,
     pub rewrites: u64,
+    /// Client connections closed because their upstream could not be reached.
+    pub unreachable: u64,
+}
+
+/// What to say when an upstream cannot be reached.
+fn unreachable_line(upstream: &str, namesrv: bool, error: &str, cfg_hint: bool) -> String {
+    if namesrv {
+        format!(
+            "rmqdump: proxy: NameServer {upstream} cannot be reached ({error}); clients are closed until it answers, the proxy keeps listening{}",
+            if cfg_hint {
+                ": start the NameServer or check --namesrv"
+            } else {
+                ""
+            }
+        )
+    } else {
+        format!(
+            "rmqdump: proxy: broker {upstream} (named by a route answer) cannot be reached ({error}); its clients are closed, the proxy keeps listening"
+        )
+    }
 }
 
 /// Packets synthesised from what the proxy forwarded: to the pcap (-w) and to a dissector
@@ -111,6 +131,9 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
     };
     let mut convs: BTreeMap<usize, TcpConversation> = Default::default();
     let mut rewrites = 0u64;
+    let mut unreachable: BTreeMap<String, u64> = BTreeMap::new();
+    // Upstreams whose failure was already said.
+    let mut said = std::collections::BTreeSet::new();
     let result: io::Result<()> = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -119,6 +142,22 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
             "rmqdump proxy: listening on {listen}, NameServer {}",
             cfg.namesrv
         );
+        // Said at once when the NameServer is down, rather than when the first client is
+        // closed.
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            tokio::net::TcpStream::connect(cfg.namesrv.as_str()),
+        )
+        .await;
+        let probe_err = match probe {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("no answer within 2 s".to_string()),
+        };
+        if let Some(e) = probe_err {
+            eprintln!("{}", unreachable_line(&cfg.namesrv, true, &e, true));
+            said.insert(cfg.namesrv.clone());
+        }
         let p = Proxy::new(tx, listen.ip());
         let server = tokio::spawn(p.serve_namesrv(listener, cfg.namesrv.clone()));
         let stop = async {
@@ -161,6 +200,18 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
                     if let Some(mut c) = convs.remove(&conn) {
                         c.close(&mut sink, ts)?;
                     }
+                }
+                Tap::Unreachable {
+                    upstream,
+                    namesrv,
+                    error,
+                    ..
+                } => {
+                    // The first failure of each upstream is said; the rest are counted.
+                    if said.insert(upstream.clone()) {
+                        eprintln!("{}", unreachable_line(&upstream, namesrv, &error, namesrv));
+                    }
+                    *unreachable.entry(upstream).or_default() += 1;
                 }
                 Tap::Rewrote { addrs, .. } => {
                     rewrites += 1;
@@ -212,9 +263,15 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
         "rmqdump proxy: {} packets, {rewrites} route answers rewritten",
         sink.number
     );
+    for (upstream, n) in &unreachable {
+        eprintln!(
+            "rmqdump: proxy: {n} client connection(s) closed because {upstream} could not be reached"
+        );
+    }
     let report = ProxyReport {
         packets: sink.number,
         rewrites,
+        unreachable: unreachable.values().sum(),
     };
     match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(report),

@@ -1,0 +1,240 @@
+//! Errors say what to do (issue 12 item 8): every error on stderr prefixed `rmqdump:`,
+//! argument ranges refused by clap (exit 2), `produce` against a dead NameServer ends with
+//! one summary and a non-zero exit, `proxy` says when the NameServer cannot be reached,
+//! `check --list-ignored` needs no other argument.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(args)
+        .output()
+        .expect("run rmqdump");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn capture() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("captures/rust/rocketmq-rust-dev.pcap")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A local port nobody listens on (bound, then released).
+fn dead_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn out_of_range_arguments_are_refused_with_the_argument_named() {
+    let c = capture();
+    let cases: &[(&[&str], &str)] = &[
+        (&["produce", "--topic", ""], "--topic"),
+        (&["produce", "--topic", "  "], "--topic"),
+        (&["produce", "--topic", "a b"], "--topic"),
+        (&["produce", "--topic", "t", "--batch", "0"], "--batch"),
+        (&["produce", "--topic", "t", "--count", "0"], "--count"),
+        (&["produce", "--topic", "t", "--size", "0"], "--size"),
+        (
+            &["produce", "--topic", "t", "--concurrency", "0"],
+            "--concurrency",
+        ),
+        (
+            &["produce", "--topic", "t", "--timeout-ms", "0"],
+            "--timeout-ms",
+        ),
+        (&["produce", "--topic", "t", "--group", ""], "--group"),
+        (&["stats", "--threads", "0", &c], "--threads"),
+        (&["stats", "--threads", "65", &c], "--threads"),
+        (&["stats", "--top", "0", &c], "--top"),
+        (&["stats", "--interval", "0s", &c], "--interval"),
+        (&["read", "--max-frame", "0", &c], "--max-frame"),
+        (&["read", "--max-buffered", "0", &c], "--max-buffered"),
+        (&["read", "--max-flows", "0", &c], "--max-flows"),
+        (
+            &["read", "--max-half-open-flows", "0", &c],
+            "--max-half-open-flows",
+        ),
+        (&["read", "--max-json-body", "0", &c], "--max-json-body"),
+        (&["read", "--max-json-nodes", "0", &c], "--max-json-nodes"),
+        (
+            &["read", "--max-body-entries", "0", &c],
+            "--max-body-entries",
+        ),
+        (
+            &["read", "--max-inflated-per-frame", "0", &c],
+            "--max-inflated-per-frame",
+        ),
+        (&["verify", "--max-ext-fields", "0", &c], "--max-ext-fields"),
+        (&["live", "-i", "lo", "--duration", "0"], "--duration"),
+        (&["live", "-i", "lo", "--count", "0"], "--count"),
+        (&["proxy", "--duration", "0"], "--duration"),
+        (&["proxy", "--duration", "inf"], "--duration"),
+    ];
+    for (args, name) in cases {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert!(err.starts_with("rmqdump: "), "{args:?}: {err}");
+        assert!(err.contains(name), "{args:?}: {err}");
+        assert!(
+            err.contains("--help"),
+            "{args:?}: says where to look: {err}"
+        );
+    }
+    // The edges of the ranges are accepted.
+    for args in [
+        &["stats", "--threads", "1", "--top", "1", &c][..],
+        &["stats", "--threads", "64", &c][..],
+        &["read", "--max-frame", "1", &c][..],
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn errors_are_prefixed_and_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pcap");
+    let (code, _, err) = run(&["read", missing.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("rmqdump: ") && err.contains("missing.pcap"),
+        "{err}"
+    );
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a capture at all").unwrap();
+    let (code, _, err) = run(&["read", text.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("rmqdump: "), "{err}");
+    assert!(err.contains("give a pcap or pcapng file"), "{err}");
+    let (code, _, err) = run(&["read", "--code", "NO_SUCH_CODE", &capture()]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("rmqdump: --code NO_SUCH_CODE"), "{err}");
+    let (code, _, err) = run(&["produce", "--topic", "t", "--property", "novalue"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("rmqdump: --property novalue: expected k=v"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["verify", &capture(), "--manifest", text.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("rmqdump: ") && err.contains("rmqdump produce --manifest"),
+        "{err}"
+    );
+}
+
+#[test]
+fn produce_against_a_dead_namesrv_ends_with_one_summary_and_fails() {
+    let ns = format!("127.0.0.1:{}", dead_port());
+    let (code, out, err) = run(&[
+        "produce",
+        "--namesrv",
+        &ns,
+        "--topic",
+        "t",
+        "--count",
+        "20",
+        "--timeout-ms",
+        "2000",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("sent 0 of 20, failed 20, - msg/s over "),
+        "no rate over nothing sent: {last}"
+    );
+    // One report on stderr, not one line per message: the error once, with its count.
+    assert!(
+        err.starts_with("rmqdump: produce: nothing was sent: all 20 messages failed"),
+        "{err}"
+    );
+    assert_eq!(err.matches("Connection refused").count(), 1, "{err}");
+    assert!(err.contains("(20 messages)"), "{err}");
+    assert!(
+        err.contains(&format!("NameServer {ns} (--namesrv)")),
+        "{err}"
+    );
+    assert!(err.lines().count() <= 2 + 3, "{err}");
+}
+
+#[test]
+fn check_list_ignored_needs_no_other_argument() {
+    let (code, out, err) = run(&["check", "--list-ignored"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l == "opaque"), "{out}");
+    // Without it, the capture and the golden file are still required.
+    let (code, _, err) = run(&["check", &capture()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("rmqdump: ") && err.contains("--golden"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["check", "--golden", "g.jsonl"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("<FILE>"), "{err}");
+}
+
+#[test]
+fn proxy_says_when_the_namesrv_cannot_be_reached_and_keeps_serving() {
+    let ns = format!("127.0.0.1:{}", dead_port());
+    let listen = format!("127.0.0.1:{}", dead_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args([
+            "proxy",
+            "--listen",
+            &listen,
+            "--namesrv",
+            &ns,
+            "--duration",
+            "3",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Two clients, one after the other: each is closed (the proxy keeps listening).
+    let t = Instant::now();
+    let mut closed = 0;
+    while closed < 2 {
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "proxy did not serve twice"
+        );
+        match TcpStream::connect(&listen) {
+            Ok(mut s) => {
+                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut b = [0u8; 1];
+                assert_eq!(s.read(&mut b).unwrap_or(0), 0, "closed, nothing sent");
+                closed += 1;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let said = format!("rmqdump: proxy: NameServer {ns} cannot be reached");
+    assert_eq!(err.matches(&said).count(), 1, "said once: {err}");
+    assert!(
+        err.contains("start the NameServer or check --namesrv"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "rmqdump: proxy: 2 client connection(s) closed because {ns} could not be reached"
+        )),
+        "{err}"
+    );
+}
