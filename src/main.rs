@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use rmqdump::analysis::regress;
 use rmqdump::cli::{
-    CheckArgs, Cli, Cmd, DiffArgs, LiveArgs, ProduceArgs, ProxyArgs, ReadArgs, StatsArgs,
+    CheckArgs, Cli, Cmd, DiffArgs, LiveArgs, ManArgs, ProduceArgs, ProxyArgs, ReadArgs, StatsArgs,
     VerifyArgs, limits,
 };
 use rmqdump::output::read::{self as reader, ReadConfig};
@@ -31,6 +31,11 @@ fn main() -> ExitCode {
         Cmd::Produce(a) => produce(*a),
         Cmd::Proxy(a) => proxy(a),
         Cmd::Live(a) => live(a),
+        Cmd::Completions(a) => {
+            rmqdump::cli::help::completions(a.shell, &mut io::stdout().lock());
+            Ok(0)
+        }
+        Cmd::Man(a) => man(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -193,5 +198,20 @@ fn live(a: LiveArgs) -> io::Result<u8> {
         Err(e) => return usage(e),
     };
     rmqdump::analysis::live::run(cfg, io::stdout().lock())?;
+    Ok(0)
+}
+
+fn man(a: ManArgs) -> io::Result<u8> {
+    use rmqdump::cli::help;
+    match &a.dir {
+        Some(dir) => {
+            let files = help::man_pages_to(std::path::Path::new(dir))
+                .map_err(|e| io::Error::new(e.kind(), format!("--dir {dir}: {e}")))?;
+            for f in files {
+                println!("{}", f.display());
+            }
+        }
+        None => help::man_page(a.command.as_deref(), &mut io::stdout().lock())?,
+    }
     Ok(0)
 }

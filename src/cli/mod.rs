@@ -13,12 +13,14 @@ use crate::analysis::Options;
 use crate::limits::Limits;
 use crate::output::{self, OutputOptions};
 
+pub mod help;
+
 /// Dissector and traffic analyzer for the Apache RocketMQ remoting protocol.
 ///
 /// Reads Wireshark captures (pcap, pcapng, optionally gzip-compressed, or `-` for stdin),
 /// reassembles TCP, rebuilds every RemotingCommand and decodes it.
 #[derive(Parser)]
-#[command(name = "rmqdump", version, about, long_about = None)]
+#[command(name = "rmqdump", version, about, after_help = help::AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -51,6 +53,28 @@ pub enum Cmd {
     /// connection, header keys, serialization, language, version, property keys, body
     /// shapes, response codes. Exit 1 when they differ.
     Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell); see README.md
+    /// ("Install") for where each shell looks for it.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): rmqdump(1), or a command's (`rmqdump man read` for
+    /// rmqdump-read(1)); --dir writes them all. View with `rmqdump man | man -l -`.
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// The command whose page to print (read, verify, stats, ...); none: rmqdump(1).
+    pub command: Option<String>,
+    /// Write every page (rmqdump.1, rmqdump-read.1, ...) into this directory instead.
+    #[arg(long, conflicts_with = "command")]
+    pub dir: Option<String>,
 }
 
 #[derive(Args)]
