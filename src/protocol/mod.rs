@@ -8,6 +8,7 @@ mod cursor;
 pub mod headers;
 pub mod json_bound;
 pub mod message;
+pub mod msg_id;
 pub mod register_broker;
 
 use serde_json::{Map, Value};
