@@ -3,6 +3,7 @@
 //! `send_path` is the pure protocol logic; `client` does the networking (tokio).
 
 pub mod client;
+pub mod conn;
 pub mod run;
 pub mod send_path;
 pub mod validators;
