@@ -140,8 +140,17 @@ fn check(a: CheckArgs) -> io::Result<u8> {
         println!("{file}: wrote {n} frames to {}", a.golden);
         return Ok(0);
     }
-    let golden = std::fs::File::open(&a.golden)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.golden)))?;
+    let golden = std::fs::File::open(&a.golden).map_err(|e| {
+        let hint = if e.kind() == io::ErrorKind::NotFound {
+            format!(
+                "; write it with `rmqdump check {file} --golden {} --bless`",
+                a.golden
+            )
+        } else {
+            String::new()
+        };
+        io::Error::new(e.kind(), format!("{}: {e}{hint}", a.golden))
+    })?;
     let mut w = io::BufWriter::new(io::stdout().lock());
     let diffs = regress::run::check(
         (file, reader::open(file)?),

@@ -127,6 +127,35 @@ fn errors_are_prefixed_and_say_what_to_do() {
         err.starts_with("rmqdump: --property novalue: expected k=v"),
         "{err}"
     );
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let (code, _, err) = run(&[
+        "produce",
+        "--topic",
+        "t",
+        "--body-file",
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("rmqdump: --body-file ") && err.contains("empty"),
+        "{err}"
+    );
+    let g = dir.path().join("g.jsonl");
+    let (code, _, err) = run(&["check", &capture(), "--golden", g.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--bless"), "says how to write it: {err}");
+    // The port is taken: the error says to pick another.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = taken.local_addr().unwrap().to_string();
+    let (code, _, err) = run(&["proxy", "--listen", &at, "--duration", "1"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(&format!("rmqdump: listen on {at}"))
+                && l.contains("pick another --listen")),
+        "{err}"
+    );
     let (code, _, err) = run(&["verify", &capture(), "--manifest", text.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(

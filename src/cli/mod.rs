@@ -460,7 +460,16 @@ impl ProduceArgs {
             }
         }
         let body = match &self.body_file {
-            Some(f) => Some(std::fs::read(f).map_err(|e| format!("--body-file {f}: {e}"))?),
+            Some(f) => match std::fs::read(f) {
+                // Java's Validators.checkMessage: "the message body length is zero".
+                Ok(b) if b.is_empty() => {
+                    return Err(format!(
+                        "--body-file {f}: the file is empty; a message body cannot be"
+                    ));
+                }
+                Ok(b) => Some(b),
+                Err(e) => return Err(format!("--body-file {f}: {e}")),
+            },
             None => None,
         };
         Ok(crate::producer::run::ProduceJob {

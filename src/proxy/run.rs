@@ -135,9 +135,19 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
     // Upstreams whose failure was already said.
     let mut said = std::collections::BTreeSet::new();
     let result: io::Result<()> = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| io::Error::new(e.kind(), format!("listen on {listen}: {e}")))?;
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+            let hint = match e.kind() {
+                io::ErrorKind::AddrInUse => {
+                    "; another program listens there: pick another --listen"
+                }
+                io::ErrorKind::AddrNotAvailable => "; not an address of this host: check --listen",
+                io::ErrorKind::PermissionDenied => {
+                    "; ports below 1024 need privileges: pick another --listen"
+                }
+                _ => "",
+            };
+            io::Error::new(e.kind(), format!("listen on {listen}: {e}{hint}"))
+        })?;
         eprintln!(
             "rmqdump proxy: listening on {listen}, NameServer {}",
             cfg.namesrv
