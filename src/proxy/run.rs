@@ -37,15 +37,10 @@ pub struct ProxyReport {
 }
 
 /// What to say when an upstream cannot be reached.
-fn unreachable_line(upstream: &str, namesrv: bool, error: &str, cfg_hint: bool) -> String {
+fn unreachable_line(upstream: &str, namesrv: bool, error: &str) -> String {
     if namesrv {
         format!(
-            "rmqdump: proxy: NameServer {upstream} cannot be reached ({error}); clients are closed until it answers, the proxy keeps listening{}",
-            if cfg_hint {
-                ": start the NameServer or check --namesrv"
-            } else {
-                ""
-            }
+            "rmqdump: proxy: NameServer {upstream} cannot be reached ({error}); clients are closed until it answers, the proxy keeps listening: start the NameServer or check --namesrv"
         )
     } else {
         format!(
@@ -132,7 +127,8 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
     let mut convs: BTreeMap<usize, TcpConversation> = Default::default();
     let mut rewrites = 0u64;
     let mut unreachable: BTreeMap<String, u64> = BTreeMap::new();
-    // Upstreams whose failure was already said.
+    // Upstreams whose failure was already said. (The NameServer is not probed at start:
+    // the proxy connects upstream only for a client, as the NameServer would see it.)
     let mut said = std::collections::BTreeSet::new();
     let result: io::Result<()> = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
@@ -152,22 +148,6 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
             "rmqdump proxy: listening on {listen}, NameServer {}",
             cfg.namesrv
         );
-        // Said at once when the NameServer is down, rather than when the first client is
-        // closed.
-        let probe = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            tokio::net::TcpStream::connect(cfg.namesrv.as_str()),
-        )
-        .await;
-        let probe_err = match probe {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(_) => Some("no answer within 2 s".to_string()),
-        };
-        if let Some(e) = probe_err {
-            eprintln!("{}", unreachable_line(&cfg.namesrv, true, &e, true));
-            said.insert(cfg.namesrv.clone());
-        }
         let p = Proxy::new(tx, listen.ip());
         let server = tokio::spawn(p.serve_namesrv(listener, cfg.namesrv.clone()));
         let stop = async {
@@ -219,7 +199,7 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
                 } => {
                     // The first failure of each upstream is said; the rest are counted.
                     if said.insert(upstream.clone()) {
-                        eprintln!("{}", unreachable_line(&upstream, namesrv, &error, namesrv));
+                        eprintln!("{}", unreachable_line(&upstream, namesrv, &error));
                     }
                     *unreachable.entry(upstream).or_default() += 1;
                 }
