@@ -77,6 +77,7 @@ fn out_of_range_arguments_are_refused_with_the_argument_named() {
         (&["verify", "--max-ext-fields", "0", &c], "--max-ext-fields"),
         (&["live", "-i", "lo", "--duration", "0"], "--duration"),
         (&["live", "-i", "lo", "--count", "0"], "--count"),
+        (&["live", "-i", "lo", "--port", "0"], "--port"),
         (&["proxy", "--duration", "0"], "--duration"),
         (&["proxy", "--duration", "inf"], "--duration"),
     ];

@@ -176,8 +176,8 @@ pub struct LiveArgs {
     /// Interface (`lo`, `eth0`, `any`).
     #[arg(short = 'i', long)]
     pub interface: String,
-    /// TCP ports to capture (repeatable); default 9876, 10909, 10911, 10912.
-    #[arg(long)]
+    /// TCP ports to capture (repeatable, 1 to 65535); default 9876, 10909, 10911, 10912.
+    #[arg(long, value_parser = RangedU64ValueParser::<u16>::new().range(1..=65_535))]
     pub port: Vec<u16>,
     #[command(flatten)]
     pub frames: FrameArgs,
