@@ -3,7 +3,8 @@
 //! command's logic lives in the library beside its layer.
 //!
 //! Exit codes: 0 all well; 1 the command's finding (differences, problems with `--strict`,
-//! failed sends); 2 a usage or I/O error (its message on stderr, prefixed `rmqdump:`).
+//! failed sends, clients the proxy closed for an unreachable upstream); 2 a usage or I/O
+//! error (its message on stderr, prefixed `rmqdump:`).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
