@@ -2,17 +2,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use compact_str::CompactString;
 use serde_json::Value;
 
 /// Runs of one request name kept per connection; requests after them are counted and
 /// hashed only (a connection that alternates names forever stays bounded).
 pub const MAX_RUNS: usize = 4096;
 
+/// Connections whose request sequence is kept, in order of their first frame; the
+/// connections after them are counted per server role only (a capture of a million
+/// connections keeps a bounded shape: `diff` compares their number, not their sequences).
+pub const MAX_CONNECTIONS: usize = 16_384;
+
 /// The requests of one connection in order, run-length encoded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Sequence {
     /// (item, how many times in a row), the first [`MAX_RUNS`] runs.
-    pub runs: Vec<(String, u64)>,
+    pub runs: Vec<(CompactString, u64)>,
     /// Items in all.
     pub len: u64,
     /// Items in the runs.
@@ -22,7 +28,7 @@ pub struct Sequence {
 }
 
 impl Sequence {
-    fn push(&mut self, item: String) {
+    fn push(&mut self, item: CompactString) {
         self.len += 1;
         if self.kept == self.len - 1 {
             if let Some((last, n)) = self.runs.last_mut()
@@ -91,6 +97,8 @@ pub struct Shape {
     /// Per connection (named by server role and order: `Broker#1`), the sequence of
     /// requests (`NAME` or `NAME(oneway)`, prefixed `←` when the server asks the client).
     pub sequences: BTreeMap<String, Sequence>,
+    /// Server role → connections past [`MAX_CONNECTIONS`] (no sequence kept for them).
+    pub connections_beyond: BTreeMap<String, u64>,
     /// (code name, kind) → header keys (extFields) seen.
     pub header_keys: BTreeMap<String, BTreeSet<String>>,
     /// (code name, kind) → serialization types, languages, versions seen.
@@ -143,8 +151,11 @@ pub fn shape(frames: &[Value]) -> Shape {
 #[derive(Default)]
 pub struct ShapeBuilder {
     s: Shape,
-    /// Stream → (connection name, server address).
-    conns: BTreeMap<u64, (String, String)>,
+    /// Stream → (connection name, server address); `None`: a connection past
+    /// [`MAX_CONNECTIONS`], with its server address.
+    conns: BTreeMap<u64, (Option<CompactString>, CompactString)>,
+    /// Connections named so far.
+    named: usize,
     per_role: BTreeMap<&'static str, usize>,
     /// Frames pushed.
     pub frames: u64,
@@ -157,6 +168,9 @@ impl ShapeBuilder {
         let stream = f["stream"].as_u64().unwrap_or(0);
         let kind = f["kind"].as_str().unwrap_or("");
         // Connection names: server role by port hint, then order of appearance per role.
+        let named = &mut self.named;
+        let per_role = &mut self.per_role;
+        let beyond = &mut s.connections_beyond;
         let (conn, server) = self.conns.entry(stream).or_insert_with(|| {
             let server = if kind == "response" {
                 &f["src"]
@@ -172,18 +186,24 @@ impl ShapeBuilder {
                 Some(10909) => "BrokerVIP",
                 _ => "Broker",
             };
-            let n = self.per_role.entry(role).or_default();
+            let server = CompactString::from(server.as_str().unwrap_or(""));
+            if *named >= MAX_CONNECTIONS {
+                *beyond.entry(role.to_string()).or_default() += 1;
+                return (None, server);
+            }
+            *named += 1;
+            let n = per_role.entry(role).or_default();
             *n += 1;
-            (
-                format!("{role}#{n}"),
-                server.as_str().unwrap_or("").to_string(),
-            )
+            (Some(compact_str::format_compact!("{role}#{n}")), server)
         });
-        let name = f["name"].as_str().unwrap_or("?").to_string();
+        let name = f["name"].as_str().unwrap_or("?");
         let key = format!("{name} {kind}");
         if kind != "response" {
+            let Some(conn) = conn else {
+                return self.push_rest(f, key);
+            };
             let to_server = f["dst"].as_str() == Some(server.as_str());
-            let item = format!(
+            let item = compact_str::format_compact!(
                 "{}{}{}",
                 if to_server { "" } else { "←" },
                 name,
@@ -194,15 +214,22 @@ impl ShapeBuilder {
             } else {
                 let mut seq = Sequence::default();
                 seq.push(item);
-                s.sequences.insert(conn.clone(), seq);
+                s.sequences.insert(conn.to_string(), seq);
             }
         } else if let Some(req) = f["request"]["name"].as_str() {
             *s.responses
                 .entry(req.to_string())
                 .or_default()
-                .entry(name.clone())
+                .entry(name.to_string())
                 .or_default() += 1;
         }
+        self.push_rest(f, key);
+    }
+
+    /// What a frame tells beside its connection's sequence: header keys, kinds, property
+    /// keys, body shape, under `key` (`NAME kind`).
+    fn push_rest(&mut self, f: &Value, key: String) {
+        let s = &mut self.s;
         if let Some(ext) = f["ext_fields"].as_object() {
             let e = s.header_keys.entry(key.clone()).or_default();
             for k in ext.keys() {
@@ -269,6 +296,20 @@ pub fn diff_shapes(a: &Shape, b: &Shape) -> Vec<String> {
                 "connection {c}: request sequence differs after request {kept} (A has {} requests, B {}; only the first {MAX_RUNS} runs of names are kept)",
                 x.len, y.len
             )),
+        }
+    }
+    let roles: BTreeSet<&String> = a
+        .connections_beyond
+        .keys()
+        .chain(b.connections_beyond.keys())
+        .collect();
+    for r in roles {
+        let x = a.connections_beyond.get(r).copied().unwrap_or(0);
+        let y = b.connections_beyond.get(r).copied().unwrap_or(0);
+        if x != y {
+            out.push(format!(
+                "{r} connections past the first {MAX_CONNECTIONS} (counted, sequences not kept): A has {x}, B {y}"
+            ));
         }
     }
     let sets = [
@@ -376,6 +417,30 @@ mod tests {
             diff_shapes(&a, &shape_of(&z)),
             vec![format!(
                 "connection Broker#1: request sequence differs at request 11 (A has {n} requests, B {n}): A=A B=C"
+            )]
+        );
+    }
+
+    #[test]
+    fn connections_past_the_cap_are_counted_not_kept() {
+        let build = |conns: u64| {
+            let mut b = ShapeBuilder::default();
+            for stream in 0..conns {
+                b.push(&req(stream, "HEART_BEAT"));
+                b.push(&req(stream, "SEND_MESSAGE_V2"));
+            }
+            b.finish()
+        };
+        let extra = 3;
+        let a = build(MAX_CONNECTIONS as u64 + extra);
+        assert_eq!(a.sequences.len(), MAX_CONNECTIONS);
+        assert_eq!(a.connections_beyond.get("Broker"), Some(&extra));
+        // The frames of uncounted connections still shape the header keys and kinds.
+        assert!(diff_shapes(&a, &build(MAX_CONNECTIONS as u64 + extra)).is_empty());
+        assert_eq!(
+            diff_shapes(&a, &build(MAX_CONNECTIONS as u64 + 1)),
+            vec![format!(
+                "Broker connections past the first {MAX_CONNECTIONS} (counted, sequences not kept): A has {extra}, B 1"
             )]
         );
     }

@@ -49,7 +49,6 @@ impl Stats {
             _ => counts.keys().cloned().collect(),
         };
         let n = list.len();
-        let idx = |p: &(String, i32)| list.iter().position(|q| q == p);
         let positions: foldhash::HashMap<(&str, i32), usize> = list
             .iter()
             .enumerate()
@@ -94,7 +93,7 @@ impl Stats {
         let unused = list.iter().filter(|q| !counts.contains_key(*q)).count();
         let outside: u64 = counts
             .iter()
-            .filter(|(q, _)| idx(q).is_none())
+            .filter(|((b, q), _)| !positions.contains_key(&(b.as_str(), *q)))
             .map(|(_, c)| c)
             .sum();
         let max = counts.values().copied().max().unwrap_or(0);
