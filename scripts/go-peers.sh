@@ -14,6 +14,12 @@
 #                                 ../shared/peers/compat_shim.py (start-peers.sh --shim: servers
 #                                 on 127.0.0.2); only the client leg is recorded.
 #                                 Arguments after TOPIC go to `rmqdump-go-peer run`
+#   scripts/go-peers.sh e2e       install, then `cargo test --test e2e_go -- --ignored` against
+#                                 RMQDUMP_GO_NAMESRV/RMQDUMP_GO_BROKER if set, else against an
+#                                 Apache RocketMQ 5.3.3 pair it starts (and stops) with
+#                                 scripts/java-peers.sh on 127.0.0.1:39876/40911 (the Go client
+#                                 cannot talk to the rocketmq-rust servers directly: they close
+#                                 the connection on its headers, see docs/peers.md)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 ROOT="${RMQDUMP_PEERS:-/opt/rmqdump-peers}"
@@ -86,9 +92,29 @@ PY
   echo "wrote $dir/$name.pcap ($(stat -c %s "$dir/$name.pcap") bytes) and $name.manifest.json; work files in $work"
 }
 
+e2e() {
+  install
+  cd "$HERE"
+  if [ -z "${RMQDUMP_GO_NAMESRV:-}" ]; then
+    local jp="$HERE/scripts/java-peers.sh"
+    if [ ! -f "$jp" ]; then
+      echo "go e2e SKIPPED: no scripts/java-peers.sh and no RMQDUMP_GO_NAMESRV/RMQDUMP_GO_BROKER"
+      return 0
+    fi
+    export RMQDUMP_JAVA_NAMESRV_PORT=39876 RMQDUMP_JAVA_BROKER_PORT=40911 RMQDUMP_JAVA_RUN=/tmp/rmqdump-java-go
+    export RMQDUMP_GO_NAMESRV=127.0.0.1:39876 RMQDUMP_GO_BROKER=127.0.0.1:40911
+    bash "$jp" install 5.3.3
+    bash "$jp" stop 5.3.3 >/dev/null 2>&1 || true
+    bash "$jp" start 5.3.3
+    trap 'bash "$HERE/scripts/java-peers.sh" stop 5.3.3' EXIT
+  fi
+  cargo test --test e2e_go -- --ignored
+}
+
 case "${1:-}" in
   install) install ;;
+  e2e) e2e ;;
   bin) echo "$BIN" ;;
   record) shift; record "$@" ;;
-  *) echo "usage: $0 install|bin|record NAME NAMESRV BROKER SERVERS_JSON [TOPIC]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|bin|e2e|record NAME NAMESRV BROKER SERVERS_JSON [TOPIC]" >&2; exit 2 ;;
 esac
