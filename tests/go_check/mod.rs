@@ -537,6 +537,26 @@ pub fn check_consumer(c: &Capture) {
         assert_eq!(msg_id, &got["msg_id"], "{id} msgId");
     }
     assert_eq!(read as u64, m["consumer"]["received"].as_u64().unwrap());
+    // The last offset the push consumer committed on each queue is one past the last
+    // message it read there (OffsetStore: the next offset to consume).
+    let mut next: BTreeMap<i64, i64> = BTreeMap::new();
+    for want in m["messages"].as_array().unwrap() {
+        let got = &want["consumed"];
+        if let (Some(q), Some(o)) = (got["queue_id"].as_i64(), got["queue_offset"].as_i64()) {
+            let e = next.entry(q).or_insert(0);
+            *e = (*e).max(o + 1);
+        }
+    }
+    let mut committed: BTreeMap<i64, i64> = BTreeMap::new();
+    for f in requests(&c.frames, 15)
+        .filter(|f| f["header"]["consumerGroup"] == group && f["header"]["topic"] == topic)
+    {
+        committed.insert(
+            f["header"]["queueId"].as_i64().unwrap(),
+            f["header"]["commitOffset"].as_i64().unwrap(),
+        );
+    }
+    assert_eq!(committed, next, "committed offsets of {group}");
 }
 
 /// The admin API: UPDATE_AND_CREATE_TOPIC to the broker (CreateTopicRequestHeader) answered
