@@ -9,6 +9,7 @@ pub mod headers;
 pub mod json_bound;
 pub mod message;
 pub mod register_broker;
+pub mod uniq_key;
 
 use serde_json::{Map, Value};
 
