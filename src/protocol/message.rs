@@ -381,8 +381,10 @@ impl StoredInfo {
 }
 
 pub use super::msg_id::{
-    OffsetMsgId, UniqKey, create_offset_msg_id, decode_offset_msg_id, decode_uniq_key, hex_upper,
-    utc_month_start_ms, utc_offset_from_month_start,
+    OffsetMsgId, create_offset_msg_id, decode_offset_msg_id, hex_upper,
+};
+pub use super::uniq_key::{
+    UniqKey, decode_uniq_key, utc_month_start_ms, utc_offset_from_month_start,
 };
 
 pub use super::body::{MAGIC_V1, MAGIC_V2, decode_batch, decode_stored_messages};

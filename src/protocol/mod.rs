@@ -10,6 +10,7 @@ pub mod json_bound;
 pub mod message;
 pub mod msg_id;
 pub mod register_broker;
+pub mod uniq_key;
 
 use serde_json::{Map, Value};
 
