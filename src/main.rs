@@ -345,11 +345,32 @@ struct FrameArgs {
 struct ReadArgs {
     #[command(flatten)]
     common: CommonArgs,
+    /// More capture files, merged with the first by packet time (docs/follow.md).
+    more: Vec<String>,
     #[command(flatten)]
     frames: FrameArgs,
     /// Only this TCP stream (connection index, as in tshark's tcp.stream).
     #[arg(long)]
     stream: Option<u64>,
+    /// Only connections to or from this broker address (ip:port, or ip for any port).
+    #[arg(long)]
+    broker: Option<String>,
+    /// Only frames at or after this time: RFC 3339, or seconds after the first packet.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only frames at or before this time: RFC 3339, or seconds after the first packet.
+    #[arg(long)]
+    until: Option<String>,
+    /// Stop after this many selected frames.
+    #[arg(short = 'c', long = "count", value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
+    count: Option<u64>,
+    /// Display filter on the JSON Lines fields (docs/display-filter.md), e.g.
+    /// 'header.queueId == 3 && messages.topic == "T"'.
+    #[arg(short = 'Y', long = "display-filter")]
+    display_filter: Option<String>,
+    /// Write the packets of the selected frames to this pcap file.
+    #[arg(short = 'w', long = "write")]
+    write: Option<String>,
     /// Exit 1 when any problem was found (undecodable frame, gap, truncation...).
     #[arg(long)]
     strict: bool,
@@ -442,65 +463,99 @@ fn read(a: ReadArgs) -> io::Result<u8> {
     let Some(mut filter) = filter_from_args(f, a.stream) else {
         return Ok(2);
     };
-    let opts = options(&a.common, false);
-    let oo = output_options(f, a.show_secrets, &opts);
-    let input = open(&a.common.file)?;
-    let name = if a.common.file == "-" {
-        "<stdin>"
-    } else {
-        a.common.file.as_str()
+    let bad_arg = |what: &str, v: &str, why: &str| {
+        eprintln!("rmqdump: {what} {v}: {why}");
+        Ok(2)
     };
+    if let Some(b) = &a.broker {
+        match output::filter::Broker::parse(b) {
+            Some(x) => filter.broker = Some(x),
+            None => return bad_arg("--broker", b, "not an ip:port or ip"),
+        }
+    }
+    for (name, v, slot) in [
+        ("--since", &a.since, &mut filter.since),
+        ("--until", &a.until, &mut filter.until),
+    ] {
+        if let Some(v) = v {
+            match output::filter::TimeBound::parse(v) {
+                Some(t) => *slot = Some(t),
+                None => {
+                    return bad_arg(name, v, "not an RFC 3339 time nor a number of seconds");
+                }
+            }
+        }
+    }
+    let display = match a
+        .display_filter
+        .as_deref()
+        .map(output::display_filter::DisplayFilter::parse)
+    {
+        Some(Err(e)) => {
+            eprintln!("rmqdump: {e}");
+            return Ok(2);
+        }
+        Some(Ok(y)) => Some(y),
+        None => None,
+    };
+    let files: Vec<String> = std::iter::once(a.common.file.clone())
+        .chain(a.more.iter().cloned())
+        .collect();
+    if a.write.is_some() && files.iter().any(|x| x == "-") {
+        eprintln!("rmqdump: -w reads the captures twice: give files, not standard input");
+        return Ok(2);
+    }
+    let opts = options(&a.common, false);
+    let cfg = output::follow::ReadConfig {
+        filter,
+        display,
+        count: a.count,
+        json: f.json,
+        verbose: f.verbose,
+        output: output_options(f, a.show_secrets, &opts),
+        dissect: opts,
+        collect_packets: a.write.is_some(),
+    };
+    let names: Vec<String> = files
+        .iter()
+        .map(|x| {
+            if x == "-" {
+                "<stdin>".into()
+            } else {
+                x.clone()
+            }
+        })
+        .collect();
+    let inputs = files
+        .iter()
+        .map(|x| open(x))
+        .collect::<io::Result<Vec<_>>>()?;
     let stdout = io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut out = output::FrameWriter::new(f.json, f.verbose);
-    let mut err: Option<io::Error> = None;
-    let mut problems = 0u64;
-    let (totals, cap_err) = rmqdump::dissect(input, opts, |ev| {
-        if err.is_some() {
-            return;
-        }
-        let res = match ev {
-            Event::Frame(r) => {
-                let d = output::decode_record(&r, &oo);
-                let frame_problems = output::frame_problems(&r, d.as_ref());
-                if !frame_problems.is_empty() {
-                    problems += 1;
-                }
-                if filter.stream.is_none_or(|s| s == r.stream) {
-                    for p in &frame_problems {
-                        eprintln!("{name}: {}", output::problem_line(p));
-                    }
-                }
-                if filter.active() && !filter.matches(&r, d.as_ref()) {
-                    return;
-                }
-                out.write(&mut w, &r, d.as_ref(), &oo)
-            }
-            Event::Problem(p) => {
-                problems += 1;
-                if filter.stream.is_some_and(|s| p.stream != Some(s)) {
-                    return;
-                }
-                eprintln!("{name}: {}", output::problem_line(&p));
-                Ok(())
-            }
-        };
-        if let Err(e) = res {
-            err = Some(e);
-        }
-    });
-    if let Some(e) = err {
-        return Err(e);
-    }
+    let stderr = io::stderr();
+    let mut e = stderr.lock();
+    let res = output::follow::read(inputs, &names, cfg, &mut w, &mut e)?;
     w.flush()?;
     let mut bad = false;
-    if let Some(e) = cap_err {
-        bad |= capture_error(&a.common.file, e)?;
+    for (i, err) in res.capture_errors {
+        bad |= capture_error(&files[i], err)?;
     }
-    if totals.packets == 0 && !bad {
-        eprintln!("rmqdump: {}: capture holds no packets", a.common.file);
+    if res.packets == 0 && !bad {
+        eprintln!("rmqdump: {}: capture holds no packets", files.join(", "));
     }
-    bad |= problems > 0 || totals.undecodable > 0;
+    if let Some(out) = &a.write {
+        let inputs = files
+            .iter()
+            .map(|x| open(x))
+            .collect::<io::Result<Vec<_>>>()?;
+        let file = std::fs::File::create(out)
+            .map_err(|e| io::Error::new(e.kind(), format!("{out}: {e}")))?;
+        let written = output::pcap_writer::write_packets(inputs, res.ranges, BufWriter::new(file))?;
+        for (n, why) in &written.skipped {
+            eprintln!("rmqdump: {out}: packet {n} not written: {why}");
+        }
+    }
+    bad |= res.problems > 0 || res.undecodable > 0;
     Ok(if a.strict && bad { 1 } else { 0 })
 }
 
