@@ -23,8 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::display_filter::DisplayFilter;
 use super::filter::{Filter, Verdict};
+use super::jsonl::write_frame;
 use super::pcap_writer::PacketRanges;
-use super::{FrameWriter, OutputOptions, decode_record, frame_json, frame_problems, problem_line};
+use super::{FrameWriter, OutputOptions, decode_record, frame_problems, problem_line};
 use crate::analysis::{Dissector, Event, FrameRecord, Options, Problem, ProblemKind};
 use crate::capture::merge::{Merged, for_each_merged};
 use crate::capture::{CaptureError, Damage};
@@ -88,6 +89,8 @@ struct Run<'a, W: Write, E: Write> {
     /// the request a selected response answers is written whole.
     requests: HashMap<(u64, u64), u64>,
     request_order: VecDeque<(u64, u64)>,
+    /// The frame object written for `-Y`.
+    json: Vec<u8>,
 }
 
 /// Requests whose last packet is remembered for `-w`.
@@ -122,6 +125,7 @@ pub fn read<R: Read + Send, W: Write, E: Write>(
         content,
         requests: HashMap::new(),
         request_order: VecDeque::new(),
+        json: Vec::new(),
     };
     let mut dissectors: Vec<Dissector> = (0..n).map(|_| Dissector::new(run.cfg.dissect)).collect();
     // Per file: global stream id of each of its dissector's streams.
@@ -261,9 +265,12 @@ impl<W: Write, E: Write> Run<'_, W, E> {
         let mut verdict = self.cfg.filter.verdict(&r, d.as_ref());
         if verdict != Verdict::No
             && let Some(y) = &self.cfg.display
-            && !y.matches(&frame_json(&r, d.as_ref(), &oo))
         {
-            verdict = Verdict::No;
+            self.json.clear();
+            write_frame(&mut self.json, &r, d.as_ref(), &oo);
+            if !y.matches_json(&self.json) {
+                verdict = Verdict::No;
+            }
         }
         if let Some((stream, packet, yes)) = self.cfg.filter.take_decided()
             && let Some(h) = self.held.iter_mut().find(|h| {

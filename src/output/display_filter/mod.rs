@@ -9,6 +9,7 @@
 //! none is equal (Wireshark's `!=`, "all not equal").
 
 mod parse;
+mod prune;
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -19,6 +20,8 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub struct DisplayFilter {
     expr: Expr,
+    /// The members of the frame object the expression looks at.
+    need: prune::Need,
 }
 
 /// A display filter that does not parse: where (0-based byte offset and 1-based column)
@@ -103,7 +106,11 @@ impl DisplayFilter {
     /// Parses `text`; the error says at which column it fails.
     pub fn parse(text: &str) -> Result<DisplayFilter, FilterError> {
         parse::parse(text)
-            .map(|expr| DisplayFilter { expr })
+            .map(|expr| {
+                let mut need = prune::Need::default();
+                paths(&expr, &mut |p| need.add(p));
+                DisplayFilter { expr, need }
+            })
             .map_err(|(offset, message)| {
                 let offset = offset.min(text.len());
                 FilterError {
@@ -118,6 +125,23 @@ impl DisplayFilter {
     /// Whether the frame object `frame` (the JSON Lines object) passes.
     pub fn matches(&self, frame: &Value) -> bool {
         eval(&self.expr, frame)
+    }
+
+    /// Whether the frame object written as JSON (`jsonl::write_frame`) passes: only the
+    /// members the expression names are read into values. False when `json` is not JSON.
+    pub fn matches_json(&self, json: &[u8]) -> bool {
+        self.need.read(json).is_some_and(|v| self.matches(&v))
+    }
+}
+
+fn paths(e: &Expr, f: &mut impl FnMut(&[String])) {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            paths(a, f);
+            paths(b, f);
+        }
+        Expr::Not(a) => paths(a, f),
+        Expr::Test(Test::Exists(p) | Test::Compare(p, ..) | Test::Matches(p, _)) => f(p),
     }
 }
 
@@ -233,10 +257,13 @@ mod tests {
         })
     }
 
+    /// On the value, and on its JSON text (read pruned to the paths): the same.
     fn yes(e: &str) -> bool {
-        DisplayFilter::parse(e)
-            .unwrap_or_else(|x| panic!("{x}"))
-            .matches(&frame())
+        let y = DisplayFilter::parse(e).unwrap_or_else(|x| panic!("{x}"));
+        let on_value = y.matches(&frame());
+        let text = serde_json::to_vec(&frame()).unwrap();
+        assert_eq!(y.matches_json(&text), on_value, "{e}");
+        on_value
     }
 
     #[test]
