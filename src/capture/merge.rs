@@ -2,7 +2,8 @@
 //! chronologically: packets are numbered 1, 2, … over the merged input (a packet's number is
 //! the one `mergecap -w merged.pcap A B` gives it); equal times keep file order (the earlier
 //! file on the command line first). Each file is read by its own thread in constant memory
-//! (its reader's window, and at most [`QUEUE_BATCHES`] batches of [`BATCH`] packets waiting),
+//! (its reader's window, and at most [`QUEUE_BATCHES`] batches of [`BATCH`] packets or about
+//! [`BATCH_BYTES`] waiting),
 //! so the merge needs no file in memory. One file is read without threads or copies.
 //!
 //! Reading stops early (every reader sees the end of its input) once `stop` is set.
@@ -13,8 +14,12 @@ use std::sync::mpsc;
 
 use super::{CaptureError, Damage, Item, LinkType, Packet, for_each_packet};
 
-/// Packets handed from a reader thread to the merge at once.
+/// Packets handed from a reader thread to the merge at once (fewer when they reach
+/// [`BATCH_BYTES`]).
 const BATCH: usize = 256;
+/// Bytes of packets past which a batch is handed on: a file of large packets holds at most
+/// about `(QUEUE_BATCHES + 2) × (BATCH_BYTES + the largest packet)` in the merge.
+const BATCH_BYTES: usize = 1 << 20;
 /// Batches waiting per reader thread.
 const QUEUE_BATCHES: usize = 4;
 
@@ -125,22 +130,27 @@ where
             rx.push(r);
             s.spawn(move || {
                 let mut batch = Vec::with_capacity(BATCH);
+                let mut bytes = 0usize;
                 let mut gone = false;
                 let result = for_each_packet(Stoppable::new(input, stop), |it| {
                     if gone {
                         return;
                     }
                     batch.push(match it {
-                        Item::Packet(p) => Owned::Packet {
-                            number: p.number,
-                            ts: p.ts,
-                            link: p.link,
-                            data: p.data.to_vec(),
-                            orig_len: p.orig_len,
-                        },
+                        Item::Packet(p) => {
+                            bytes += p.data.len();
+                            Owned::Packet {
+                                number: p.number,
+                                ts: p.ts,
+                                link: p.link,
+                                data: p.data.to_vec(),
+                                orig_len: p.orig_len,
+                            }
+                        }
                         Item::Damage(d) => Owned::Damage(d),
                     });
-                    if batch.len() >= BATCH {
+                    if batch.len() >= BATCH || bytes >= BATCH_BYTES {
+                        bytes = 0;
                         gone = tx.send(std::mem::take(&mut batch)).is_err();
                     }
                 });
