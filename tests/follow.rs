@@ -389,6 +389,27 @@ fn several_files_merge_by_time() {
     assert!(st.success());
     let merged = frames(&[&a, &b]);
     assert_eq!(merged, frames(&[m.to_str().unwrap()]));
+    // -w over several files (one gzip-compressed): the same frames read back.
+    let gz = dir.path().join("b.pcap.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &std::fs::read(&b).unwrap()).unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    let w = dir.path().join("w.pcap");
+    let (w, gz) = (w.to_str().unwrap(), gz.to_str().unwrap());
+    let sel = frames(&["--code", "SEND_MESSAGE_V2", "-w", w, &a, gz]);
+    assert_eq!(sel, frames(&["--code", "SEND_MESSAGE_V2", &a, &b]));
+    let back = frames(&["--code", "SEND_MESSAGE_V2", w]);
+    let id = |f: &Value| {
+        (
+            f["ts"].to_string(),
+            f["opaque"].to_string(),
+            f["src"].to_string(),
+        )
+    };
+    assert_eq!(
+        back.iter().map(id).collect::<Vec<_>>(),
+        sel.iter().map(id).collect::<Vec<_>>()
+    );
     // The same file twice: every frame twice, each copy on its own streams.
     let one = frames(&[&a]);
     let two = frames(&[&a, &a]);
