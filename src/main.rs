@@ -15,6 +15,7 @@ use rmqdump::cli::{
     CheckArgs, Cli, Cmd, DiffArgs, LiveArgs, ManArgs, ProduceArgs, ProxyArgs, ReadArgs, StatsArgs,
     VerifyArgs, limits,
 };
+use rmqdump::output::display_filter::DisplayFilter;
 use rmqdump::output::read::{self as reader, ReadConfig};
 use rmqdump::output::stats_cmd::{self, StatsConfig};
 
@@ -74,17 +75,34 @@ fn usage(msg: impl std::fmt::Display) -> io::Result<u8> {
 
 fn read(a: ReadArgs) -> io::Result<u8> {
     let f = &a.frames;
-    let filter = match f.filter(a.stream) {
+    let mut filter = match f.filter(a.stream) {
         Ok(x) => x,
         Err(e) => return usage(e),
     };
+    filter.broker = a.broker;
+    filter.since = a.since;
+    filter.until = a.until;
+    let display = match a.display_filter.as_deref().map(DisplayFilter::parse) {
+        Some(Err(e)) => return usage(e),
+        Some(Ok(y)) => Some(y),
+        None => None,
+    };
+    if a.write.is_some() && (a.common.file == "-" || a.more.iter().any(|x| x == "-")) {
+        return usage("-w reads the captures twice: give files, not standard input");
+    }
     let opts = a.common.options(false);
     let cfg = ReadConfig {
-        opts,
-        output: f.output_options(a.show_secrets, &opts),
-        filter,
-        json: f.json,
-        verbose: f.verbose,
+        more: a.more,
+        display,
+        count: a.count,
+        write: a.write,
+        ..ReadConfig::new(
+            opts,
+            f.output_options(a.show_secrets, &opts),
+            filter,
+            f.json,
+            f.verbose,
+        )
     };
     let outcome = reader::read(&a.common.file, cfg, io::stdout().lock(), &mut io::stderr())?;
     Ok(if a.strict && outcome.bad() { 1 } else { 0 })

@@ -11,6 +11,7 @@ pub mod hostile;
 mod link;
 #[cfg(target_os = "linux")]
 pub mod live;
+pub mod merge;
 mod reader;
 pub mod replay;
 pub mod writer;

@@ -383,11 +383,32 @@ pub struct FrameArgs {
 pub struct ReadArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// More capture files, merged with the first by packet time (docs/follow.md).
+    pub more: Vec<String>,
     #[command(flatten)]
     pub frames: FrameArgs,
     /// Only this TCP stream (connection index, as in tshark's tcp.stream).
     #[arg(long)]
     pub stream: Option<u64>,
+    /// Only connections to or from this broker address (ip:port, or ip for any port).
+    #[arg(long, value_parser = parse_broker)]
+    pub broker: Option<output::filter::Broker>,
+    /// Only frames at or after this time: RFC 3339, or seconds after the first packet.
+    #[arg(long, value_parser = parse_time_bound)]
+    pub since: Option<output::filter::TimeBound>,
+    /// Only frames at or before this time: RFC 3339, or seconds after the first packet.
+    #[arg(long, value_parser = parse_time_bound)]
+    pub until: Option<output::filter::TimeBound>,
+    /// Stop after this many selected frames.
+    #[arg(short = 'c', long = "count", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Display filter on the JSON Lines fields (docs/display-filter.md), e.g.
+    /// 'header.queueId == 3 && messages.topic == "T"'.
+    #[arg(short = 'Y', long = "display-filter")]
+    pub display_filter: Option<String>,
+    /// Write the packets of the selected frames to this pcap file (not with standard input).
+    #[arg(short = 'w', long = "write")]
+    pub write: Option<String>,
     /// Exit 1 when any problem was found (undecodable frame, gap, truncation...).
     #[arg(long)]
     pub strict: bool,
@@ -576,4 +597,13 @@ pub fn positive_seconds(s: &str) -> Result<f64, String> {
         Ok(_) => Err(format!("{s}: must be a number of seconds above 0")),
         Err(e) => Err(format!("{s:?}: {e}")),
     }
+}
+
+fn parse_broker(s: &str) -> Result<output::filter::Broker, String> {
+    output::filter::Broker::parse(s).ok_or_else(|| "not an ip:port or ip".to_string())
+}
+
+fn parse_time_bound(s: &str) -> Result<output::filter::TimeBound, String> {
+    output::filter::TimeBound::parse(s)
+        .ok_or_else(|| "not an RFC 3339 time nor a number of seconds".to_string())
 }

@@ -4,10 +4,13 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+pub mod display_filter;
 pub mod filter;
+pub mod follow;
 #[cfg(test)]
 mod json_oracle;
 pub mod jsonl;
+pub mod pcap_writer;
 pub mod read;
 pub mod stats_cmd;
 pub mod tables;

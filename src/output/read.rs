@@ -7,8 +7,9 @@ use std::io::{self, BufWriter, Read, Write};
 
 use serde_json::Value;
 
-use super::{Filter, FrameWriter, OutputOptions};
-use crate::analysis::{Event, Options, Totals};
+use super::display_filter::DisplayFilter;
+use super::{Filter, OutputOptions};
+use crate::analysis::{Event, Options};
 use crate::capture::{self, CaptureError};
 
 /// Opens a capture file (`-`: standard input, gzip recognised); the error names the file.
@@ -40,94 +41,120 @@ pub struct ReadConfig {
     /// JSON Lines (else text lines, or a tree with `verbose`).
     pub json: bool,
     pub verbose: bool,
+    /// More capture files, merged with the first by packet time (docs/follow.md).
+    pub more: Vec<String>,
+    /// `-Y`: the display filter (docs/display-filter.md).
+    pub display: Option<DisplayFilter>,
+    /// `-c`: stop after this many selected frames.
+    pub count: Option<u64>,
+    /// `-w`: write the packets of the selected frames to this pcap file.
+    pub write: Option<String>,
+}
+
+impl ReadConfig {
+    /// Printing every frame of the capture (no filter, no other file).
+    pub fn new(opts: Options, output: OutputOptions, filter: Filter, json: bool, verbose: bool) -> Self {
+        Self {
+            opts,
+            output,
+            filter,
+            json,
+            verbose,
+            more: Vec::new(),
+            display: None,
+            count: None,
+            write: None,
+        }
+    }
 }
 
 /// What `read` saw.
 #[derive(Debug)]
 pub struct ReadOutcome {
-    pub totals: Totals,
-    /// Frames with problems plus problems outside frames.
+    pub packets: u64,
+    pub undecodable: u64,
+    /// Frames with problems plus problems outside frames (printed or not).
     pub problems: u64,
-    /// The capture file ends truncated or is corrupt.
+    /// Frames selected and printed.
+    pub selected: u64,
+    /// A capture file ends truncated or is corrupt.
     pub capture_damaged: bool,
 }
 
 impl ReadOutcome {
     /// Anything wrong (what `read --strict` exits 1 for).
     pub fn bad(&self) -> bool {
-        self.capture_damaged || self.problems > 0 || self.totals.undecodable > 0
+        self.capture_damaged || self.problems > 0 || self.undecodable > 0
     }
 }
 
-/// `rmqdump read` of the capture named `file` (`-`: standard input): frames to `out`,
-/// problem lines to `diag`.
+/// `rmqdump read` of the capture named `file` (`-`: standard input) and of `cfg.more`,
+/// merged by time: frames to `out`, problem lines to `diag`; with `cfg.write`, the packets
+/// of the selected frames written to that pcap (the files read a second time).
 pub fn read<W: Write>(
     file: &str,
     cfg: ReadConfig,
     out: W,
     diag: &mut dyn Write,
 ) -> io::Result<ReadOutcome> {
-    let input = open(file)?;
-    let name = if file == "-" { "<stdin>" } else { file };
-    let ReadConfig {
-        opts,
-        output: oo,
-        mut filter,
-        json,
-        verbose,
-    } = cfg;
-    let mut w = BufWriter::with_capacity(1 << 16, out);
-    let mut writer = FrameWriter::new(json, verbose);
-    let mut err: Option<io::Error> = None;
-    let mut problems = 0u64;
-    let (totals, cap_err) = crate::dissect(input, opts, |ev| {
-        if err.is_some() {
-            return;
-        }
-        let res = match ev {
-            Event::Frame(r) => {
-                let d = super::decode_record(&r, &oo);
-                let frame_problems = super::frame_problems(&r, d.as_ref());
-                if !frame_problems.is_empty() {
-                    problems += 1;
-                }
-                if filter.stream.is_none_or(|s| s == r.stream) {
-                    for p in &frame_problems {
-                        let _ = writeln!(diag, "{name}: {}", super::problem_line(p));
-                    }
-                }
-                if filter.active() && !filter.matches(&r, d.as_ref()) {
-                    return;
-                }
-                writer.write(&mut w, &r, d.as_ref(), &oo)
-            }
-            Event::Problem(p) => {
-                problems += 1;
-                if filter.stream.is_some_and(|s| p.stream != Some(s)) {
-                    return;
-                }
-                let _ = writeln!(diag, "{name}: {}", super::problem_line(&p));
-                Ok(())
-            }
-        };
-        if let Err(e) = res {
-            err = Some(e);
-        }
-    });
-    if let Some(e) = err {
-        return Err(e);
+    let files: Vec<String> = std::iter::once(file.to_string())
+        .chain(cfg.more.iter().cloned())
+        .collect();
+    if cfg.write.is_some() && files.iter().any(|x| x == "-") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "-w reads the captures twice: give files, not standard input",
+        ));
     }
+    let names: Vec<String> = files
+        .iter()
+        .map(|x| if x == "-" { "<stdin>".into() } else { x.clone() })
+        .collect();
+    let inputs = files
+        .iter()
+        .map(|x| open(x))
+        .collect::<io::Result<Vec<_>>>()?;
+    let write = cfg.write.clone();
+    let fcfg = super::follow::ReadConfig {
+        filter: cfg.filter,
+        display: cfg.display,
+        count: cfg.count,
+        json: cfg.json,
+        verbose: cfg.verbose,
+        output: cfg.output,
+        dissect: cfg.opts,
+        collect_packets: write.is_some(),
+    };
+    let mut w = BufWriter::with_capacity(1 << 16, out);
+    let res = {
+        let mut d: &mut dyn Write = &mut *diag;
+        super::follow::read(inputs, &names, fcfg, &mut w, &mut d)?
+    };
     w.flush()?;
     let mut capture_damaged = false;
-    if let Some(e) = cap_err {
-        capture_damaged |= capture_error(file, e, diag)?;
+    for (i, err) in res.capture_errors {
+        capture_damaged |= capture_error(&files[i], err, diag)?;
     }
-    if totals.packets == 0 && !capture_damaged {
-        let _ = writeln!(diag, "rmqdump: {file}: capture holds no packets");
+    if res.packets == 0 && !capture_damaged {
+        let _ = writeln!(diag, "rmqdump: {}: capture holds no packets", files.join(", "));
+    }
+    if let Some(path) = &write {
+        let inputs = files
+            .iter()
+            .map(|x| open(x))
+            .collect::<io::Result<Vec<_>>>()?;
+        let f = std::fs::File::create(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+        let written = super::pcap_writer::write_packets(inputs, res.ranges, BufWriter::new(f))?;
+        for (n, why) in &written.skipped {
+            let _ = writeln!(diag, "rmqdump: {path}: packet {n} not written: {why}");
+        }
     }
     Ok(ReadOutcome {
-        totals,
-        problems,
+        packets: res.packets,
+        undecodable: res.undecodable,
+        problems: res.problems,
+        selected: res.selected,
         capture_damaged,
     })
 }

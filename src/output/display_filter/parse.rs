@@ -1,0 +1,264 @@
+//! The `-Y` grammar (docs/display-filter.md), parsed with winnow: a small, well-kept parser
+//! combinator crate (the parser of toml_edit) that works on `&str`, reports the byte offset
+//! of a failure, and adds no build step (pest needs a grammar file and a derive; chumsky's
+//! compile times are far larger).
+//!
+//! ```text
+//! expr       = or
+//! or         = and { ("||" | "or") and }
+//! and        = unary { ("&&" | "and") unary }
+//! unary      = ("!" | "not") unary | "(" expr ")" | test
+//! test       = path [ cmp_op literal | "contains" literal | "matches" string ]
+//! cmp_op     = "==" | "!=" | "<=" | ">=" | "<" | ">" | "eq" | "ne" | "le" | "ge" | "lt" | "gt"
+//! path       = name { "." name }            name = [A-Za-z_][A-Za-z0-9_]*
+//! literal    = number | string | "true" | "false"
+//! number     = ["-"] digits ["." digits] [("e"|"E") ["+"|"-"] digits]
+//! string     = '"' { char | "\" ( '"' | "\" | "n" | "t" | "r" ) } '"'
+//! ```
+
+use winnow::ascii::{digit1, multispace0};
+use winnow::combinator::{alt, cut_err, delimited, opt};
+use winnow::error::{ContextError, ErrMode, ModalResult, StrContext, StrContextValue};
+use winnow::prelude::*;
+use winnow::token::{any, one_of, take_while};
+
+use super::{Cmp, Expr, Literal, Test};
+
+type In<'a> = &'a str;
+
+fn expected(what: &'static str) -> StrContext {
+    StrContext::Expected(StrContextValue::Description(what))
+}
+
+fn ws(i: &mut In) -> ModalResult<()> {
+    multispace0.void().parse_next(i)
+}
+
+/// A word operator (`and`, `contains`…) not followed by a name character.
+fn word<'a>(w: &'static str) -> impl Parser<In<'a>, (), ErrMode<ContextError>> {
+    move |i: &mut In<'a>| {
+        let start = i.checkpoint();
+        w.void().parse_next(i)?;
+        if i.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            i.reset(&start);
+            return Err(ErrMode::Backtrack(ContextError::new()));
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn expr(i: &mut In) -> ModalResult<Expr> {
+    or(i)
+}
+
+fn or(i: &mut In) -> ModalResult<Expr> {
+    let mut left = and(i)?;
+    loop {
+        ws(i)?;
+        if opt(alt(("||".void(), word("or")))).parse_next(i)?.is_none() {
+            return Ok(left);
+        }
+        ws(i)?;
+        let right = cut_err(and)
+            .context(expected("an expression after ||"))
+            .parse_next(i)?;
+        left = Expr::Or(Box::new(left), Box::new(right));
+    }
+}
+
+fn and(i: &mut In) -> ModalResult<Expr> {
+    let mut left = unary(i)?;
+    loop {
+        ws(i)?;
+        if opt(alt(("&&".void(), word("and"))))
+            .parse_next(i)?
+            .is_none()
+        {
+            return Ok(left);
+        }
+        ws(i)?;
+        let right = cut_err(unary)
+            .context(expected("an expression after &&"))
+            .parse_next(i)?;
+        left = Expr::And(Box::new(left), Box::new(right));
+    }
+}
+
+fn unary(i: &mut In) -> ModalResult<Expr> {
+    ws(i)?;
+    if opt(alt((
+        // `!` but not `!=` (which has no left side here).
+        ('!', winnow::combinator::not('=')).void(),
+        word("not"),
+    )))
+    .parse_next(i)?
+    .is_some()
+    {
+        ws(i)?;
+        let e = cut_err(unary)
+            .context(expected("an expression after !"))
+            .parse_next(i)?;
+        return Ok(Expr::Not(Box::new(e)));
+    }
+    if opt('(').parse_next(i)?.is_some() {
+        let e = cut_err(expr).parse_next(i)?;
+        ws(i)?;
+        cut_err(')').context(expected(")")).parse_next(i)?;
+        return Ok(e);
+    }
+    test(i)
+}
+
+fn test(i: &mut In) -> ModalResult<Expr> {
+    let path = path
+        .context(expected("a field path (e.g. header.queueId)"))
+        .parse_next(i)?;
+    ws(i)?;
+    let cmp = opt(alt((
+        "==".value(Cmp::Eq),
+        "!=".value(Cmp::Ne),
+        "<=".value(Cmp::Le),
+        ">=".value(Cmp::Ge),
+        "<".value(Cmp::Lt),
+        ">".value(Cmp::Gt),
+        alt((
+            word("eq").value(Cmp::Eq),
+            word("ne").value(Cmp::Ne),
+            word("le").value(Cmp::Le),
+            word("ge").value(Cmp::Ge),
+            word("lt").value(Cmp::Lt),
+            word("gt").value(Cmp::Gt),
+            word("contains").value(Cmp::Contains),
+            word("matches").value(Cmp::Matches),
+        )),
+    )))
+    .parse_next(i)?;
+    let Some(cmp) = cmp else {
+        return Ok(Expr::Test(Test::Exists(path)));
+    };
+    ws(i)?;
+    if cmp == Cmp::Matches {
+        let re = cut_err(string.try_map(|s| regex::Regex::new(&s).map_err(BadRegex::from)))
+            .context(expected("a string holding a valid regular expression"))
+            .parse_next(i)?;
+        return Ok(Expr::Test(Test::Matches(path, re)));
+    }
+    let lit = cut_err(literal)
+        .context(expected("a number, a \"string\", true or false"))
+        .parse_next(i)?;
+    Ok(Expr::Test(Test::Compare(path, cmp, lit)))
+}
+
+fn name<'a>(i: &mut In<'a>) -> ModalResult<&'a str> {
+    (
+        one_of(|c: char| c.is_ascii_alphabetic() || c == '_'),
+        take_while(0.., |c: char| c.is_ascii_alphanumeric() || c == '_'),
+    )
+        .take()
+        .parse_next(i)
+}
+
+fn path(i: &mut In) -> ModalResult<Vec<String>> {
+    let first = name(i)?;
+    if matches!(first, "not" | "and" | "or" | "true" | "false") {
+        return Err(ErrMode::Backtrack(ContextError::new()));
+    }
+    let mut v = vec![first.to_string()];
+    while opt('.').parse_next(i)?.is_some() {
+        let n = cut_err(name)
+            .context(expected("a field name after ."))
+            .parse_next(i)?;
+        v.push(n.to_string());
+    }
+    Ok(v)
+}
+
+fn literal(i: &mut In) -> ModalResult<Literal> {
+    alt((
+        string.map(Literal::Str),
+        number,
+        word("true").value(Literal::Bool(true)),
+        word("false").value(Literal::Bool(false)),
+    ))
+    .parse_next(i)
+}
+
+fn number(i: &mut In) -> ModalResult<Literal> {
+    let text = (
+        opt('-'),
+        digit1,
+        opt(('.', digit1)),
+        opt((one_of(['e', 'E']), opt(one_of(['+', '-'])), digit1)),
+    )
+        .take()
+        .parse_next(i)?;
+    Ok(Literal::number(text))
+}
+
+fn string(i: &mut In) -> ModalResult<String> {
+    '"'.parse_next(i)?;
+    let mut s = String::new();
+    loop {
+        let c = cut_err(any)
+            .context(expected("a closing \""))
+            .parse_next(i)?;
+        match c {
+            '"' => return Ok(s),
+            '\\' => {
+                let e = cut_err(one_of(['"', '\\', 'n', 't', 'r']))
+                    .context(expected("an escape: \\\" \\\\ \\n \\t \\r"))
+                    .parse_next(i)?;
+                s.push(match e {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    other => other,
+                });
+            }
+            c => s.push(c),
+        }
+    }
+}
+
+/// The whole expression, nothing after it.
+pub(super) fn parse(text: &str) -> Result<Expr, (usize, String)> {
+    delimited(ws, expr, ws).parse(text).map_err(|e| {
+        let offset = e.offset();
+        let inner = e.inner().to_string();
+        let why = if inner.is_empty() {
+            if offset >= text.len() {
+                "unexpected end of the expression".to_string()
+            } else {
+                "unexpected text (expected &&, ||, ) or the end)".to_string()
+            }
+        } else {
+            inner.replace('\n', "; ")
+        };
+        (offset, why)
+    })
+}
+
+/// A regex that does not compile, in one line (regex's own message spans several, with its
+/// own caret).
+#[derive(Debug)]
+struct BadRegex(String);
+
+impl From<regex::Error> for BadRegex {
+    fn from(e: regex::Error) -> Self {
+        let text = e.to_string();
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        BadRegex(last.trim().trim_start_matches("error: ").to_string())
+    }
+}
+
+impl std::fmt::Display for BadRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadRegex {}
