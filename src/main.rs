@@ -315,9 +315,15 @@ fn limits(a: &LimitArgs) -> Limits {
 /// How frames are printed and which: the same for `read` and `live`.
 #[derive(Args)]
 struct FrameArgs {
-    /// Full tree per frame: header fields, properties, decoded ids, body summary.
-    #[arg(short = 'V', long)]
+    /// A protocol tree per frame in wire order, as tshark -V: frame, RemotingCommand
+    /// fields, extFields with the typed header, messages, body (docs/text-output.md).
+    #[arg(short = 'V', long, visible_short_alias = 'v')]
     verbose: bool,
+    /// How text lines and the tree show times: local (date, time and UTC offset; TZ
+    /// honoured), utc (RFC 3339 with Z), epoch (seconds), relative (seconds since the first
+    /// packet). JSON Lines keep their UTC `ts`.
+    #[arg(long, value_enum, default_value_t = output::TimeFormat::Local)]
+    time: output::TimeFormat,
     /// JSON Lines, one object per frame (schema: docs/json-lines.md).
     #[arg(long, conflicts_with = "verbose")]
     json: bool,
@@ -430,6 +436,7 @@ fn filter_from_args(f: &FrameArgs, stream: Option<u64>) -> Option<output::Filter
 fn output_options(f: &FrameArgs, show_secrets: bool, opts: &Options) -> OutputOptions {
     let mut oo = OutputOptions {
         show_secrets,
+        clock: output::Clock::new(f.time),
         ..Default::default()
     };
     oo.decode.limits = opts.limits;
@@ -443,7 +450,7 @@ fn read(a: ReadArgs) -> io::Result<u8> {
         return Ok(2);
     };
     let opts = options(&a.common, false);
-    let oo = output_options(f, a.show_secrets, &opts);
+    let mut oo = output_options(f, a.show_secrets, &opts);
     let input = open(&a.common.file)?;
     let name = if a.common.file == "-" {
         "<stdin>"
@@ -455,23 +462,29 @@ fn read(a: ReadArgs) -> io::Result<u8> {
     let mut out = output::FrameWriter::new(f.json, f.verbose);
     let mut err: Option<io::Error> = None;
     let mut problems = 0u64;
-    let (totals, cap_err) = rmqdump::dissect(input, opts, |ev| {
+    let (totals, cap_err) = rmqdump::dissect_timed(input, opts, |ev, start| {
         if err.is_some() {
             return;
         }
         let res = match ev {
             Event::Frame(r) => {
+                oo.clock.start = start;
                 let d = output::decode_record(&r, &oo);
                 let frame_problems = output::frame_problems(&r, d.as_ref());
                 if !frame_problems.is_empty() {
                     problems += 1;
                 }
                 if filter.stream.is_none_or(|s| s == r.stream) {
+                    if !frame_problems.is_empty() {
+                        // Problem lines in packet order with the frames on a terminal.
+                        let _ = w.flush();
+                    }
                     for p in &frame_problems {
                         eprintln!("{name}: {}", output::problem_line(p));
                     }
                 }
                 if filter.active() && !filter.matches(&r, d.as_ref()) {
+                    out.note(&r, d.as_ref());
                     return;
                 }
                 out.write(&mut w, &r, d.as_ref(), &oo)
@@ -481,8 +494,8 @@ fn read(a: ReadArgs) -> io::Result<u8> {
                 if filter.stream.is_some_and(|s| p.stream != Some(s)) {
                     return;
                 }
-                eprintln!("{name}: {}", output::problem_line(&p));
-                Ok(())
+                w.flush()
+                    .map(|_| eprintln!("{name}: {}", output::problem_line(&p)))
             }
         };
         if let Err(e) = res {
@@ -1173,7 +1186,12 @@ fn live(a: LiveArgs) -> io::Result<u8> {
     let opts = Options {
         ..Options::default()
     };
-    let oo = output_options(f, a.show_secrets, &opts);
+    let mut oo = output_options(f, a.show_secrets, &opts);
+    // `--time relative` counts from the start of the capture.
+    oo.clock.start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.as_nanos() as i64)
+        .unwrap_or(0);
     let mut d = rmqdump::analysis::Dissector::new(opts);
     let mut st = Stats::new(None);
     let stdout = io::stdout();
@@ -1201,6 +1219,7 @@ fn live(a: LiveArgs) -> io::Result<u8> {
                     eprintln!("live: {}", output::problem_line(&p));
                 }
                 if filter.active() && !filter.matches(&r, dd.as_ref()) {
+                    out.note(&r, dd.as_ref());
                     return Ok(());
                 }
                 // Flushed once per ring block (below), not per frame: a write per frame

@@ -1,0 +1,274 @@
+//! Text output of `read`: the one-line summaries (golden files reviewed against the
+//! manifests and the wire), the `-V` protocol tree (golden frames checked by hand against
+//! the wire bytes), and `--time` (against tshark's times and a fixed TZ).
+//!
+//! `RMQDUMP_BLESS=1 cargo test --test text` rewrites tests/golden/text/*.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rmqdump(args: &[&str], tz: Option<&str>) -> String {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rmqdump"));
+    c.current_dir(root()).args(args);
+    match tz {
+        Some(tz) => c.env("TZ", tz),
+        None => c.env("TZ", "UTC"),
+    };
+    let out = c.output().expect("run rmqdump");
+    assert!(
+        out.status.success(),
+        "rmqdump {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Compares with (or, under RMQDUMP_BLESS, rewrites) a golden file.
+fn golden(name: &str, got: &str) {
+    let p = root().join("tests/golden/text").join(name);
+    if std::env::var_os("RMQDUMP_BLESS").is_some() {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, got).unwrap();
+        return;
+    }
+    let want =
+        std::fs::read_to_string(&p).unwrap_or_else(|_| panic!("missing golden {}", p.display()));
+    if want != got {
+        for (i, (a, b)) in want.lines().zip(got.lines()).enumerate() {
+            assert_eq!(a, b, "{name} line {}", i + 1);
+        }
+        assert_eq!(
+            want.lines().count(),
+            got.lines().count(),
+            "{name} line count"
+        );
+        assert_eq!(want, got, "{name}");
+    }
+}
+
+/// The tree's frame blocks (separated by empty lines) that start with `Frame N:`.
+fn frames(tree: &str, packets: &[u64]) -> String {
+    let mut out = String::new();
+    for block in tree.split("\n\n") {
+        let first = block.lines().next().unwrap_or("");
+        if packets
+            .iter()
+            .any(|p| first.starts_with(&format!("Frame {p}:")))
+        {
+            out.push_str(block.trim_end_matches('\n'));
+            out.push_str("\n\n");
+        }
+    }
+    out
+}
+
+#[test]
+fn text_lines_golden() {
+    for (cap, name) in [
+        ("captures/reference/sync-json.pcap", "sync-json.txt"),
+        ("captures/reference/batch.pcap", "batch.txt"),
+        (
+            "captures/rust/rocketmq-rust-dev.pcap",
+            "rocketmq-rust-dev.txt",
+        ),
+    ] {
+        golden(name, &rmqdump(&["read", "--time", "utc", cap], None));
+    }
+}
+
+#[test]
+fn tree_golden() {
+    // A route answer (5), a send (11) and its response (12).
+    let t = rmqdump(
+        &[
+            "read",
+            "-V",
+            "--time",
+            "utc",
+            "captures/reference/sync-json.pcap",
+        ],
+        None,
+    );
+    golden("tree-sync-json.txt", &frames(&t, &[5, 11, 12]));
+    // The binary (ROCKETMQ) header: a send.
+    let t = rmqdump(
+        &[
+            "read",
+            "-v",
+            "--time",
+            "utc",
+            "captures/reference/sync-rocketmq.pcap",
+        ],
+        None,
+    );
+    golden("tree-sync-rocketmq.txt", &frames(&t, &[11]));
+    // A pull request and its response with two stored messages.
+    let t = rmqdump(
+        &[
+            "read",
+            "-V",
+            "--time",
+            "utc",
+            "--max-body-print",
+            "64",
+            "captures/rust/rocketmq-rust-dev.pcap",
+        ],
+        None,
+    );
+    golden("tree-rust-pull.txt", &frames(&t, &[106, 113]));
+}
+
+#[test]
+fn tree_prints_no_raw_property_separators() {
+    for cap in [
+        "captures/reference/batch.pcap",
+        "captures/reference/compressed.pcap",
+        "captures/rust/rocketmq-rust-dev.pcap",
+    ] {
+        let t = rmqdump(&["read", "-V", cap], None);
+        assert!(!t.contains(['\u{1}', '\u{2}']), "{cap}: raw separator");
+        assert!(t.contains("msgId (UNIQ_KEY): "), "{cap}");
+    }
+}
+
+#[test]
+fn send_response_lines_name_both_ids_as_the_manifest() {
+    // The manifest records the producer's SendResult: msgId (UNIQ_KEY) and offsetMsgId.
+    for name in ["sync-json", "sync-rocketmq", "async"] {
+        let cap = format!("captures/reference/{name}.pcap");
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                root().join(format!("captures/reference/{name}.manifest.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let text = rmqdump(&["read", &cap], None);
+        let mut checked = 0;
+        for msg in m["messages"].as_array().unwrap() {
+            let r = &msg["send_result"];
+            let (Some(id), Some(off)) = (r["msg_id"].as_str(), r["offset_msg_id"].as_str()) else {
+                continue;
+            };
+            let want = format!("msgId={id} offsetMsgId={off}");
+            assert!(
+                text.lines()
+                    .any(|l| l.contains(" response ") && l.contains(&want)),
+                "{name}: no response line with {want}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 0, "{name}: no send results in the manifest");
+    }
+}
+
+#[test]
+fn times_agree_with_tshark() {
+    let cap = "captures/reference/sync-json.pcap";
+    let out = Command::new("tshark")
+        .current_dir(root())
+        .args([
+            "-r",
+            cap,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "frame.time_relative",
+            "-e",
+            "frame.time_epoch",
+        ])
+        .output()
+        .expect("tshark");
+    let tshark = String::from_utf8(out.stdout).unwrap();
+    let by_packet: std::collections::HashMap<&str, (&str, &str)> = tshark
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?, (f.next()?, f.next()?)))
+        })
+        .collect();
+    let rel = rmqdump(&["read", "--time", "relative", cap], None);
+    let epoch = rmqdump(&["read", "--time", "epoch", cap], None);
+    let mut n = 0;
+    for (r, e) in rel.lines().zip(epoch.lines()) {
+        let mut rf = r.split_whitespace();
+        let packet = rf.next().unwrap();
+        let (trel, tepoch) = by_packet[packet];
+        // tshark prints nanoseconds; the capture has microseconds.
+        assert_eq!(rf.next().unwrap(), &trel[..trel.len() - 3], "{r}");
+        assert_eq!(
+            e.split_whitespace().nth(1).unwrap(),
+            &tepoch[..tepoch.len() - 3],
+            "{e}"
+        );
+        n += 1;
+    }
+    assert!(n > 10);
+}
+
+#[test]
+fn local_time_follows_tz() {
+    let cap = "captures/reference/sync-json.pcap";
+    let utc = rmqdump(&["read", "--time", "utc", cap], None);
+    assert!(
+        utc.lines()
+            .next()
+            .unwrap()
+            .contains(" 2026-11-24T14:02:49.490457Z "),
+        "{utc}"
+    );
+    let sh = rmqdump(&["read", cap], Some("Asia/Shanghai"));
+    assert!(
+        sh.lines()
+            .next()
+            .unwrap()
+            .contains(" 2026-11-24 22:02:49.490457 +08:00 "),
+        "{sh}"
+    );
+    let ny = rmqdump(&["read", "--time", "local", cap], Some("America/New_York"));
+    assert!(
+        ny.lines()
+            .next()
+            .unwrap()
+            .contains(" 2026-11-24 09:02:49.490457 -05:00 "),
+        "{ny}"
+    );
+    // The tree shows the same time, and message dates in the same zone.
+    let tree = rmqdump(&["read", "-V", cap], Some("Asia/Shanghai"));
+    assert!(tree.starts_with("Frame 4: packet 4, 2026-11-24 22:02:49.490457 +08:00,"));
+    assert!(tree.contains("(2026-11-24 22:02:49.490 +08:00)"), "{tree}");
+}
+
+#[test]
+fn text_line_key_fields() {
+    let t = rmqdump(
+        &[
+            "read",
+            "--time",
+            "utc",
+            "captures/rust/rocketmq-rust-dev.pcap",
+        ],
+        None,
+    );
+    let pull = t
+        .lines()
+        .find(|l| l.contains("PULL_MESSAGE request"))
+        .unwrap();
+    for k in ["consumerGroup=", "topic=", "queueId=", "queueOffset="] {
+        assert!(pull.contains(k), "{pull}");
+    }
+    let update = t
+        .lines()
+        .find(|l| l.contains("UPDATE_CONSUMER_OFFSET request"));
+    if let Some(u) = update {
+        assert!(u.contains("commitOffset="), "{u}");
+    }
+    // KEYS with a space are quoted.
+    assert!(t.contains("keys=\"user-42 ORD-0002\""), "no quoted keys");
+}
