@@ -205,6 +205,13 @@ struct VerifyArgs {
     manifest: Option<String>,
 }
 
+/// `stats --format`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TableFormat {
+    Table,
+    Csv,
+}
+
 #[derive(Args)]
 struct StatsArgs {
     #[command(flatten)]
@@ -212,6 +219,13 @@ struct StatsArgs {
     /// One JSON document instead of tables (schema: docs/stats.md).
     #[arg(long)]
     json: bool,
+    /// Tables drawn (fitted to the terminal), or every table as CSV (docs/stats.md).
+    #[arg(long, value_enum, default_value_t = TableFormat::Table, conflicts_with = "json")]
+    format: TableFormat,
+    /// Do not fit tables to the terminal width (COLUMNS, else the terminal's): print
+    /// every cell whole.
+    #[arg(long)]
+    wide: bool,
     /// Also count per time bucket of this length (e.g. 1s, 500ms, 1m).
     #[arg(long, value_parser = output::tables::parse_interval)]
     interval: Option<i64>,
@@ -647,7 +661,11 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
         serde_json::to_writer_pretty(&mut w, &doc).map_err(io::Error::from)?;
         w.write_all(b"\n")?;
     } else {
-        w.write_all(output::tables::render(&doc).as_bytes())?;
+        let to = output::tables::TableOptions {
+            width: output::tables::terminal_width(a.wide),
+            csv: a.format == TableFormat::Csv,
+        };
+        w.write_all(output::tables::render_with(&doc, &to).as_bytes())?;
     }
     w.flush()?;
     Ok(0)

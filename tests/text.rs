@@ -272,3 +272,89 @@ fn text_line_key_fields() {
     // KEYS with a space are quoted.
     assert!(t.contains("keys=\"user-42 ORD-0002\""), "no quoted keys");
 }
+
+fn rmqdump_env(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rmqdump"));
+    c.current_dir(root()).args(args).env_remove("COLUMNS");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run rmqdump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn widest(s: &str) -> usize {
+    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn stats_tables_fit_columns_unless_wide() {
+    let cap = "captures/rust/rocketmq-rust-dev.pcap";
+    // Not a terminal and no COLUMNS: no limit (the content's width).
+    let full = rmqdump_env(&["stats", cap], &[]);
+    assert!(widest(&full) > 200, "{}", widest(&full));
+    for cols in ["60", "100", "132"] {
+        let t = rmqdump_env(&["stats", cap], &[("COLUMNS", cols)]);
+        assert!(
+            widest(&t) <= cols.parse().unwrap(),
+            "COLUMNS={cols}: {}",
+            widest(&t)
+        );
+        assert!(t.contains('…'), "COLUMNS={cols}: nothing cut");
+        // Same tables, same rows: only cells are cut.
+        assert_eq!(
+            t.matches("╞").count(),
+            full.matches("╞").count(),
+            "COLUMNS={cols}"
+        );
+    }
+    let wide = rmqdump_env(&["stats", "--wide", cap], &[("COLUMNS", "60")]);
+    assert_eq!(wide, full);
+}
+
+#[test]
+fn stats_csv_has_every_table_of_the_json_document() {
+    let cap = "captures/rust/rocketmq-rust-dev.pcap";
+    let doc: serde_json::Value =
+        serde_json::from_str(&rmqdump_env(&["stats", "--json", cap], &[])).unwrap();
+    let csv_text = rmqdump_env(&["stats", "--format", "csv", cap], &[("COLUMNS", "40")]);
+    let drawn = rmqdump_env(&["stats", cap], &[]);
+    let mut sections = std::collections::BTreeMap::new();
+    for sec in csv_text.split("\n\n").filter(|s| !s.trim().is_empty()) {
+        let (title, body) = sec.split_once('\n').unwrap();
+        let title = title.strip_prefix("# ").expect("section title line");
+        let mut r = csv::Reader::from_reader(body.as_bytes());
+        let width = r.headers().unwrap().len();
+        let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+        assert!(rows.iter().all(|x| x.len() == width), "{title}: ragged");
+        // CSV cells are never cut, whatever COLUMNS says.
+        assert!(
+            rows.iter()
+                .all(|x| x.iter().all(|c| !c.ends_with('…')) || title == "Topic")
+        );
+        sections.insert(title.to_string(), rows);
+    }
+    // One section per drawn table.
+    assert_eq!(sections.len(), drawn.matches("╞").count(), "{csv_text}");
+    let codes = &sections["Request code"];
+    let want = doc["codes"].as_array().unwrap();
+    assert_eq!(codes.len(), want.len());
+    for (row, c) in codes.iter().zip(want) {
+        assert_eq!(&row[0], c["name"].as_str().unwrap());
+        assert_eq!(
+            row[8].parse::<u64>().unwrap(),
+            c["request_bytes"].as_u64().unwrap()
+        );
+    }
+    let overview = &sections["Overview"];
+    let packets = overview.iter().find(|r| &r[0] == "packets").unwrap();
+    assert_eq!(
+        packets[1].parse::<u64>().unwrap(),
+        doc["overview"]["packets"].as_u64().unwrap()
+    );
+}

@@ -59,8 +59,102 @@ fn list_more(v: &Value, more: u64, max: usize) -> String {
     }
 }
 
-/// All tables for a stats document.
+/// All tables for a stats document, as wide as their content.
 pub fn render(doc: &Value) -> String {
+    render_with(doc, &TableOptions::default())
+}
+
+/// How `stats` prints its tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableOptions {
+    /// Fit each table in this many columns, cutting cells with an ellipsis (`None`: as
+    /// wide as the content).
+    pub width: Option<u16>,
+    /// CSV instead of drawn tables (docs/stats.md, "CSV").
+    pub csv: bool,
+}
+
+/// The width tables are fitted to: none with `--wide`; else `COLUMNS` when set; else the
+/// terminal's width when standard output is a terminal; else none (a pipe or file gets
+/// the whole content).
+pub fn terminal_width(wide: bool) -> Option<u16> {
+    use std::io::IsTerminal;
+    if wide {
+        return None;
+    }
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&c| c > 0)
+    {
+        return Some(c);
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    Some(
+        terminal_size::terminal_size()
+            .map(|(w, _)| w.0)
+            .unwrap_or(80),
+    )
+}
+
+/// Writes one table under its title: drawn (fitted to `opts.width`), or as CSV: a line
+/// `# <title>` (the first column's header when the table has no title), the header
+/// record, the rows, an empty line.
+fn emit(out: &mut String, title: &str, mut t: Table, opts: &TableOptions) {
+    if opts.csv {
+        let name = if title.is_empty() {
+            t.header()
+                .and_then(|h| h.cell_iter().next())
+                .map(|c| c.content())
+                .unwrap_or_default()
+        } else {
+            title.to_string()
+        };
+        let _ = writeln!(out, "# {name}");
+        let mut w = csv::Writer::from_writer(Vec::new());
+        // Every record as wide as the widest row (a "… N more" row has fewer cells).
+        let rows: Vec<Vec<String>> = t
+            .header()
+            .into_iter()
+            .chain(t.row_iter())
+            .map(|r| r.cell_iter().map(|c| c.content()).collect())
+            .collect();
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        for mut r in rows {
+            r.resize(width, String::new());
+            let _ = w.write_record(&r);
+        }
+        let bytes = w.into_inner().unwrap_or_default();
+        out.push_str(&String::from_utf8_lossy(&bytes));
+        out.push('\n');
+        return;
+    }
+    if let Some(width) = opts.width {
+        t.set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width)
+            .set_truncation_indicator("…");
+        for r in t.row_iter_mut() {
+            r.max_height(1);
+        }
+    }
+    if !title.is_empty() {
+        match opts.width.map(usize::from) {
+            Some(w) if title.chars().count() > w => {
+                let cut: String = title.chars().take(w.saturating_sub(1)).collect();
+                let _ = writeln!(out, "{cut}…");
+            }
+            _ => {
+                let _ = writeln!(out, "{title}");
+            }
+        }
+    }
+    let _ = writeln!(out, "{t}\n");
+}
+
+/// All tables for a stats document.
+pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
     let mut out = String::new();
     let o = &doc["overview"];
     let mut t = table(&["Overview", ""]);
@@ -98,7 +192,7 @@ pub fn render(doc: &Value) -> String {
     ] {
         t.add_row(vec![Cell::new(label), num(&o[k])]);
     }
-    let _ = writeln!(out, "{t}\n");
+    emit(&mut out, "", t, opts);
 
     let mut t = table(&[
         "Request code",
@@ -141,7 +235,7 @@ pub fn render(doc: &Value) -> String {
             num(&c["response_bytes"]),
         ]);
     }
-    let _ = writeln!(out, "{t}\n");
+    emit(&mut out, "", t, opts);
 
     let topics = doc["topics"].as_array().cloned().unwrap_or_default();
     if !topics.is_empty() {
@@ -185,7 +279,7 @@ pub fn render(doc: &Value) -> String {
                 )),
             ]);
         }
-        let _ = writeln!(out, "{t}\n");
+        emit(&mut out, "", t, opts);
         let mut t = table(&[
             "Producer",
             "Topic",
@@ -238,9 +332,11 @@ pub fn render(doc: &Value) -> String {
                 ]);
             }
         }
-        let _ = writeln!(
-            out,
-            "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues; the top producers by sends)\n{t}\n"
+        emit(
+            &mut out,
+            "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues; the top producers by sends)",
+            t,
+            opts,
         );
     }
 
@@ -317,11 +413,11 @@ pub fn render(doc: &Value) -> String {
         ]);
     }
     let title = if more > 0 {
-        "Connections (the top ones by bytes, by frames and by error responses)\n"
+        "Connections (the top ones by bytes, by frames and by error responses)"
     } else {
         ""
     };
-    let _ = writeln!(out, "{title}{t}\n");
+    emit(&mut out, title, t, opts);
 
     let routes = doc["routes"].as_array().cloned().unwrap_or_default();
     if !routes.is_empty() {
@@ -381,7 +477,7 @@ pub fn render(doc: &Value) -> String {
                 ]);
             }
         }
-        let _ = writeln!(out, "Routes (GET_ROUTEINFO_BY_TOPIC answers)\n{t}\n");
+        emit(&mut out, "Routes (GET_ROUTEINFO_BY_TOPIC answers)", t, opts);
     }
 
     let p = &doc["problems"];
@@ -405,7 +501,7 @@ pub fn render(doc: &Value) -> String {
                 num(&p["error_responses_more"]),
             ]);
         }
-        let _ = writeln!(out, "Error responses\n{t}\n");
+        emit(&mut out, "Error responses", t, opts);
     }
     let slow = p["slowest"].as_array().cloned().unwrap_or_default();
     if !slow.is_empty() {
@@ -425,7 +521,7 @@ pub fn render(doc: &Value) -> String {
                 num(&x["stream"]),
             ]);
         }
-        let _ = writeln!(out, "Slowest requests\n{t}\n");
+        emit(&mut out, "Slowest requests", t, opts);
     }
     if let Some(kinds) = p["by_kind"].as_object()
         && !kinds.is_empty()
@@ -443,7 +539,7 @@ pub fn render(doc: &Value) -> String {
                 .unwrap_or_default();
             t.add_row(vec![Cell::new(k), num(&v["count"]), Cell::new(ex)]);
         }
-        let _ = writeln!(out, "Problems\n{t}\n");
+        emit(&mut out, "Problems", t, opts);
     }
 
     if let Some(iv) = doc["intervals"].as_array() {
@@ -474,7 +570,12 @@ pub fn render(doc: &Value) -> String {
                 num(&l["max"]),
             ]);
         }
-        let _ = writeln!(out, "Per {} s\n{t}\n", s(&doc["interval_seconds"]));
+        emit(
+            &mut out,
+            &format!("Per {} s", s(&doc["interval_seconds"])),
+            t,
+            opts,
+        );
     }
     out
 }
