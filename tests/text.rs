@@ -358,3 +358,34 @@ fn stats_csv_has_every_table_of_the_json_document() {
         doc["overview"]["packets"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn gap_lines_in_packet_order_with_their_direction() {
+    // stdout and stderr into one pipe, as on a terminal.
+    let out = Command::new("sh")
+        .current_dir(root())
+        .env("TZ", "UTC")
+        .arg("-c")
+        .arg(format!(
+            "{} read captures/public/deepflow/rocketmq-pull-message.pcap 2>&1",
+            env!("CARGO_BIN_EXE_rmqdump")
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let gap = lines
+        .iter()
+        .position(|l| l.contains(": gap (stream 0): "))
+        .expect("gap line");
+    // tshark: packet 5 is the first after the hole ("Previous segment not captured"), sent
+    // by 192.169.0.5:50738 to the broker.
+    assert!(
+        lines[gap].contains("packet 5: ")
+            && lines[gap].contains("192.169.0.5:50738 -> 192.169.0.4:10911"),
+        "{}",
+        lines[gap]
+    );
+    assert!(lines[gap - 1].trim_start().starts_with("5 "), "{text}");
+    assert!(lines[gap + 1].trim_start().starts_with("6 "), "{text}");
+}
