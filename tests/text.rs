@@ -389,3 +389,178 @@ fn gap_lines_in_packet_order_with_their_direction() {
     assert!(lines[gap - 1].trim_start().starts_with("5 "), "{text}");
     assert!(lines[gap + 1].trim_start().starts_with("6 "), "{text}");
 }
+
+mod synthetic {
+    use proptest::prelude::*;
+    use rmqdump::analysis::{Event, Options, ProblemKind};
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::output::{self, OutputOptions};
+
+    /// A JSON-header frame.
+    fn frame(header: &str, body: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend(((4 + header.len() + body.len()) as u32).to_be_bytes());
+        f.extend((header.len() as u32).to_be_bytes());
+        f.extend(header.as_bytes());
+        f.extend(body);
+        f
+    }
+
+    fn simple(opaque: i32, flag: i32) -> Vec<u8> {
+        frame(
+            &format!(
+                "{{\"code\":34,\"flag\":{flag},\"language\":\"JAVA\",\"opaque\":{opaque},\"serializeTypeCurrentRPC\":\"JSON\",\"version\":0}}"
+            ),
+            b"",
+        )
+    }
+
+    fn problems(cap: &[u8]) -> Vec<rmqdump::analysis::Problem> {
+        let mut v = Vec::new();
+        rmqdump::dissect(cap, Options::default(), |e| {
+            if let Event::Problem(p) = e {
+                v.push(p)
+            }
+        });
+        v
+    }
+
+    /// A hole in either direction of a connection whose handshake was seen names that
+    /// direction.
+    #[test]
+    fn gap_names_client_to_server_or_server_to_client() {
+        for from_client in [true, false] {
+            let mut w = PcapWriter::new(Vec::new()).unwrap();
+            let mut c = TcpConversation::new(
+                "10.0.0.1:40000".parse().unwrap(),
+                "10.0.0.2:10911".parse().unwrap(),
+            );
+            c.handshake(&mut w, 1).unwrap();
+            c.send(&mut w, 2, from_client, &simple(1, i32::from(!from_client)))
+                .unwrap();
+            // Never captured.
+            c.send(
+                &mut PcapWriter::new(Vec::new()).unwrap(),
+                3,
+                from_client,
+                &simple(2, i32::from(!from_client)),
+            )
+            .unwrap();
+            c.send(&mut w, 4, from_client, &simple(3, i32::from(!from_client)))
+                .unwrap();
+            let p = problems(&w.into_inner());
+            let gaps: Vec<_> = p.iter().filter(|p| p.kind == ProblemKind::Gap).collect();
+            assert_eq!(gaps.len(), 1, "{p:#?}");
+            let want = if from_client {
+                "10.0.0.1:40000 -> 10.0.0.2:10911 (client->server)"
+            } else {
+                "10.0.0.2:10911 -> 10.0.0.1:40000 (server->client)"
+            };
+            assert!(gaps[0].message.contains(want), "{}", gaps[0].message);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever a send's properties and body, or a pull answer's body, hold: the line
+        /// and the tree are printed (no panic), the tree never prints the properties'
+        /// separators raw, and it dumps at most --max-body-print bytes.
+        #[test]
+        fn tree_and_line_on_any_message(
+            props in proptest::collection::vec(any::<u8>(), 0..200),
+            body in proptest::collection::vec(any::<u8>(), 0..600),
+            max_print in 0usize..100,
+            pull in any::<bool>(),
+        ) {
+            let props: String = String::from_utf8_lossy(&props).into_owned();
+            let escaped = serde_json::to_string(&props).unwrap();
+            let mut w = PcapWriter::new(Vec::new()).unwrap();
+            let mut c = TcpConversation::new(
+                "10.0.0.1:40000".parse().unwrap(),
+                "10.0.0.2:10911".parse().unwrap(),
+            );
+            c.handshake(&mut w, 1).unwrap();
+            if pull {
+                let req = "{\"code\":11,\"extFields\":{\"consumerGroup\":\"g\",\"topic\":\"t\",\"queueId\":\"0\",\"queueOffset\":\"5\"},\"flag\":0,\"language\":\"JAVA\",\"opaque\":1,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":0}";
+                c.send(&mut w, 2, true, &frame(req, b"")).unwrap();
+                let resp = "{\"code\":0,\"extFields\":{\"nextBeginOffset\":\"6\"},\"flag\":1,\"language\":\"JAVA\",\"opaque\":1,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":0}";
+                c.send(&mut w, 3, false, &frame(resp, &body)).unwrap();
+            } else {
+                let req = format!(
+                    "{{\"code\":310,\"extFields\":{{\"a\":\"pg\",\"b\":\"t\",\"e\":\"1\",\"f\":\"0\",\"g\":\"1700000000000\",\"i\":{escaped}}},\"flag\":0,\"language\":\"JAVA\",\"opaque\":1,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":0}}"
+                );
+                c.send(&mut w, 2, true, &frame(&req, &body)).unwrap();
+            }
+            let cap = w.into_inner();
+            let mut oo = OutputOptions::default();
+            oo.decode.limits.max_body_print = max_print;
+            let mut n = 0;
+            rmqdump::dissect(&cap[..], Options::default(), |e| {
+                if let Event::Frame(r) = e {
+                    let d = output::decode_record(&r, &oo);
+                    let line = output::frame_line(&r, d.as_ref(), &oo, None);
+                    assert!(!line.contains(['\u{1}', '\u{2}']), "{line}");
+                    let tree = output::frame_tree(&r, d.as_ref(), &oo, None);
+                    assert!(!tree.contains(['\u{1}', '\u{2}']), "{tree}");
+                    // Each hex dump (a run of rows "0000  xx xx …") has at most
+                    // ceil(max_print / 16) rows of 16 bytes.
+                    let is_row = |l: &str| {
+                        let t = l.trim_start();
+                        t.len() > 6
+                            && t.as_bytes()[..4].iter().all(u8::is_ascii_hexdigit)
+                            && &t[4..6] == "  "
+                    };
+                    let mut run = 0;
+                    for l in tree.lines() {
+                        run = if is_row(l) { run + 1 } else { 0 };
+                        assert!(run <= max_print.div_ceil(16), "{tree}");
+                    }
+                    n += 1;
+                }
+            });
+            prop_assert!(n >= 1);
+        }
+    }
+}
+
+#[test]
+fn tree_hex_dump_is_the_sent_body() {
+    use base64::Engine as _;
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("captures/reference/sync-json.manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let t = rmqdump(&["read", "-V", "captures/reference/sync-json.pcap"], None);
+    let sends: Vec<&str> = t
+        .split("\n\n")
+        .filter(|b| b.contains("SEND_MESSAGE_V2 request"))
+        .collect();
+    let msgs = m["messages"].as_array().unwrap();
+    assert_eq!(sends.len(), msgs.len());
+    for (block, msg) in sends.iter().zip(msgs) {
+        let want = base64::engine::general_purpose::STANDARD
+            .decode(msg["body_b64"].as_str().unwrap())
+            .unwrap();
+        let mut got = Vec::new();
+        for l in block.lines().map(str::trim_start) {
+            if l.len() > 6
+                && l.as_bytes()[..4].iter().all(u8::is_ascii_hexdigit)
+                && &l[4..6] == "  "
+            {
+                let hex = &l[6..(6 + 48).min(l.len())];
+                got.extend(
+                    hex.split_whitespace()
+                        .map(|x| u8::from_str_radix(x, 16).unwrap()),
+                );
+            }
+        }
+        assert_eq!(got, want);
+        let keys = msg["keys_property"].as_str().unwrap();
+        assert!(
+            block.contains(&format!("\n                KEYS: {keys}\n")),
+            "{block}"
+        );
+    }
+}

@@ -375,9 +375,6 @@ fn hexdump(t: &mut Tree, depth: usize, b: &[u8], max: usize) {
                 }
                 None => l.push_str("   "),
             }
-            if j == 7 {
-                l.push(' ');
-            }
         }
         l.push_str("  ");
         l.extend(row.iter().map(|&x| {
