@@ -132,6 +132,11 @@ fn emit(out: &mut String, title: &str, mut t: Table, opts: &TableOptions) {
         return;
     }
     if let Some(width) = opts.width {
+        let widths = fit_widths(&t, width);
+        t.set_constraints(widths.into_iter().map(|w| {
+            // A fixed width counts the padding (one space each side).
+            comfy_table::ColumnConstraint::Absolute(comfy_table::Width::Fixed(w + 2))
+        }));
         t.set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width)
             .set_truncation_indicator("…");
@@ -151,6 +156,83 @@ fn emit(out: &mut String, title: &str, mut t: Table, opts: &TableOptions) {
         }
     }
     let _ = writeln!(out, "{t}\n");
+}
+
+/// Content widths of the columns so that the drawn table is at most `width` columns wide
+/// (each column takes its content width plus 3 for padding and separator, plus 1 for the
+/// border). A column needs its widest cell and its longest header word (headers wrap at
+/// spaces); when they do not all fit, the widest columns are narrowed first, to a common
+/// cap, none below its longest header word (at most 12) while that fits.
+fn fit_widths(t: &Table, width: u16) -> Vec<u16> {
+    let words: Vec<u16> = t
+        .header()
+        .map(|h| {
+            h.cell_iter()
+                .map(|c| {
+                    let w = c
+                        .content()
+                        .split_whitespace()
+                        .map(|w| w.chars().count())
+                        .max();
+                    w.unwrap_or(1) as u16
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut need: Vec<u16> = words.clone();
+    for r in t.row_iter() {
+        for (i, c) in r.cell_iter().enumerate() {
+            let w = c
+                .content()
+                .lines()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0);
+            let w = u16::try_from(w).unwrap_or(u16::MAX);
+            match need.get_mut(i) {
+                Some(n) => *n = (*n).max(w),
+                None => need.push(w),
+            }
+        }
+    }
+    for n in &mut need {
+        *n = (*n).max(1);
+    }
+    let n = need.len() as u32;
+    let avail = u32::from(width).saturating_sub(3 * n + 1);
+    let floor = |i: usize, w: u16, floors: bool| {
+        if floors {
+            words.get(i).copied().unwrap_or(1).min(12).min(w).max(1)
+        } else {
+            1
+        }
+    };
+    let total = |cap: u16, floors: bool| -> u32 {
+        need.iter()
+            .enumerate()
+            .map(|(i, &w)| u32::from(w.min(cap.max(floor(i, w, floors)))))
+            .sum()
+    };
+    let max = need.iter().copied().max().unwrap_or(1);
+    if total(max, false) <= avail {
+        return need;
+    }
+    // Floors kept when they fit, else every column may go down to one character.
+    let floors = total(0, true) <= avail;
+    // The largest cap that fits (binary search; cap 1 is the last resort).
+    let (mut lo, mut hi) = (1u16, max);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if total(mid, floors) <= avail {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    need.iter()
+        .enumerate()
+        .map(|(i, &w)| w.min(lo.max(floor(i, w, floors))))
+        .collect()
 }
 
 /// All tables for a stats document.
@@ -608,4 +690,67 @@ pub fn parse_interval(s: &str) -> Result<i64, String> {
         return Err(format!("{s:?}: out of range"));
     }
     Ok(ns as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Table {
+        let mut t = table(&["Request code", "Count", "Remark"]);
+        t.add_row(vec!["GET_ROUTEINFO_BY_TOPIC", "12", &"x".repeat(60)]);
+        t.add_row(vec!["PULL_MESSAGE", "3", "short"]);
+        t
+    }
+
+    #[test]
+    fn widest_columns_narrowed_first() {
+        let t = sample();
+        // Room for everything: the content widths.
+        assert_eq!(fit_widths(&t, 200), vec![22, 5, 60]);
+        // 50 columns: 40 for content; the narrow "Count" keeps its 5, the two wide ones
+        // share the rest at a common cap.
+        let w = fit_widths(&t, 50);
+        assert_eq!(w, vec![17, 5, 17]);
+        assert!(w.iter().map(|&x| u32::from(x) + 3).sum::<u32>() < 50);
+        // Too narrow for the header words: every column may shrink.
+        let w = fit_widths(&t, 20);
+        assert!(
+            w.iter().map(|&x| u32::from(x) + 3).sum::<u32>() < 20,
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn drawn_lines_fit_and_csv_is_whole() {
+        let doc = serde_json::json!({"overview": {}, "codes": []});
+        // From 41 columns: a table of 10 columns cannot be narrower (4 per column + 1).
+        for width in [41u16, 60, 90] {
+            let out = render_with(
+                &doc,
+                &TableOptions {
+                    width: Some(width),
+                    csv: false,
+                },
+            );
+            assert!(out.lines().all(|l| l.chars().count() <= usize::from(width)));
+        }
+        let mut out = String::new();
+        emit(
+            &mut out,
+            "Title, with comma",
+            sample(),
+            &TableOptions {
+                width: Some(20),
+                csv: true,
+            },
+        );
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("# Title, with comma"));
+        assert_eq!(lines.next(), Some("Request code,Count,Remark"));
+        assert_eq!(
+            lines.next(),
+            Some(format!("GET_ROUTEINFO_BY_TOPIC,12,{}", "x".repeat(60)).as_str())
+        );
+    }
 }
