@@ -564,3 +564,53 @@ fn tree_hex_dump_is_the_sent_body() {
         );
     }
 }
+
+/// A typed value that differs from the string on the wire shows the raw string beside it:
+/// the C++ 2.x client's batch "1" (read as true), a number with spaces.
+#[test]
+fn tree_shows_raw_value_where_the_typed_one_differs() {
+    use rmqdump::analysis::{Event, Options};
+    use rmqdump::capture::writer::{PcapWriter, TcpConversation};
+    use rmqdump::output::{self, OutputOptions};
+    let header = "{\"code\":10,\"extFields\":{\"producerGroup\":\"pg\",\"topic\":\"t\",\"queueId\":\" 2\",\"sysFlag\":\"0\",\"bornTimestamp\":\"1700000000000\",\"flag\":\"0\",\"properties\":\"\",\"batch\":\"1\",\"AccessKey\":\"ak\"},\"flag\":0,\"language\":\"CPP\",\"opaque\":1,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":0}";
+    let mut f = Vec::new();
+    f.extend(((4 + header.len()) as u32).to_be_bytes());
+    f.extend((header.len() as u32).to_be_bytes());
+    f.extend(header.as_bytes());
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:10911".parse().unwrap(),
+    );
+    c.handshake(&mut w, 1).unwrap();
+    c.send(&mut w, 2, true, &f).unwrap();
+    let cap = w.into_inner();
+    let oo = OutputOptions {
+        clock: output::Clock::new(output::TimeFormat::Utc),
+        ..Default::default()
+    };
+    let mut trees = Vec::new();
+    rmqdump::dissect(&cap[..], Options::default(), |e| {
+        if let Event::Frame(r) = e {
+            let d = output::decode_record(&r, &oo);
+            trees.push(output::frame_tree(&r, d.as_ref(), &oo, None));
+        }
+    });
+    let t = &trees[0];
+    assert!(
+        t.contains("extFields: 9 fields (SendMessageRequestHeader)"),
+        "{t}"
+    );
+    assert!(t.contains("        batch: true [raw \"1\"]\n"), "{t}");
+    assert!(t.contains("        queueId: 2 [raw \" 2\"]\n"), "{t}");
+    assert!(t.contains("        producerGroup: pg\n"), "{t}");
+    assert!(
+        t.contains("        bornTimestamp: 1700000000000 (2023-11-14T22:13:20.000Z)\n"),
+        "{t}"
+    );
+    assert!(t.contains("        AccessKey: <redacted>\n"), "{t}");
+    assert!(
+        t.contains("        properties: 0 properties (listed with the message)\n"),
+        "{t}"
+    );
+}
