@@ -41,11 +41,30 @@ pub fn dissect<R: Read + Send, F: FnMut(Event)>(
     opts: Options,
     mut f: F,
 ) -> (Totals, Option<CaptureError>) {
+    dissect_timed(input, opts, |e, _| f(e))
+}
+
+/// [`dissect`], `f` also given the time of the capture's first packet (nanoseconds since
+/// the epoch; 0 before any packet), for times shown relative to it.
+pub fn dissect_timed<R: Read + Send, F: FnMut(Event, i64)>(
+    input: R,
+    opts: Options,
+    mut f: F,
+) -> (Totals, Option<CaptureError>) {
     let mut d = Dissector::new(opts);
+    let mut first: Option<i64> = None;
     let res = capture::for_each_packet(input, |it| match it {
-        capture::Item::Packet(p) => d.handle_packet(p.number, p.ts, p.link, p.data, &mut f),
-        capture::Item::Damage(x) => d.handle_capture_damage(&x, &mut f),
+        capture::Item::Packet(p) => {
+            let start = *first.get_or_insert(p.ts);
+            d.handle_packet(p.number, p.ts, p.link, p.data, &mut |e| f(e, start))
+        }
+        capture::Item::Damage(x) => {
+            let start = first.unwrap_or(0);
+            d.handle_capture_damage(&x, &mut |e| f(e, start))
+        }
     });
+    let start = first.unwrap_or(0);
+    let mut f = |e| f(e, start);
     // A damaged or truncated end of the file is a located `capture` problem.
     let err = res.err().and_then(|e| d.handle_capture_end(e, &mut f));
     d.finish(&mut f);

@@ -128,6 +128,10 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
         },
         threads: a.threads,
         json: a.json,
+        tables: rmqdump::output::tables::TableOptions {
+            width: rmqdump::output::tables::terminal_width(a.wide),
+            csv: a.format == rmqdump::cli::TableFormat::Csv,
+        },
     };
     stats_cmd::stats(&a.common.file, cfg, io::stdout().lock(), &mut io::stderr())?;
     Ok(0)

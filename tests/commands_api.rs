@@ -93,6 +93,7 @@ fn verify_and_stats_print_what_the_binary_prints() {
         },
         threads: s.threads,
         json: s.json,
+        tables: Default::default(),
     };
     let mut out = Vec::new();
     rmqdump::output::stats_cmd::stats(file, cfg, &mut out, &mut Vec::new()).unwrap();

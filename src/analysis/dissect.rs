@@ -533,6 +533,7 @@ impl Dissector {
         // releases belong to the other direction and come out first.
         let mut acked_frames: Vec<FrameTuple> = Vec::new();
         let peer = [flow.peer_remoting(0), flow.peer_remoting(1)];
+        let dirs = [Direction::of(flow, 0), Direction::of(flow, 1)];
         if seg.ack && !seg.rst {
             let peer_remoting = peer[1 - d];
             let dir = &mut flow.dirs[1 - d];
@@ -547,6 +548,7 @@ impl Dissector {
                     peer_remoting,
                     &opts,
                     stream,
+                    dirs[1 - d],
                     &mut acked_frames,
                     &mut problems,
                 )
@@ -568,6 +570,7 @@ impl Dissector {
                     peer_remoting,
                     &opts,
                     stream,
+                    dirs[d],
                     &mut frames,
                     &mut problems,
                 )
@@ -809,6 +812,7 @@ impl Dissector {
             let mut frames = Vec::new();
             let mut problems = Vec::new();
             let peer_remoting = flow.peer_remoting(d);
+            let direction = Direction::of(flow, d);
             {
                 let dir = &mut flow.dirs[d];
                 let half = &mut dir.half;
@@ -821,6 +825,7 @@ impl Dissector {
                         peer_remoting,
                         &opts,
                         stream,
+                        direction,
                         &mut frames,
                         &mut problems,
                     )
@@ -1076,6 +1081,32 @@ type FrameTuple = (
     Option<Vec<u8>>,
 );
 
+/// The direction of a half-connection, for problem messages: its addresses and whether it
+/// is client -> server (known when the handshake was seen).
+#[derive(Clone, Copy)]
+struct Direction {
+    src: SocketAddr,
+    dst: SocketAddr,
+    label: &'static str,
+}
+
+impl Direction {
+    /// Direction `d` of a flow (0: from `ends[0]`).
+    fn of(flow: &Flow, d: usize) -> Self {
+        let handshake = flow.dirs.iter().any(|x| x.half.saw_syn);
+        let label = match (handshake, d) {
+            (true, 0) => "client->server",
+            (true, _) => "server->client",
+            (false, 0) => "from the first sender; no handshake seen",
+            (false, _) => "to the first sender; no handshake seen",
+        };
+        Self {
+            src: flow.ends[d],
+            dst: flow.ends[1 - d],
+            label,
+        }
+    }
+}
 /// `peer_remoting`: the connection is known to be RocketMQ from elsewhere (see
 /// [`Flow::peer_remoting`]).
 #[allow(clippy::too_many_arguments)]
@@ -1086,6 +1117,7 @@ fn handle_stream_event(
     peer_remoting: bool,
     opts: &Options,
     stream: u64,
+    dir: Direction,
     frames: &mut Vec<FrameTuple>,
     problems: &mut Vec<Problem>,
 ) {
@@ -1112,7 +1144,7 @@ fn handle_stream_event(
                 packet,
                 stream: Some(stream),
                 kind: ProblemKind::Gap,
-                message: format!("{len} bytes missing from the stream at offset {offset}: never captured (noticed at packet {packet})"),
+                message: format!("{len} bytes missing from the stream {} -> {} ({}) at offset {offset}: never captured (noticed at packet {packet})", dir.src, dir.dst, dir.label),
             });
             if let Some(sp) = splitter.as_mut() {
                 sp.gap(offset, len, &mut |se| {

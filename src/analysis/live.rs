@@ -51,7 +51,7 @@ pub fn run<W: Write>(cfg: LiveConfig, out: W) -> io::Result<LiveReport> {
         interface,
         ports,
         opts,
-        output: oo,
+        output: mut oo,
         mut filter,
         json,
         verbose,
@@ -74,6 +74,11 @@ pub fn run<W: Write>(cfg: LiveConfig, out: W) -> io::Result<LiveReport> {
         None => None,
     };
     eprintln!("rmqdump live: capturing on {interface} (tcp ports {ports:?}); Ctrl-C to stop");
+    // `--time relative` counts from the start of the capture.
+    oo.clock.start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.as_nanos() as i64)
+        .unwrap_or(0);
     let mut d = Dissector::new(opts);
     let mut st = Stats::new(None);
     let mut w = BufWriter::new(out);
@@ -97,6 +102,7 @@ pub fn run<W: Write>(cfg: LiveConfig, out: W) -> io::Result<LiveReport> {
                     eprintln!("live: {}", output::problem_line(&p));
                 }
                 if filter.active() && !filter.matches(&r, dd.as_ref()) {
+                    writer.note(&r, dd.as_ref());
                     return Ok(());
                 }
                 // Flushed once per ring block (below), not per frame: a write per frame

@@ -242,6 +242,13 @@ pub struct VerifyArgs {
     pub manifest: Option<String>,
 }
 
+/// `stats --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Csv,
+}
+
 #[derive(Args)]
 pub struct StatsArgs {
     #[command(flatten)]
@@ -249,6 +256,13 @@ pub struct StatsArgs {
     /// One JSON document instead of tables (schema: docs/stats.md).
     #[arg(long)]
     pub json: bool,
+    /// Tables drawn (fitted to the terminal), or every table as CSV (docs/stats.md).
+    #[arg(long, value_enum, default_value_t = TableFormat::Table, conflicts_with = "json")]
+    pub format: TableFormat,
+    /// Do not fit tables to the terminal width (COLUMNS, else the terminal's): print
+    /// every cell whole.
+    #[arg(long)]
+    pub wide: bool,
     /// Also count per time bucket of this length (e.g. 1s, 500ms, 1m).
     #[arg(long, value_parser = output::tables::parse_interval)]
     pub interval: Option<i64>,
@@ -353,9 +367,15 @@ pub fn limits(a: &LimitArgs) -> Limits {
 /// How frames are printed and which: the same for `read` and `live`.
 #[derive(Args)]
 pub struct FrameArgs {
-    /// Full tree per frame: header fields, properties, decoded ids, body summary.
-    #[arg(short = 'V', long)]
+    /// A protocol tree per frame in wire order, as tshark -V: frame, RemotingCommand
+    /// fields, extFields with the typed header, messages, body (docs/text-output.md).
+    #[arg(short = 'V', long, visible_short_alias = 'v')]
     pub verbose: bool,
+    /// How text lines and the tree show times: local (date, time and UTC offset; TZ
+    /// honoured), utc (RFC 3339 with Z), epoch (seconds), relative (seconds since the first
+    /// packet). JSON Lines keep their UTC `ts`.
+    #[arg(long, value_enum, default_value_t = output::TimeFormat::Local)]
+    pub time: output::TimeFormat,
     /// JSON Lines, one object per frame (schema: docs/json-lines.md).
     #[arg(long, conflicts_with = "verbose")]
     pub json: bool,
@@ -454,6 +474,7 @@ impl FrameArgs {
     pub fn output_options(&self, show_secrets: bool, opts: &Options) -> OutputOptions {
         let mut oo = OutputOptions {
             show_secrets,
+            clock: output::Clock::new(self.time),
             ..Default::default()
         };
         oo.decode.limits = opts.limits;

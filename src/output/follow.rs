@@ -146,6 +146,10 @@ pub fn read<R: Read + Send, W: Write, E: Write>(
         let mut push = |e: Event| events.push(e);
         match it {
             Merged::Packet { packet: p, .. } => {
+                if run.res.packets == 0 {
+                    // `--time relative` counts from the first packet of the merged input.
+                    run.cfg.output.clock.start = p.ts;
+                }
                 run.res.packets += 1;
                 run.cfg.filter.first_ts.get_or_insert(p.ts);
                 d.handle_packet(p.number, p.ts, p.link, p.data, &mut push);
@@ -281,6 +285,9 @@ impl<W: Write, E: Write> Run<'_, W, E> {
         }
         match verdict {
             Verdict::No => {
+                // The text line of a send response names its request's UNIQ_KEY, also
+                // when the request itself is not printed.
+                self.writer.note(&r, d.as_ref());
                 self.count_problems(frame_problems(&r, d.as_ref()).len() as u64);
             }
             Verdict::Yes if self.held.is_empty() => {
@@ -323,6 +330,7 @@ impl<W: Write, E: Write> Run<'_, W, E> {
             if h.selected == Some(true) {
                 self.emit(h.file, &h.record, d.as_ref())?;
             } else {
+                self.writer.note(&h.record, d.as_ref());
                 self.count_problems(frame_problems(&h.record, d.as_ref()).len() as u64);
             }
         }
@@ -402,6 +410,8 @@ impl<W: Write, E: Write> Run<'_, W, E> {
 
     fn print_problem(&mut self, file: usize, p: &Problem) -> io::Result<()> {
         let name = self.names.get(file).map(String::as_str).unwrap_or("-");
+        // Problem lines in packet order with the frames (stdout and stderr on one terminal).
+        self.out.flush()?;
         writeln!(self.err, "{name}: {}", problem_line(p))
     }
 }

@@ -1,7 +1,6 @@
 //! Output sinks: one text line per frame (like tshark), a verbose tree, and JSON Lines
 //! (the documented contract in docs/json-lines.md). All are generic over `io::Write`.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 pub mod display_filter;
@@ -14,8 +13,14 @@ pub mod pcap_writer;
 pub mod read;
 pub mod stats_cmd;
 pub mod tables;
+pub mod text;
+pub mod time;
+pub mod tree;
 
 pub use filter::Filter;
+pub use text::{frame_line, problem_line};
+pub use time::{Clock, TimeFormat};
+pub use tree::frame_tree;
 
 use serde_json::{Value, json};
 
@@ -30,6 +35,8 @@ use crate::remoting::command::{Kind, RemotingCommand};
 pub struct OutputOptions {
     pub show_secrets: bool,
     pub decode: DecodeOptions,
+    /// How text lines and the tree show capture times (`--time`).
+    pub clock: Clock,
 }
 
 /// RFC 3339 UTC with microseconds (nanoseconds when the capture has them).
@@ -201,154 +208,20 @@ pub fn frame_problems(r: &FrameRecord, d: Option<&Decoded>) -> Vec<Problem> {
     v
 }
 
-/// One tshark-like line.
-pub fn frame_line(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) -> String {
-    let mut s = format!(
-        "{:>6} {} {} -> {} ",
-        r.packet,
-        &format_ts(r.ts)[11..26],
-        r.src,
-        r.dst
-    );
-    let cmd = match &r.command {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = write!(s, "UNDECODABLE {e}");
-            return s;
-        }
-    };
-    let _ = write!(
-        s,
-        "{} {} opaque={}",
-        code_name(cmd),
-        cmd.kind().as_str(),
-        cmd.opaque
-    );
-    if let Some(q) = &r.request {
-        let _ = write!(s, " req={}@{}", RequestCode(q.code), q.packet);
-    }
-    if let Some(d) = d {
-        if let Some(t) = d.topic() {
-            let _ = write!(s, " topic={t}");
-        }
-        let get = |k: &str| d.field(k).map(|v| v.to_json());
-        if let Some(q) = get("queueId") {
-            let _ = write!(s, " queueId={q}");
-        }
-        if cmd.kind() == Kind::Response {
-            if let Some(id) = d.field_str("msgId") {
-                let _ = write!(s, " msgId={id}");
-            }
-            if let Some(q) = get("queueOffset") {
-                let _ = write!(s, " queueOffset={q}");
-            }
-            if let Some(q) = get("nextBeginOffset") {
-                let _ = write!(s, " nextBeginOffset={q}");
-            }
-        }
-        if d.messages.len() == 1 {
-            let m = &d.messages[0];
-            if let Some(t) = m.tags() {
-                let _ = write!(s, " tags={t}");
-            }
-            if let Some(k) = m.keys() {
-                let _ = write!(s, " keys={k}");
-            }
-            if let Some(u) = m.uniq_key() {
-                let _ = write!(s, " uniqKey={u}");
-            }
-            let _ = write!(s, " body={}B", m.body.len());
-        } else if !d.messages.is_empty() {
-            let _ = write!(s, " messages={}", d.messages.len());
-        }
-        let inner: usize = d.messages.iter().map(|m| m.inner.len()).sum();
-        if inner > 0 {
-            let _ = write!(s, " inner_messages={inner}");
-        }
-    }
-    if let (Kind::Response, Some(rm)) = (cmd.kind(), &cmd.remark)
-        && cmd.code != 0
-    {
-        let _ = write!(s, " remark={rm:?}");
-    }
-    if let Some(l) = r.latency_us() {
-        let _ = write!(s, " latency={l}us");
-    }
-    let _ = opts;
-    s
-}
-
-/// A verbose tree for one frame (the JSON object laid out as indented lines).
-pub fn frame_tree(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) -> String {
-    let v = frame_json(r, d, opts);
-    let mut s = String::new();
-    let _ = writeln!(s, "{}", frame_line(r, d, opts));
-    tree(&v, 1, &mut s);
-    s
-}
-
-fn tree(v: &Value, depth: usize, s: &mut String) {
-    let pad = "    ".repeat(depth);
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                match x {
-                    Value::Object(mm) if !mm.is_empty() => {
-                        let _ = writeln!(s, "{pad}{k}:");
-                        tree(x, depth + 1, s);
-                    }
-                    Value::Array(a) if a.iter().any(|e| e.is_object()) => {
-                        let _ = writeln!(s, "{pad}{k}: [{}]", a.len());
-                        for (i, e) in a.iter().enumerate() {
-                            let _ = writeln!(s, "{pad}    [{i}]");
-                            tree(e, depth + 2, s);
-                        }
-                    }
-                    _ => {
-                        let _ = writeln!(s, "{pad}{k}: {}", scalar(x));
-                    }
-                }
-            }
-        }
-        other => {
-            let _ = writeln!(s, "{pad}{}", scalar(other));
-        }
-    }
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(t) => {
-            if t.chars().any(|c| c.is_control()) {
-                format!("{t:?}")
-            } else {
-                t.clone()
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
-/// A problem as a text line.
-pub fn problem_line(p: &Problem) -> String {
-    match p.stream {
-        Some(st) => format!(
-            "packet {}: {} (stream {st}): {}",
-            p.packet,
-            p.kind.as_str(),
-            p.message
-        ),
-        None => format!("packet {}: {}: {}", p.packet, p.kind.as_str(), p.message),
-    }
-}
-
 /// Writes frames in the format `read`, `live` and `proxy` print: JSON Lines (`--json`),
 /// the verbose tree (`-V`), or one line per frame.
 pub struct FrameWriter {
     json: bool,
     verbose: bool,
     jsonl: jsonl::JsonLines,
+    /// UNIQ_KEYs of send requests by (stream, opaque) until their response, for the
+    /// response's `msgId=` (the response carries only the offsetMsgId). Bounded: the
+    /// oldest unanswered sends are forgotten first.
+    sends: hashlink::LruCache<(u64, i32), String>,
 }
+
+/// Send requests remembered for their responses' msgId.
+const MAX_PENDING_SENDS: usize = 16_384;
 
 impl FrameWriter {
     pub fn new(json: bool, verbose: bool) -> Self {
@@ -356,7 +229,24 @@ impl FrameWriter {
             json,
             verbose,
             jsonl: jsonl::JsonLines::new(),
+            sends: hashlink::LruCache::new(MAX_PENDING_SENDS),
         }
+    }
+
+    /// Notes what a frame that is not written (filtered out) tells later lines: a send
+    /// request's UNIQ_KEY for its response. [`FrameWriter::write`] notes too.
+    pub fn note(&mut self, r: &FrameRecord, d: Option<&Decoded>) -> Option<String> {
+        if self.json {
+            return None;
+        }
+        let cmd = r.command.as_ref().ok()?;
+        if cmd.kind() == Kind::Response {
+            return self.sends.remove(&(r.stream, cmd.opaque));
+        }
+        if let Some(u) = text::send_uniq_key(r, d) {
+            self.sends.insert((r.stream, cmd.opaque), u);
+        }
+        None
     }
 
     /// Writes one frame (with its newline).
@@ -368,11 +258,14 @@ impl FrameWriter {
         opts: &OutputOptions,
     ) -> io::Result<()> {
         if self.json {
-            self.jsonl.frame(w, r, d, opts)
-        } else if self.verbose {
-            w.write_all(frame_tree(r, d, opts).as_bytes())
+            return self.jsonl.frame(w, r, d, opts);
+        }
+        let uniq = self.note(r, d);
+        if self.verbose {
+            w.write_all(frame_tree(r, d, opts, uniq.as_deref()).as_bytes())?;
+            w.write_all(b"\n")
         } else {
-            write_line(w, &frame_line(r, d, opts))
+            write_line(w, &frame_line(r, d, opts, uniq.as_deref()))
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct StatsConfig {
     pub threads: Option<usize>,
     /// One JSON document instead of tables.
     pub json: bool,
+    /// How tables are drawn (width, CSV); unused with `json`.
+    pub tables: super::tables::TableOptions,
 }
 
 /// `rmqdump stats` of the capture named `file` (`-`: standard input).
@@ -91,7 +93,7 @@ pub fn stats<W: Write>(
         serde_json::to_writer_pretty(&mut w, &doc).map_err(io::Error::from)?;
         w.write_all(b"\n")?;
     } else {
-        w.write_all(super::tables::render(&doc).as_bytes())?;
+        w.write_all(super::tables::render_with(&doc, &cfg.tables).as_bytes())?;
     }
     w.flush()
 }

@@ -59,8 +59,184 @@ fn list_more(v: &Value, more: u64, max: usize) -> String {
     }
 }
 
-/// All tables for a stats document.
+/// All tables for a stats document, as wide as their content.
 pub fn render(doc: &Value) -> String {
+    render_with(doc, &TableOptions::default())
+}
+
+/// How `stats` prints its tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableOptions {
+    /// Fit each table in this many columns, cutting cells with an ellipsis (`None`: as
+    /// wide as the content).
+    pub width: Option<u16>,
+    /// CSV instead of drawn tables (docs/stats.md, "CSV").
+    pub csv: bool,
+}
+
+/// The width tables are fitted to: none with `--wide`; else `COLUMNS` when set; else the
+/// terminal's width when standard output is a terminal; else none (a pipe or file gets
+/// the whole content).
+pub fn terminal_width(wide: bool) -> Option<u16> {
+    use std::io::IsTerminal;
+    if wide {
+        return None;
+    }
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&c| c > 0)
+    {
+        return Some(c);
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    Some(
+        terminal_size::terminal_size()
+            .map(|(w, _)| w.0)
+            .unwrap_or(80),
+    )
+}
+
+/// Writes one table under its title: drawn (fitted to `opts.width`), or as CSV: a line
+/// `# <title>` (the first column's header when the table has no title), the header
+/// record, the rows, an empty line.
+fn emit(out: &mut String, title: &str, mut t: Table, opts: &TableOptions) {
+    if opts.csv {
+        let name = if title.is_empty() {
+            t.header()
+                .and_then(|h| h.cell_iter().next())
+                .map(|c| c.content())
+                .unwrap_or_default()
+        } else {
+            title.to_string()
+        };
+        let _ = writeln!(out, "# {name}");
+        let mut w = csv::Writer::from_writer(Vec::new());
+        // Every record as wide as the widest row (a "… N more" row has fewer cells).
+        let rows: Vec<Vec<String>> = t
+            .header()
+            .into_iter()
+            .chain(t.row_iter())
+            .map(|r| r.cell_iter().map(|c| c.content()).collect())
+            .collect();
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        for mut r in rows {
+            r.resize(width, String::new());
+            let _ = w.write_record(&r);
+        }
+        let bytes = w.into_inner().unwrap_or_default();
+        out.push_str(&String::from_utf8_lossy(&bytes));
+        out.push('\n');
+        return;
+    }
+    if let Some(width) = opts.width {
+        let widths = fit_widths(&t, width);
+        t.set_constraints(widths.into_iter().map(|w| {
+            // A fixed width counts the padding (one space each side).
+            comfy_table::ColumnConstraint::Absolute(comfy_table::Width::Fixed(w + 2))
+        }));
+        t.set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width)
+            .set_truncation_indicator("…");
+        for r in t.row_iter_mut() {
+            r.max_height(1);
+        }
+    }
+    if !title.is_empty() {
+        match opts.width.map(usize::from) {
+            Some(w) if title.chars().count() > w => {
+                let cut: String = title.chars().take(w.saturating_sub(1)).collect();
+                let _ = writeln!(out, "{cut}…");
+            }
+            _ => {
+                let _ = writeln!(out, "{title}");
+            }
+        }
+    }
+    let _ = writeln!(out, "{t}\n");
+}
+
+/// Content widths of the columns so that the drawn table is at most `width` columns wide
+/// (each column takes its content width plus 3 for padding and separator, plus 1 for the
+/// border). A column needs its widest cell and its longest header word (headers wrap at
+/// spaces); when they do not all fit, the widest columns are narrowed first, to a common
+/// cap, none below its longest header word (at most 12) while that fits.
+fn fit_widths(t: &Table, width: u16) -> Vec<u16> {
+    let words: Vec<u16> = t
+        .header()
+        .map(|h| {
+            h.cell_iter()
+                .map(|c| {
+                    let w = c
+                        .content()
+                        .split_whitespace()
+                        .map(|w| w.chars().count())
+                        .max();
+                    w.unwrap_or(1) as u16
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut need: Vec<u16> = words.clone();
+    for r in t.row_iter() {
+        for (i, c) in r.cell_iter().enumerate() {
+            let w = c
+                .content()
+                .lines()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0);
+            let w = u16::try_from(w).unwrap_or(u16::MAX);
+            match need.get_mut(i) {
+                Some(n) => *n = (*n).max(w),
+                None => need.push(w),
+            }
+        }
+    }
+    for n in &mut need {
+        *n = (*n).max(1);
+    }
+    let n = need.len() as u32;
+    let avail = u32::from(width).saturating_sub(3 * n + 1);
+    let floor = |i: usize, w: u16, floors: bool| {
+        if floors {
+            words.get(i).copied().unwrap_or(1).min(12).min(w).max(1)
+        } else {
+            1
+        }
+    };
+    let total = |cap: u16, floors: bool| -> u32 {
+        need.iter()
+            .enumerate()
+            .map(|(i, &w)| u32::from(w.min(cap.max(floor(i, w, floors)))))
+            .sum()
+    };
+    let max = need.iter().copied().max().unwrap_or(1);
+    if total(max, false) <= avail {
+        return need;
+    }
+    // Floors kept when they fit, else every column may go down to one character.
+    let floors = total(0, true) <= avail;
+    // The largest cap that fits (binary search; cap 1 is the last resort).
+    let (mut lo, mut hi) = (1u16, max);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if total(mid, floors) <= avail {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    need.iter()
+        .enumerate()
+        .map(|(i, &w)| w.min(lo.max(floor(i, w, floors))))
+        .collect()
+}
+
+/// All tables for a stats document.
+pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
     let mut out = String::new();
     let o = &doc["overview"];
     let mut t = table(&["Overview", ""]);
@@ -98,7 +274,7 @@ pub fn render(doc: &Value) -> String {
     ] {
         t.add_row(vec![Cell::new(label), num(&o[k])]);
     }
-    let _ = writeln!(out, "{t}\n");
+    emit(&mut out, "", t, opts);
 
     let mut t = table(&[
         "Request code",
@@ -141,7 +317,7 @@ pub fn render(doc: &Value) -> String {
             num(&c["response_bytes"]),
         ]);
     }
-    let _ = writeln!(out, "{t}\n");
+    emit(&mut out, "", t, opts);
 
     let topics = doc["topics"].as_array().cloned().unwrap_or_default();
     if !topics.is_empty() {
@@ -185,7 +361,7 @@ pub fn render(doc: &Value) -> String {
                 )),
             ]);
         }
-        let _ = writeln!(out, "{t}\n");
+        emit(&mut out, "", t, opts);
         let mut t = table(&[
             "Producer",
             "Topic",
@@ -238,9 +414,11 @@ pub fn render(doc: &Value) -> String {
                 ]);
             }
         }
-        let _ = writeln!(
-            out,
-            "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues; the top producers by sends)\n{t}\n"
+        emit(
+            &mut out,
+            "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues; the top producers by sends)",
+            t,
+            opts,
         );
     }
 
@@ -317,11 +495,11 @@ pub fn render(doc: &Value) -> String {
         ]);
     }
     let title = if more > 0 {
-        "Connections (the top ones by bytes, by frames and by error responses)\n"
+        "Connections (the top ones by bytes, by frames and by error responses)"
     } else {
         ""
     };
-    let _ = writeln!(out, "{title}{t}\n");
+    emit(&mut out, title, t, opts);
 
     let routes = doc["routes"].as_array().cloned().unwrap_or_default();
     if !routes.is_empty() {
@@ -381,7 +559,7 @@ pub fn render(doc: &Value) -> String {
                 ]);
             }
         }
-        let _ = writeln!(out, "Routes (GET_ROUTEINFO_BY_TOPIC answers)\n{t}\n");
+        emit(&mut out, "Routes (GET_ROUTEINFO_BY_TOPIC answers)", t, opts);
     }
 
     let p = &doc["problems"];
@@ -405,7 +583,7 @@ pub fn render(doc: &Value) -> String {
                 num(&p["error_responses_more"]),
             ]);
         }
-        let _ = writeln!(out, "Error responses\n{t}\n");
+        emit(&mut out, "Error responses", t, opts);
     }
     let slow = p["slowest"].as_array().cloned().unwrap_or_default();
     if !slow.is_empty() {
@@ -425,7 +603,7 @@ pub fn render(doc: &Value) -> String {
                 num(&x["stream"]),
             ]);
         }
-        let _ = writeln!(out, "Slowest requests\n{t}\n");
+        emit(&mut out, "Slowest requests", t, opts);
     }
     if let Some(kinds) = p["by_kind"].as_object()
         && !kinds.is_empty()
@@ -443,7 +621,7 @@ pub fn render(doc: &Value) -> String {
                 .unwrap_or_default();
             t.add_row(vec![Cell::new(k), num(&v["count"]), Cell::new(ex)]);
         }
-        let _ = writeln!(out, "Problems\n{t}\n");
+        emit(&mut out, "Problems", t, opts);
     }
 
     if let Some(iv) = doc["intervals"].as_array() {
@@ -474,7 +652,12 @@ pub fn render(doc: &Value) -> String {
                 num(&l["max"]),
             ]);
         }
-        let _ = writeln!(out, "Per {} s\n{t}\n", s(&doc["interval_seconds"]));
+        emit(
+            &mut out,
+            &format!("Per {} s", s(&doc["interval_seconds"])),
+            t,
+            opts,
+        );
     }
     out
 }
@@ -507,4 +690,67 @@ pub fn parse_interval(s: &str) -> Result<i64, String> {
         return Err(format!("{s:?}: out of range"));
     }
     Ok(ns as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Table {
+        let mut t = table(&["Request code", "Count", "Remark"]);
+        t.add_row(vec!["GET_ROUTEINFO_BY_TOPIC", "12", &"x".repeat(60)]);
+        t.add_row(vec!["PULL_MESSAGE", "3", "short"]);
+        t
+    }
+
+    #[test]
+    fn widest_columns_narrowed_first() {
+        let t = sample();
+        // Room for everything: the content widths.
+        assert_eq!(fit_widths(&t, 200), vec![22, 5, 60]);
+        // 50 columns: 40 for content; the narrow "Count" keeps its 5, the two wide ones
+        // share the rest at a common cap.
+        let w = fit_widths(&t, 50);
+        assert_eq!(w, vec![17, 5, 17]);
+        assert!(w.iter().map(|&x| u32::from(x) + 3).sum::<u32>() < 50);
+        // Too narrow for the header words: every column may shrink.
+        let w = fit_widths(&t, 20);
+        assert!(
+            w.iter().map(|&x| u32::from(x) + 3).sum::<u32>() < 20,
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn drawn_lines_fit_and_csv_is_whole() {
+        let doc = serde_json::json!({"overview": {}, "codes": []});
+        // From 41 columns: a table of 10 columns cannot be narrower (4 per column + 1).
+        for width in [41u16, 60, 90] {
+            let out = render_with(
+                &doc,
+                &TableOptions {
+                    width: Some(width),
+                    csv: false,
+                },
+            );
+            assert!(out.lines().all(|l| l.chars().count() <= usize::from(width)));
+        }
+        let mut out = String::new();
+        emit(
+            &mut out,
+            "Title, with comma",
+            sample(),
+            &TableOptions {
+                width: Some(20),
+                csv: true,
+            },
+        );
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("# Title, with comma"));
+        assert_eq!(lines.next(), Some("Request code,Count,Remark"));
+        assert_eq!(
+            lines.next(),
+            Some(format!("GET_ROUTEINFO_BY_TOPIC,12,{}", "x".repeat(60)).as_str())
+        );
+    }
 }
