@@ -10,6 +10,10 @@
 #   scripts/java-peers.sh stop [VER|all]     stops them by the PIDs start recorded
 #   scripts/java-peers.sh status [VER|all]
 #   scripts/java-peers.sh ports VER          prints "NAMESRV_PORT BROKER_PORT" of VER
+#   scripts/java-peers.sh harness [VER|all]  builds the Java client harness peers/java against
+#                              rocketmq-client VER into $RMQDUMP_JAVA/harness/VER (about 1 minute
+#                              the first time; rebuilt only when peers/java changes)
+#   scripts/java-peers.sh client VER ARGS... runs the harness built against VER (rmqdump.peer.Main)
 #
 # VER is 5.3.3 (the newest 5.3.x on Maven Central whose artifacts all resolve) or 4.9.7 (the
 # newest 4.9.x: 4.9.8 has no rocketmq-broker jar there). "all" (the default) is both.
@@ -134,7 +138,8 @@ rocketmqHome=$RUN/home
 kvConfigPath=$RUN/namesrv/kvConfig.json
 configStorePath=$RUN/namesrv/namesrv.properties
 EOF
-  # Small store files (MessageStoreConfig), no disk-ratio refusal on a shared disk
+  # Small store files (MessageStoreConfig; the 5.x timer wheel stays on: POP needs it,
+  # PopMessageProcessor), no disk-ratio refusal on a shared disk
   # (diskMaxUsedSpaceRatio; the two system properties above are the store's hard limits),
   # topics and groups auto-created, every port on 127.0.0.1.
   cat > "$RUN/broker.conf" <<EOF
@@ -155,7 +160,7 @@ mappedFileSizeCommitLog=8388608
 mappedFileSizeConsumeQueue=60000
 mappedFileSizeConsumeQueueExt=1048576
 mappedFileSizeTimerLog=4194304
-timerWheelEnable=false
+timerMaxDelaySec=86400
 maxHashSlotNum=10000
 maxIndexNum=40000
 diskMaxUsedSpaceRatio=95
@@ -207,6 +212,31 @@ PY
   echo "RocketMQ $ver: NameServer 127.0.0.1:$NS_PORT (pid $(cat "$RUN/namesrv.pid")), Broker 127.0.0.1:$BR_PORT (pid $(cat "$RUN/broker.pid")); state in $RUN"
 }
 
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+
+harness_one() {  # harness_one VER: build peers/java against rocketmq-client VER, cached by source hash
+  local ver="$1" out="$ROOT/harness/$1" sum profile=()
+  sum="$(cd "$HERE/peers/java" && find pom.xml src -type f | sort | xargs sha256sum | sha256sum | cut -d' ' -f1)"
+  if [ -f "$out/rmqdump-java-peer.jar" ] && [ "$(cat "$out/.src-sha256" 2>/dev/null)" = "$sum" ]; then
+    echo "Java harness for $ver up to date in $out"
+    return 0
+  fi
+  command -v mvn >/dev/null || { echo "mvn not found (apt-get install maven)" >&2; exit 1; }
+  case "$ver" in 4.*) profile=(-Prmq49) ;; esac
+  echo "building the Java harness against rocketmq-client $ver into $out..."
+  rm -rf "$out"
+  mvn -B -q -f "$HERE/peers/java/pom.xml" "${profile[@]}" package -Dharness.dir="$out"
+  echo "$sum" > "$out/.src-sha256"
+}
+
+client_run() {  # client_run VER ARGS...: run rmqdump.peer.Main of the harness built against VER
+  local out="$ROOT/harness/$1"
+  shift
+  [ -f "$out/rmqdump-java-peer.jar" ] || { echo "harness not built: scripts/java-peers.sh harness" >&2; exit 1; }
+  mkdir -p "$out/home"
+  "$JAVA" -Xmx256m -Duser.home="$out/home" -cp "$out/rmqdump-java-peer.jar:$out/lib/*" rmqdump.peer.Main "$@"
+}
+
 stop_pid() {  # stop_pid NAME
   local f="$RUN/$1.pid" pid
   [ -f "$f" ] || return 0
@@ -222,6 +252,11 @@ stop_pid() {  # stop_pid NAME
 
 cmd="${1:-}"
 sel="${2:-all}"
+if [ "$cmd" = client ]; then
+  shift 2
+  client_run "$sel" "$@"
+  exit $?
+fi
 if [ "$sel" = all ]; then
   vers=("${VERSIONS[@]}")
   single=0
@@ -241,6 +276,7 @@ for v in "${vers[@]}"; do
         if alive "$n"; then echo "$v $n running (pid $(cat "$RUN/$n.pid"))"; else echo "$v $n not running"; fi
       done ;;
     ports) echo "$NS_PORT $BR_PORT" ;;
-    *) echo "usage: scripts/java-peers.sh install|start|stop|status|ports [${VERSIONS[*]}|all]" >&2; exit 2 ;;
+    harness) harness_one "$v" ;;
+    *) echo "usage: scripts/java-peers.sh install|start|stop|status|ports|harness [${VERSIONS[*]}|all]" >&2; exit 2 ;;
   esac
 done
