@@ -167,8 +167,8 @@ diskMaxUsedSpaceRatio=95
 autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 traceTopicEnable=false
-transactionCheckInterval=5000
-transactionTimeOut=3000
+transactionCheckInterval=3000
+transactionTimeOut=6000
 sendMessageThreadPoolNums=2
 pullMessageThreadPoolNums=4
 EOF
