@@ -64,6 +64,10 @@ public final class Main {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && (args[0].equals("produce") || args[0].equals("read"))) {
+            Tools.main(args);
+            return;
+        }
         if (args.length < 3) {
             System.err.println("usage: Main NAMESRV MANIFEST.json RUN_NAME [--no-pop]");
             System.exit(2);
