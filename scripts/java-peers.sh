@@ -63,13 +63,23 @@ alive() {  # alive NAME
   [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
 }
 
+need_java() {  # java 17 and mvn come with the project's machines; Debian's packages otherwise
+  if ! command -v mvn >/dev/null || ! command -v "$JAVA" >/dev/null; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    echo "installing openjdk-17-jdk-headless and maven (Debian packages)..."
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
+  fi
+}
+
 install_one() {  # install_one VER
   local ver="$1" dir="$ROOT/$1"
   if [ -f "$dir/lib/.complete" ]; then
     echo "RocketMQ $ver already installed in $dir"
     return 0
   fi
-  command -v mvn >/dev/null || { echo "mvn not found (apt-get install maven)" >&2; exit 1; }
+  need_java
   mkdir -p "$dir"
   rm -rf "$dir/lib"
   cat > "$dir/pom.xml" <<EOF
@@ -221,7 +231,7 @@ harness_one() {  # harness_one VER: build peers/java against rocketmq-client VER
     echo "Java harness for $ver up to date in $out"
     return 0
   fi
-  command -v mvn >/dev/null || { echo "mvn not found (apt-get install maven)" >&2; exit 1; }
+  need_java
   case "$ver" in 4.*) profile=(-Prmq49) ;; esac
   echo "building the Java harness against rocketmq-client $ver into $out..."
   rm -rf "$out"
