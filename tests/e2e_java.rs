@@ -176,8 +176,8 @@ fn sigint(pid: u32) {
 /// The same four messages sent by the Java producer (DefaultMQProducer 5.3.3) and by
 /// `rmqdump produce --version V5_3_3` to the 5.3.3 broker, each recorded with tcpdump:
 /// `rmqdump diff` finds the same route lookup (GET_ROUTEINFO_BY_TOPIC of the topic, then
-/// TBW102), the same SEND_MESSAGE_V2 header keys in the same order but Java 5.x's `n`
-/// (brokerName), the same property keys, and the same heartbeat but the two fields Java 5.x
+/// TBW102), the same SEND_MESSAGE_V2 header keys in the same order (Java 5.x's `n`, the
+/// brokerName, included), the same property keys, and the same heartbeat but the two fields Java 5.x
 /// added to HeartbeatData; the differences left are documented in docs/producer.md.
 #[test]
 #[ignore = "needs the Java servers: scripts/java-peers.sh start"]
@@ -235,12 +235,8 @@ fn java_and_rmqdump_send_paths_have_the_same_shape() {
     // The broker's own timers (REGISTER_BROKER, GET_BROKER_CLUSTER_INFO to the NameServer)
     // fall in either window by chance: not the client's send path.
     for line in diff.lines() {
-        if line.starts_with("SEND_MESSAGE_V2") {
-            assert_eq!(
-                line, r#"SEND_MESSAGE_V2 request: header keys: added [], removed ["n"]"#,
-                "{diff}"
-            );
-        }
+        // SEND_MESSAGE_V2 the same, `n` (bname) included.
+        assert!(!line.starts_with("SEND_MESSAGE_V2"), "{diff}");
         if line.starts_with("HEART_BEAT") {
             assert_eq!(
                 line,
