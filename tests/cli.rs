@@ -400,6 +400,28 @@ fn every_problem_on_the_bundled_captures_is_explained() {
         ("cpp/rocketmq-cpp-dev.pcapng", "", "clean"),
         // Long-poll PULL_MESSAGE requests still suspended when the consumer shut down
         // (shared/peers/README.md, item 12).
+        // The Java harness's consumers stop with long polls (PULL_MESSAGE, LITE_PULL_MESSAGE,
+        // POP_MESSAGE) still held by the broker (tests/java_captures.rs checks which).
+        (
+            "java/java4-broker4.pcap",
+            "9 unanswered",
+            "suspended long polls",
+        ),
+        (
+            "java/java4-broker5.pcap",
+            "9 unanswered",
+            "suspended long polls",
+        ),
+        (
+            "java/java5-broker4.pcap",
+            "4 unanswered",
+            "suspended long polls",
+        ),
+        (
+            "java/java5-broker5.pcap",
+            "10 unanswered",
+            "suspended long polls",
+        ),
         (
             "node/rocketmq-node-dev.pcap",
             "5 unanswered",

@@ -191,6 +191,35 @@ fn codes_without_a_header_class_have_an_empty_typed_header() {
     assert!(headers::request_class(7777).is_none());
 }
 
+/// Responses the Java processors build with `createResponseCommand(null)` (or
+/// `createResponseCommand(code, remark)`) carry no custom header: their typed header is `{}`,
+/// not "class unknown" (null). Seen in the Java captures: GET_TOPIC_CONFIG (351,
+/// AdminBrokerProcessor.getTopicConfig), QUERY_ASSIGNMENT and SET_MESSAGE_REQUEST_MODE
+/// (400, 401, QueryAssignmentProcessor); the others from the same reading of the processors.
+#[test]
+fn responses_built_without_a_header_have_an_empty_typed_header() {
+    for code in [
+        351, 400, 401, 28, 43, 46, 60, 104, 217, 219, 303, 317, 345, 402, 3001, 200056,
+    ] {
+        assert_eq!(
+            headers::response_class(code).map(|c| c.1.len()),
+            Some(0),
+            "response to {code}"
+        );
+        let cmd = RemotingCommand {
+            code: 0,
+            flag: 1,
+            ..Default::default()
+        };
+        let d = protocol::decode(&cmd, Some(code), &DecodeOptions::default());
+        assert_eq!(
+            d.header_json().map(Value::Object),
+            Some(json!({})),
+            "response to {code}"
+        );
+    }
+}
+
 /// Admin JSON bodies as fastjson writes them: `ConsumeStats.offsetTable` is a
 /// `Map<MessageQueue, OffsetWrapper>`, so its keys are JSON objects; `ClusterInfo`'s
 /// `brokerAddrs` has bare integer keys. Both decode (the keys as their JSON text).

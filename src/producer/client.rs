@@ -374,6 +374,13 @@ impl Producer {
             (ids, req)
         };
         req.serialize = self.cfg.serialize;
+        // Java 5.x clients name the target broker: SendMessageRequestHeaderV2.bname (`n`,
+        // written last; DefaultMQProducerImpl.sendKernelImpl), from V5_0_0 (ordinal 413).
+        if self.cfg.version >= 413
+            && let Some(ext) = req.ext_fields.as_mut()
+        {
+            ext.push(("n".into(), q.broker_name.as_str().into()));
+        }
         let bi = self
             .broker(&q.broker_name, &m.topic)
             .await

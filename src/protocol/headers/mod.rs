@@ -92,6 +92,21 @@ pub fn request_fields(code: i32) -> Option<&'static [Field]> {
     request_class(code).map(|(_, f)| f)
 }
 
+/// Request codes whose responses carry no custom header: the handler answers with
+/// `createResponseCommand(null)` or `createResponseCommand(code, remark)`. Every
+/// `case RequestCode.X` of AdminBrokerProcessor, ClientManageProcessor,
+/// QueryAssignmentProcessor, AckMessageProcessor, SendMessageProcessor (consumer send-back)
+/// and namesrv/DefaultRequestProcessor whose handler builds its response that way.
+#[rustfmt::skip]
+const NO_HEADER_RESPONSES: &[i32] = &[
+    17, 18, 25, 28, 34, 36, 40, 41, 42, 43, 45, 46, 60, 61, 100, 102, 104, 105, 106, 200, 202,
+    203, 204, 206, 207, 208, 215, 216, 217, 219, 220, 224, 225, 300, 303, 304, 305, 306, 307,
+    308, 309, 311, 312, 313, 314, 315, 316, 317, 318, 319, 321, 323, 328, 329, 343, 345, 351,
+    352, 353, 354, 355, 400, 401, 402, 513, 901, 904, 905, 907, 908, 1007, 1008, 2001, 2002,
+    2003, 2004, 3001, 3002, 3003, 3004, 3005, 3006, 3007, 3008, 3009, 3010, 200051, 200056,
+    200151,
+];
+
 /// The response header class for the request code a response answers: the class the
 /// broker's or NameServer's processor passes to `RemotingCommand.createResponseCommand`
 /// (`SendMessageProcessor`, `PullMessageProcessor`, `PopMessageProcessor`,
@@ -175,9 +190,7 @@ pub fn response_class(request_code: i32) -> Option<(&'static str, &'static [Fiel
         ),
         200054 => ("NotificationResponseHeader", NOTIFICATION_RESPONSE_HEADER),
         200055 => ("PollingInfoResponseHeader", POLLING_INFO_RESPONSE_HEADER),
-        // Answered with createResponseCommand(null) (no custom header).
-        17 | 18 | 34 | 36 | 40 | 41 | 42 | 105 | 106 | 200 | 202 | 203 | 204 | 206 | 207 | 208
-        | 215 | 216 | 220 | 300 | 307 | 309 | 200051 | 200151 => ("", EMPTY),
+        c if NO_HEADER_RESPONSES.contains(&c) => ("", EMPTY),
         _ => return None,
     })
 }
