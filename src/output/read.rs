@@ -53,7 +53,13 @@ pub struct ReadConfig {
 
 impl ReadConfig {
     /// Printing every frame of the capture (no filter, no other file).
-    pub fn new(opts: Options, output: OutputOptions, filter: Filter, json: bool, verbose: bool) -> Self {
+    pub fn new(
+        opts: Options,
+        output: OutputOptions,
+        filter: Filter,
+        json: bool,
+        verbose: bool,
+    ) -> Self {
         Self {
             opts,
             output,
@@ -108,7 +114,13 @@ pub fn read<W: Write>(
     }
     let names: Vec<String> = files
         .iter()
-        .map(|x| if x == "-" { "<stdin>".into() } else { x.clone() })
+        .map(|x| {
+            if x == "-" {
+                "<stdin>".into()
+            } else {
+                x.clone()
+            }
+        })
         .collect();
     let inputs = files
         .iter()
@@ -136,7 +148,11 @@ pub fn read<W: Write>(
         capture_damaged |= capture_error(&files[i], err, diag)?;
     }
     if res.packets == 0 && !capture_damaged {
-        let _ = writeln!(diag, "rmqdump: {}: capture holds no packets", files.join(", "));
+        let _ = writeln!(
+            diag,
+            "rmqdump: {}: capture holds no packets",
+            files.join(", ")
+        );
     }
     if let Some(path) = &write {
         let inputs = files

@@ -380,9 +380,7 @@ impl StoredInfo {
     }
 }
 
-pub use super::msg_id::{
-    OffsetMsgId, create_offset_msg_id, decode_offset_msg_id, hex_upper,
-};
+pub use super::msg_id::{OffsetMsgId, create_offset_msg_id, decode_offset_msg_id, hex_upper};
 pub use super::uniq_key::{
     UniqKey, decode_uniq_key, utc_month_start_ms, utc_offset_from_month_start,
 };
