@@ -350,7 +350,8 @@ struct ReadArgs {
     /// Only this TCP stream (connection index, as in tshark's tcp.stream).
     #[arg(long)]
     stream: Option<u64>,
-    /// Exit 1 when any problem was found (undecodable frame, gap, truncation...).
+    /// Exit 1 when any problem was found (undecodable frame, gap, truncation, unanswered
+    /// request, response without request...; not a request pending at the end).
     #[arg(long)]
     strict: bool,
     /// Show AccessKey, Signature and SecurityToken values instead of <redacted>.
@@ -477,7 +478,7 @@ fn read(a: ReadArgs) -> io::Result<u8> {
                 out.write(&mut w, &r, d.as_ref(), &oo)
             }
             Event::Problem(p) => {
-                problems += 1;
+                problems += u64::from(p.kind.is_fault());
                 if filter.stream.is_some_and(|s| p.stream != Some(s)) {
                     return;
                 }

@@ -397,15 +397,16 @@ fn every_problem_on_the_bundled_captures_is_explained() {
         ("cpp/rocketmq-cpp-dev.pcap", "", "clean"),
         ("cpp/rocketmq-cpp-dev.pcapng", "", "clean"),
         // Long-poll PULL_MESSAGE requests still suspended when the consumer shut down
-        // (shared/peers/README.md, item 12).
+        // (shared/peers/README.md, item 12): sent 2.6-2.7 s before the capture's last
+        // packet, within suspendTimeoutMillis + 15 s, so pending, not unanswered.
         (
             "node/rocketmq-node-dev.pcap",
-            "5 unanswered",
+            "5 pending",
             "suspended long polls",
         ),
         (
             "rust/rocketmq-rust-dev.pcap",
-            "5 unanswered",
+            "5 pending",
             "suspended long polls",
         ),
         // deepflow keeps only some packets of each conversation; tshark flags the same
@@ -432,8 +433,8 @@ fn every_problem_on_the_bundled_captures_is_explained() {
         ),
         (
             "public/deepflow/rocketmq-pull-message.pcap",
-            "5 gap, 1 unanswered",
-            "holes; a long poll still held",
+            "5 gap, 1 pending",
+            "holes; a long poll still held (12.5 s, within 15 s + 15 s)",
         ),
         (
             "public/deepflow/rocketmq-get-consumer-list-by-group.pcap",

@@ -7,16 +7,44 @@ use crate::remoting::command::{FrameError, Kind, LayoutNeed, RemotingCommand, de
 use crate::remoting::stream::{FrameSplitter, SplitEvent};
 
 /// The extFields kept by [`Options::light`] decoding: producer group, topic, queue,
-/// properties and batch flag, as V2 letters or V1 names.
+/// properties and batch flag, as V2 letters or V1 names (sends); the consumer's group,
+/// offsets and long-poll fields (`PullMessageRequestHeader`, `PullMessageResponseHeader`,
+/// `UpdateConsumerOffsetRequestHeader`, `GetMaxOffsetResponseHeader`,
+/// `PopMessageRequestHeader`, `AckMessageRequestHeader`, `ChangeInvisibleTimeRequestHeader`).
 pub fn light_key(k: &str) -> bool {
     match k.as_bytes() {
         // SEND_MESSAGE_V2's letters, the common case, without a string compare.
         [c] => matches!(c, b'a' | b'b' | b'e' | b'i' | b'm'),
         _ => matches!(
             k,
-            "topic" | "producerGroup" | "queueId" | "properties" | "batch"
+            "topic"
+                | "producerGroup"
+                | "queueId"
+                | "properties"
+                | "batch"
+                | "consumerGroup"
+                | "queueOffset"
+                | "commitOffset"
+                | "sysFlag"
+                | "suspendTimeoutMillis"
+                | "pollTime"
+                | "nextBeginOffset"
+                | "minOffset"
+                | "maxOffset"
+                | "offset"
+                | "clientID"
         ),
     }
+}
+
+/// The bytes of a whole frame after its header: `length - 4 - headerLength` (0 for a frame
+/// too short to say).
+fn body_len_of(frame: &[u8]) -> usize {
+    let Some(word) = frame.get(4..8) else {
+        return 0;
+    };
+    let header = (u32::from_be_bytes([word[0], word[1], word[2], word[3]]) & 0x00FF_FFFF) as usize;
+    frame.len().saturating_sub(8usize.saturating_add(header))
 }
 
 pub(super) type FrameTuple = (
@@ -25,6 +53,7 @@ pub(super) type FrameTuple = (
     u64,
     i64,
     u64,
+    usize,
     usize,
     Option<Vec<u8>>,
 );
@@ -114,7 +143,9 @@ pub(super) fn collect_split(
                         if c.kind() == Kind::Response {
                             body.first() == Some(&b'{')
                         } else {
+                            // Batches; HEART_BEAT's HeartbeatData (the consumer view).
                             c.code == 320
+                                || c.code == 34
                                 || c.ext("m")
                                     .or_else(|| c.ext("batch"))
                                     .is_some_and(|b| b.eq_ignore_ascii_case("true") || b == "1")
@@ -140,6 +171,7 @@ pub(super) fn collect_split(
                 f.ts,
                 f.offset,
                 f.bytes.len(),
+                body_len_of(f.bytes),
                 wire,
             ));
         }

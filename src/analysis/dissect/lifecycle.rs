@@ -242,16 +242,36 @@ impl Dissector {
         let mut left: Vec<(PendingKey, RequestRef)> =
             std::mem::take(&mut self.pending).into_iter().collect();
         left.sort_by_key(|(_, r)| r.packet);
+        // Still within its timeout at the capture's last packet: pending, not unanswered.
+        let end = self.totals.last_ts.unwrap_or(i64::MIN);
         for ((stream, _, opaque), r) in left {
-            self.totals.unanswered += 1;
+            let waited_ms = end.saturating_sub(r.ts) / 1_000_000;
+            let (kind, message) = if waited_ms <= r.timeout_ms {
+                self.totals.pending_at_end += 1;
+                (
+                    ProblemKind::Pending,
+                    format!(
+                        "request {} opaque {opaque} pending at the end of the capture: sent {waited_ms} ms before its last packet, within its {} timeout of {} ms",
+                        crate::remoting::codes::RequestCode(r.code),
+                        if r.long_poll { "long-poll" } else { "default" },
+                        r.timeout_ms
+                    ),
+                )
+            } else {
+                self.totals.unanswered += 1;
+                (
+                    ProblemKind::Unanswered,
+                    format!(
+                        "request {} opaque {opaque} has no response in the capture",
+                        crate::remoting::codes::RequestCode(r.code)
+                    ),
+                )
+            };
             out(Event::Problem(Problem {
                 packet: r.packet,
                 stream: Some(stream),
-                kind: ProblemKind::Unanswered,
-                message: format!(
-                    "request {} opaque {opaque} has no response in the capture",
-                    crate::remoting::codes::RequestCode(r.code)
-                ),
+                kind,
+                message,
             }));
         }
         self.pending_order.clear();

@@ -19,7 +19,7 @@ impl Dissector {
         dst: SocketAddr,
         out: &mut F,
     ) {
-        for (res, packet, last_packet, fts, offset, len, wire) in frames {
+        for (res, packet, last_packet, fts, offset, len, body_len, wire) in frames {
             self.emit_frame(
                 stream,
                 src,
@@ -29,7 +29,7 @@ impl Dissector {
                 last_packet,
                 fts,
                 offset,
-                len,
+                (len, body_len),
                 wire,
                 out,
             );
@@ -47,7 +47,7 @@ impl Dissector {
         last_packet: u64,
         ts: i64,
         offset: u64,
-        frame_len: usize,
+        (frame_len, body_len): (usize, usize),
         wire: Option<Vec<u8>>,
         out: &mut F,
     ) {
@@ -97,15 +97,19 @@ impl Dissector {
                         _ => cmd.ext("topic"),
                     }
                     .map(Into::into);
-                    if let Some(prev) = self.pending.insert(
-                        key,
+                    if let Some(prev) = self.pending.insert(key, {
+                        let wait = long_poll_ms(cmd);
                         RequestRef {
                             packet,
                             code: cmd.code,
                             ts,
                             topic,
-                        },
-                    ) {
+                            long_poll: wait.is_some(),
+                            timeout_ms: wait.map_or(DEFAULT_TIMEOUT_MS, |w| {
+                                w.saturating_add(LONG_POLL_SLACK_MS)
+                            }),
+                        }
+                    }) {
                         self.totals.unanswered += 1;
                         out(Event::Problem(Problem {
                             packet: prev.packet,
@@ -143,7 +147,20 @@ impl Dissector {
                     self.totals.responses += 1;
                     request = self.pending.remove(&(stream, 1 - dir, cmd.opaque));
                     if request.is_none() {
+                        // Its request is not in the capture: sent before the capture
+                        // started (a connection picked up mid-way), lost in a gap, or given
+                        // up at a limit; or a response nobody asked for.
                         self.totals.unmatched_responses += 1;
+                        out(Event::Problem(Problem {
+                            packet,
+                            stream: Some(stream),
+                            kind: ProblemKind::Unmatched,
+                            message: format!(
+                                "response {} opaque {} answers no request in the capture",
+                                crate::remoting::codes::ResponseCode(cmd.code),
+                                cmd.opaque
+                            ),
+                        }));
                     }
                 }
             },
@@ -170,6 +187,7 @@ impl Dissector {
             dst,
             offset,
             frame_len,
+            body_len,
             command: res,
             request,
             wire,

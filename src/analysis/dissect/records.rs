@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use crate::remoting::command::{FrameError, RemotingCommand};
 
 /// The request a response answers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestRef {
     pub packet: u64,
     pub code: i32,
@@ -14,6 +14,49 @@ pub struct RequestRef {
     /// The request's topic (extFields `topic`, or `b` of SEND_MESSAGE_V2), if it had one:
     /// the response does not repeat it.
     pub topic: Option<crate::remoting::command::ExtString>,
+    /// A long poll ([`long_poll_ms`]): the broker holds it until a message comes or the
+    /// poll time passes, so its latency is a wait, not a service time.
+    pub long_poll: bool,
+    /// How long the client waits for the answer (ms): a long poll's time plus
+    /// [`LONG_POLL_SLACK_MS`], else [`DEFAULT_TIMEOUT_MS`]. A request still within it when
+    /// the capture ends is pending, not unanswered.
+    pub timeout_ms: i64,
+}
+
+/// The Java client's default request timeout: `DefaultMQProducer.sendMsgTimeout` and
+/// `ClientConfig.mqClientApiTimeout`, 3,000 ms.
+pub const DEFAULT_TIMEOUT_MS: i64 = 3_000;
+
+/// What the Java push consumer allows a long poll beyond its poll time:
+/// `DefaultMQPushConsumer.consumerTimeoutMillisWhenSuspend` (30,000 ms) minus
+/// `brokerSuspendMaxTimeMillis` (15,000 ms), the RPC timeout of a suspended pull or pop.
+pub const LONG_POLL_SLACK_MS: i64 = 15_000;
+
+/// `PullSysFlag.FLAG_SUSPEND` (`common/sysflag/PullSysFlag.java`): the broker may hold the
+/// pull until a message arrives, up to `suspendTimeoutMillis`.
+pub const PULL_FLAG_SUSPEND: i64 = 1 << 1;
+
+/// `PullSysFlag.FLAG_COMMIT_OFFSET`: the pull carries the consumer's `commitOffset`.
+pub const PULL_FLAG_COMMIT_OFFSET: i64 = 1;
+
+/// How long a request may be held by the broker as a long poll (ms), or None: PULL_MESSAGE
+/// (11) and LITE_PULL_MESSAGE (361) with the suspend bit in `sysFlag`, for
+/// `suspendTimeoutMillis` (`PullMessageRequestHeader`, `PullMessageProcessor`);
+/// POP_MESSAGE (200050), NOTIFICATION (200054) and POLLING_INFO (200055) with a `pollTime`
+/// (`PopMessageRequestHeader`, `NotificationRequestHeader`, `PollingInfoRequestHeader`).
+pub fn long_poll_ms(cmd: &RemotingCommand) -> Option<i64> {
+    let num = |k: &str| cmd.ext(k).and_then(|v| v.trim().parse::<i64>().ok());
+    let wait = match cmd.code {
+        11 | 361 => {
+            if num("sysFlag").unwrap_or(0) & PULL_FLAG_SUSPEND == 0 {
+                return None;
+            }
+            num("suspendTimeoutMillis")?
+        }
+        200050 | 200054 | 200055 => num("pollTime")?,
+        _ => return None,
+    };
+    (wait > 0).then_some(wait)
 }
 
 /// One decoded (or undecodable) frame.
@@ -30,6 +73,9 @@ pub struct FrameRecord {
     /// Stream offset of the frame.
     pub offset: u64,
     pub frame_len: usize,
+    /// Bytes of the frame after its header (`length - 4 - headerLength`), also when light
+    /// decoding left the body out.
+    pub body_len: usize,
     pub command: Result<RemotingCommand, FrameError>,
     /// For a response: its request, when the capture holds it.
     pub request: Option<RequestRef>,
@@ -59,8 +105,11 @@ pub enum ProblemKind {
     Truncated,
     /// A TCP connection that carries something else (TLS, other protocols).
     NotRemoting,
-    /// A request with no response in the capture.
+    /// A request with no response in the capture, past its timeout when the capture ends.
     Unanswered,
+    /// A request with no response yet, still within its timeout when the capture ends
+    /// ([`RequestRef::timeout_ms`]): not a fault, the capture stopped first.
+    Pending,
     /// A response with no request in the capture.
     Unmatched,
     /// A limit was reached and data was dropped.
@@ -80,11 +129,20 @@ impl ProblemKind {
             ProblemKind::Truncated => "truncated",
             ProblemKind::NotRemoting => "not-remoting",
             ProblemKind::Unanswered => "unanswered",
+            ProblemKind::Pending => "pending",
             ProblemKind::Unmatched => "unmatched",
             ProblemKind::Limit => "limit",
             ProblemKind::Conflict => "conflict",
             ProblemKind::Capture => "capture",
         }
+    }
+}
+
+impl ProblemKind {
+    /// Whether `read --strict` fails on it: every kind but `pending` (a request the capture
+    /// ended too early to see answered).
+    pub fn is_fault(self) -> bool {
+        self != ProblemKind::Pending
     }
 }
 
@@ -117,6 +175,8 @@ pub struct Totals {
     pub responses: u64,
     pub oneways: u64,
     pub unanswered: u64,
+    /// Requests still within their timeout when the capture ended (`pending` problems).
+    pub pending_at_end: u64,
     pub unmatched_responses: u64,
     pub gaps: u64,
     pub gap_bytes: u64,
