@@ -256,6 +256,7 @@ pub fn render(doc: &Value) -> String {
             "Queue selection (DefaultMQProducer send path: round robin over the route's writable queues; the top producers by sends)\n{t}\n"
         );
     }
+    out.push_str(&super::consumer_tables::render(&doc["consumers"]));
 
     let mut t = table(&[
         "Stream",

@@ -143,9 +143,11 @@ pub(super) fn collect_split(
                         if c.kind() == Kind::Response {
                             body.first() == Some(&b'{')
                         } else {
-                            // Batches; HEART_BEAT's HeartbeatData (the consumer view).
+                            // Batches; HEART_BEAT's HeartbeatData and BATCH_ACK_MESSAGE's
+                            // body (the consumer view).
                             c.code == 320
                                 || c.code == 34
+                                || c.code == 200151
                                 || c.ext("m")
                                     .or_else(|| c.ext("batch"))
                                     .is_some_and(|b| b.eq_ignore_ascii_case("true") || b == "1")

@@ -189,6 +189,7 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
             m.latency.merge(&b.latency);
         }
         st.messages += o.messages;
+        st.consumers.merge(o.consumers)?;
         for (k, v) in o.broker_names {
             match st.broker_names.get(&k) {
                 Some(x) if *x != v => return Err(Unmergeable("conflicting broker names")),

@@ -11,10 +11,12 @@
 //! `list[index++ % size]` from a random start, so consecutive sends of one producer step
 //! through that list by one.
 
+mod consumers;
 mod histogram;
 mod merge;
 mod report;
 
+pub use consumers::{Consumers, GroupStats, Mark, QueueStats, Slice, Span};
 pub use histogram::Histogram;
 pub use merge::{ShardResult, Unmergeable, merge};
 pub use report::{Audit, on_rocketmq_port};
@@ -287,6 +289,8 @@ pub struct Stats {
     pub problems: BTreeMap<ProblemKind, ProblemAgg>,
     pub buckets: BTreeMap<i64, Bucket>,
     pub messages: u64,
+    /// The consumer view: groups, their clients, subscriptions and queues.
+    pub consumers: Consumers,
     /// Broker address → broker name, from route answers.
     broker_names: BTreeMap<String, String>,
     /// Send destinations: broker address → topics producers sent there.
@@ -361,6 +365,7 @@ impl Stats {
     /// still be listed (pruned to the top of the ended ones by each ranking once they
     /// outnumber four times what is listed).
     pub fn end_connection(&mut self, stream: u64) {
+        self.consumers.end_connection(stream);
         let Some(c) = self.conns.remove(&stream) else {
             return;
         };
@@ -434,6 +439,9 @@ impl Stats {
         }
         let server = conn.server;
         let client = conn.client;
+        let at = self.interval_ns.map(|i| r.ts.div_euclid(i) * i);
+        self.consumers
+            .handle_frame(r, cmd, kind, client, server, at);
         let mut messages = 0u64;
         match kind {
             Kind::Request | Kind::Oneway => {

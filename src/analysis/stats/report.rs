@@ -505,6 +505,7 @@ impl Stats {
                 "by_kind": problems,
             },
         });
+        out["consumers"] = self.consumers.to_json(&|a| self.broker_label(a), &rfc3339);
         if let Some(i) = self.interval_ns {
             let b: Vec<Value> = self
                 .buckets
