@@ -183,6 +183,13 @@ fn num(cmd: &RemotingCommand, k: &str) -> Option<i64> {
     cmd.ext(k).and_then(|v| v.trim().parse().ok())
 }
 
+/// A JSON body as a tree, within the default `max_json_body` and `max_json_nodes` (as the
+/// decoder's JSON bodies, `protocol::json_bound`); None past them or when it does not parse.
+fn bounded_json(body: &[u8]) -> Option<Value> {
+    crate::protocol::json_bound::check("", body, &crate::limits::Limits::default()).ok()?;
+    serde_json::from_slice(body).ok()
+}
+
 /// Whether a request code feeds the consumer view.
 fn is_consumer_code(code: i32) -> bool {
     matches!(
@@ -436,10 +443,7 @@ impl Consumers {
     /// HEART_BEAT's HeartbeatData: clientID, and per consumerDataSet entry its groupName
     /// and subscriptionDataSet (topic, subString, expressionType).
     fn heartbeat(&mut self, cmd: &RemotingCommand, stream: u64) {
-        let limit = crate::limits::Limits::default().max_json_body;
-        let parsed: Option<Value> = (cmd.body.len() <= limit)
-            .then(|| serde_json::from_slice(&cmd.body).ok())
-            .flatten();
+        let parsed = bounded_json(&cmd.body);
         let Some(hb) = parsed.filter(Value::is_object) else {
             self.heartbeats_undecoded += 1;
             return;
@@ -496,10 +500,7 @@ impl Consumers {
     /// BATCH_ACK_MESSAGE's body: each BatchAck (`c` consumerGroup, `t` topic, `q` queueId,
     /// or their long names) counts one entry on its queue.
     fn batch_ack(&mut self, cmd: &RemotingCommand, server: SocketAddr) {
-        let limit = crate::limits::Limits::default().max_json_body;
-        let parsed: Option<Value> = (cmd.body.len() <= limit)
-            .then(|| serde_json::from_slice(&cmd.body).ok())
-            .flatten();
+        let parsed = bounded_json(&cmd.body);
         let Some(acks) = parsed
             .as_ref()
             .and_then(|b| b.get("acks"))
@@ -707,5 +708,66 @@ impl Consumers {
             "heartbeats_undecoded": self.heartbeats_undecoded,
             "batch_acks_undecoded": self.batch_acks_undecoded,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heartbeat(body: &[u8]) -> RemotingCommand {
+        RemotingCommand {
+            code: 34,
+            body: body.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// HeartbeatData bodies are read within the JSON budget: one past `max_json_nodes`
+    /// is counted as undecoded, not turned into a tree.
+    #[test]
+    fn heartbeat_bodies_past_the_json_budget_are_not_parsed() {
+        let mut c = Consumers::default();
+        let nodes = crate::limits::Limits::default().max_json_nodes;
+        let hostile = format!(
+            r#"{{"clientID":"x","consumerDataSet":[{{"groupName":"g","subscriptionDataSet":[{}]}}]}}"#,
+            vec!["[]"; nodes].join(",")
+        );
+        c.heartbeat(&heartbeat(hostile.as_bytes()), 0);
+        assert_eq!(c.heartbeats_undecoded, 1);
+        assert!(c.groups.is_empty());
+        c.heartbeat(
+            &heartbeat(br#"{"clientID":"x","consumerDataSet":[{"groupName":"g"}]}"#),
+            0,
+        );
+        assert_eq!(c.groups["g"].heartbeats, 1);
+        assert!(c.groups["g"].clients.contains("x"));
+    }
+
+    /// Spans keep the earliest and latest by (packet, stream) whatever order values come
+    /// in, and merge to the same.
+    #[test]
+    fn spans_are_ordered_by_packet_and_merge_exactly() {
+        let m = |packet, stream, value| Mark {
+            packet,
+            stream,
+            value,
+        };
+        let all = [m(5, 1, 50), m(2, 9, 20), m(9, 0, 90), m(2, 3, 21)];
+        let mut one = Span::default();
+        for x in all {
+            one.add(x);
+        }
+        assert_eq!(
+            (one.count, one.first, one.last),
+            (4, Some(m(2, 3, 21)), Some(m(9, 0, 90)))
+        );
+        let (mut a, mut b) = (Span::default(), Span::default());
+        a.add(all[0]);
+        a.add(all[2]);
+        b.add(all[1]);
+        b.add(all[3]);
+        a.merge(&b);
+        assert_eq!(a, one);
     }
 }
