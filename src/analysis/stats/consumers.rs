@@ -23,6 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde_json::{Value, json};
 
+use super::consumer_bodies as bodies;
 use super::{Unmergeable, is_outcome};
 use crate::analysis::{FrameRecord, PULL_FLAG_COMMIT_OFFSET};
 use crate::remoting::command::{Kind, RemotingCommand};
@@ -181,13 +182,6 @@ pub struct Consumers {
 
 fn num(cmd: &RemotingCommand, k: &str) -> Option<i64> {
     cmd.ext(k).and_then(|v| v.trim().parse().ok())
-}
-
-/// A JSON body as a tree, within the default `max_json_body` and `max_json_nodes` (as the
-/// decoder's JSON bodies, `protocol::json_bound`); None past them or when it does not parse.
-fn bounded_json(body: &[u8]) -> Option<Value> {
-    crate::protocol::json_bound::check("", body, &crate::limits::Limits::default()).ok()?;
-    serde_json::from_slice(body).ok()
 }
 
 /// Whether a request code feeds the consumer view.
@@ -443,24 +437,18 @@ impl Consumers {
     /// HEART_BEAT's HeartbeatData: clientID, and per consumerDataSet entry its groupName
     /// and subscriptionDataSet (topic, subString, expressionType).
     fn heartbeat(&mut self, cmd: &RemotingCommand, stream: u64) {
-        let parsed = bounded_json(&cmd.body);
-        let Some(hb) = parsed.filter(Value::is_object) else {
+        let Some(hb) = bodies::parse::<bodies::HeartbeatData>(&cmd.body) else {
             self.heartbeats_undecoded += 1;
             return;
         };
-        let client = hb.get("clientID").and_then(Value::as_str);
+        let client = hb.client_id.as_deref();
         if let Some(c) = client
             && self.stream_client.get(&stream).is_none_or(|x| x != c)
         {
             self.stream_client.insert(stream, c.to_string());
         }
-        for cd in hb
-            .get("consumerDataSet")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(group) = cd.get("groupName").and_then(Value::as_str) else {
+        for cd in hb.consumer_data_set.iter().flatten() {
+            let Some(group) = cd.group_name.as_deref() else {
                 continue;
             };
             if !self.groups.contains_key(group) && self.groups.len() >= MAX_GROUPS {
@@ -478,14 +466,10 @@ impl Consumers {
                     g.set_more += 1;
                 }
             }
-            for s in cd
-                .get("subscriptionDataSet")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let f = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                let sub = (f("topic"), f("subString"), f("expressionType"));
+            for s in cd.subscription_data_set.iter().flatten() {
+                let f =
+                    |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().unwrap_or("").to_string();
+                let sub = (f(&s.topic), f(&s.sub_string), f(&s.expression_type));
                 if !g.subscriptions.contains(&sub) {
                     if g.subscriptions.len() < MAX_SET {
                         g.subscriptions.insert(sub);
@@ -500,31 +484,16 @@ impl Consumers {
     /// BATCH_ACK_MESSAGE's body: each BatchAck (`c` consumerGroup, `t` topic, `q` queueId,
     /// or their long names) counts one entry on its queue.
     fn batch_ack(&mut self, cmd: &RemotingCommand, server: SocketAddr) {
-        let parsed = bounded_json(&cmd.body);
-        let Some(acks) = parsed
-            .as_ref()
-            .and_then(|b| b.get("acks"))
-            .and_then(Value::as_array)
+        let Some(acks) = bodies::parse::<bodies::BatchAckBody>(&cmd.body).and_then(|b| b.acks)
         else {
             self.batch_acks_undecoded += 1;
             return;
         };
-        for a in acks {
-            let s = |short: &str, long: &str| {
-                a.get(short)
-                    .or_else(|| a.get(long))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let (group, topic) = (s("c", "consumerGroup"), s("t", "topic"));
-            let qid = a
-                .get("q")
-                .or_else(|| a.get("queueId"))
-                .and_then(Value::as_i64)
-                .and_then(|q| i32::try_from(q).ok())
-                .unwrap_or(-1);
-            if let Some(q) = self.queue(&group, &topic, server, qid) {
+        for a in &acks {
+            let group = a.consumer_group.as_deref().unwrap_or("");
+            let topic = a.topic.as_deref().unwrap_or("");
+            let qid = a.queue_id.and_then(|q| i32::try_from(q).ok()).unwrap_or(-1);
+            if let Some(q) = self.queue(group, topic, server, qid) {
                 self.queues[q as usize].batch_ack_entries += 1;
             }
         }

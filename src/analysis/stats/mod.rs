@@ -11,6 +11,7 @@
 //! `list[index++ % size]` from a random start, so consecutive sends of one producer step
 //! through that list by one.
 
+mod consumer_bodies;
 mod consumers;
 mod histogram;
 mod merge;
