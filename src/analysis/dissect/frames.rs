@@ -29,10 +29,8 @@ pub fn light_key(k: &str) -> bool {
                 | "suspendTimeoutMillis"
                 | "pollTime"
                 | "nextBeginOffset"
-                | "minOffset"
                 | "maxOffset"
                 | "offset"
-                | "clientID"
         ),
     }
 }

@@ -11,6 +11,9 @@ impl Dissector {
     }
 
     /// Emits frames of one direction (src → dst) of a connection.
+    // Called per packet from `handle_packet` in the parent module: inlined there as it was
+    // before the split (another codegen unit otherwise).
+    #[inline]
     pub(super) fn emit_all<F: FnMut(Event), I: IntoIterator<Item = FrameTuple>>(
         &mut self,
         frames: I,
@@ -37,6 +40,7 @@ impl Dissector {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(super) fn emit_frame<F: FnMut(Event)>(
         &mut self,
         stream: u64,
