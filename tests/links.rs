@@ -50,7 +50,11 @@ fn decode(capture: &[u8]) -> (Frames, Vec<String>) {
             ));
         }
         Event::Problem(p) => {
-            if p.kind != rmqdump::analysis::ProblemKind::Unanswered {
+            if !matches!(
+                p.kind,
+                rmqdump::analysis::ProblemKind::Unanswered
+                    | rmqdump::analysis::ProblemKind::Pending
+            ) {
                 problems.push(p.message)
             }
         }

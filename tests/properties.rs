@@ -177,7 +177,7 @@ proptest! {
         let mut problems = Vec::new();
         let mut f = |e: Event| match e {
             Event::Frame(r) => got.extend(r.wire.unwrap()),
-            Event::Problem(p) => if p.kind != rmqdump::analysis::ProblemKind::Unanswered { problems.push(p.message) },
+            Event::Problem(p) => if !matches!(p.kind, rmqdump::analysis::ProblemKind::Unanswered | rmqdump::analysis::ProblemKind::Pending) { problems.push(p.message) },
         };
         for (i, p) in pkts.iter().enumerate() {
             d.handle_packet(i as u64 + 1, i as i64, LinkType::ETHERNET, p, &mut f);

@@ -8,5 +8,7 @@ pub mod stats;
 pub mod verify;
 
 pub use dissect::{
-    Dissector, Event, FrameRecord, Options, Problem, ProblemKind, RequestRef, Shard, Totals,
+    DEFAULT_TIMEOUT_MS, Dissector, Event, FrameRecord, LONG_POLL_SLACK_MS, Options,
+    PULL_FLAG_COMMIT_OFFSET, PULL_FLAG_SUSPEND, Problem, ProblemKind, RequestRef, Shard, Totals,
+    long_poll_ms,
 };

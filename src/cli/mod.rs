@@ -429,7 +429,8 @@ pub struct ReadArgs {
     /// Write the packets of the selected frames to this pcap file (not with standard input).
     #[arg(short = 'w', long = "write")]
     pub write: Option<String>,
-    /// Exit 1 when any problem was found (undecodable frame, gap, truncation...).
+    /// Exit 1 when any problem was found (undecodable frame, gap, truncation, unanswered
+    /// request, response without request...; not a request pending at the end).
     #[arg(long)]
     pub strict: bool,
     /// Show AccessKey, Signature and SecurityToken values instead of <redacted>.

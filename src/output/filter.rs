@@ -423,12 +423,14 @@ mod tests {
             dst: "10.0.0.9:10911".parse().unwrap(),
             offset: 0,
             frame_len: 0,
+            body_len: 0,
             command: Ok(cmd),
             request: request.map(|(packet, code)| RequestRef {
                 packet,
                 code,
                 ts: 0,
                 topic: None,
+                ..Default::default()
             }),
             wire: None,
         }

@@ -576,12 +576,14 @@ mod tests {
             dst,
             offset: 0,
             frame_len: 99,
+            body_len: 0,
             command,
             request: request.map(|(packet, code)| RequestRef {
                 packet,
                 code,
                 ts: ts - 1_500,
                 topic: None,
+                ..Default::default()
             }),
             wire: None,
         }

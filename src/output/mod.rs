@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+pub mod consumer_tables;
 pub mod display_filter;
 pub mod filter;
 pub mod follow;

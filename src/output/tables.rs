@@ -263,6 +263,7 @@ pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
         ("responses", "responses"),
         ("oneways", "oneways"),
         ("unanswered_requests", "unanswered requests"),
+        ("pending_at_end", "requests pending at the end"),
         ("unmatched_responses", "responses without request"),
         ("undecodable_frames", "undecodable frames"),
         ("messages_sent", "messages sent"),
@@ -281,10 +282,12 @@ pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
         "Requests",
         "Responses",
         "Error rate",
+        "Outcomes",
         "p50 µs",
         "p90 µs",
         "p99 µs",
         "max µs",
+        "Long-poll p99/max µs",
         "Req bytes",
         "Resp bytes",
     ]);
@@ -309,10 +312,20 @@ pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
             Cell::new(req).set_alignment(CellAlignment::Right),
             Cell::new(resp),
             pct(&c["error_rate"]),
+            num(&c["outcomes"]),
             num(&l["p50"]),
             num(&l["p90"]),
             num(&l["p99"]),
             num(&l["max"]),
+            {
+                let lp = &c["long_poll_latency_us"];
+                Cell::new(if lp["count"].as_u64().unwrap_or(0) > 0 {
+                    format!("{}/{}", s(&lp["p99"]), s(&lp["max"]))
+                } else {
+                    "-".into()
+                })
+                .set_alignment(CellAlignment::Right)
+            },
             num(&c["request_bytes"]),
             num(&c["response_bytes"]),
         ]);
@@ -421,6 +434,7 @@ pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
             opts,
         );
     }
+    out.push_str(&super::consumer_tables::render(&doc["consumers"]));
 
     let mut t = table(&[
         "Stream",

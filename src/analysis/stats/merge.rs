@@ -85,6 +85,7 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
         t.responses += ot.responses;
         t.oneways += ot.oneways;
         t.unanswered += ot.unanswered;
+        t.pending_at_end += ot.pending_at_end;
         t.unmatched_responses += ot.unmatched_responses;
         t.gaps += ot.gaps;
         t.gap_bytes += ot.gap_bytes;
@@ -98,6 +99,7 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
                 *m.responses.entry(r).or_default() += n;
             }
             m.latency.merge(&c.latency);
+            m.long_poll_latency.merge(&c.long_poll_latency);
             m.request_bytes += c.request_bytes;
             m.response_bytes += c.response_bytes;
         }
@@ -187,6 +189,7 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
             m.latency.merge(&b.latency);
         }
         st.messages += o.messages;
+        st.consumers.merge(o.consumers)?;
         for (k, v) in o.broker_names {
             match st.broker_names.get(&k) {
                 Some(x) if *x != v => return Err(Unmergeable("conflicting broker names")),

@@ -11,10 +11,13 @@
 //! `list[index++ % size]` from a random start, so consecutive sends of one producer step
 //! through that list by one.
 
+mod consumer_bodies;
+mod consumers;
 mod histogram;
 mod merge;
 mod report;
 
+pub use consumers::{Consumers, GroupStats, Mark, QueueStats, Slice, Span};
 pub use histogram::Histogram;
 pub use merge::{ShardResult, Unmergeable, merge};
 pub use report::{Audit, on_rocketmq_port};
@@ -34,16 +37,43 @@ pub struct CodeStats {
     pub requests: u64,
     pub oneways: u64,
     pub responses: BTreeMap<i32, u64>,
+    /// Latency of the normal requests.
     pub latency: Histogram,
+    /// Latency of the long polls ([`crate::analysis::long_poll_ms`]): how long the broker
+    /// held them, apart so they neither fill the normal p99 nor the slowest list.
+    pub long_poll_latency: Histogram,
     pub request_bytes: u64,
     pub response_bytes: u64,
 }
 
+/// Response codes that tell a consumer's outcome, not a failure (`ResponseCode.java`):
+/// PULL_NOT_FOUND 19 (nothing new, the long poll ended empty), PULL_RETRY_IMMEDIATELY 20,
+/// PULL_OFFSET_MOVED 21, QUERY_NOT_FOUND 22 (no committed offset yet), NO_MESSAGE 208,
+/// POLLING_FULL 209, POLLING_TIMEOUT 210. Counted as outcomes, out of the error rate and
+/// the error responses.
+pub fn is_outcome(response_code: i32) -> bool {
+    matches!(response_code, 19..=22 | 208..=210)
+}
+
+/// A response code that is a failure: neither SUCCESS nor an outcome ([`is_outcome`]).
+pub fn is_error(response_code: i32) -> bool {
+    response_code != 0 && !is_outcome(response_code)
+}
+
 impl CodeStats {
+    /// Responses that are failures ([`is_error`]).
     pub fn errors(&self) -> u64 {
         self.responses
             .iter()
-            .filter(|(c, _)| **c != 0)
+            .filter(|(c, _)| is_error(**c))
+            .map(|(_, n)| n)
+            .sum()
+    }
+    /// Responses that are consumer outcomes ([`is_outcome`]).
+    pub fn outcomes(&self) -> u64 {
+        self.responses
+            .iter()
+            .filter(|(c, _)| is_outcome(**c))
             .map(|(_, n)| n)
             .sum()
     }
@@ -125,7 +155,7 @@ pub struct ConnStats {
     pub version: Option<i32>,
     pub frames: [u64; 2],
     pub bytes: [u64; 2],
-    /// Error responses (response code not SUCCESS) on this connection.
+    /// Error responses ([`is_error`], to a request in the capture) on this connection.
     pub errors: u64,
     pub first_ts: i64,
     pub last_ts: i64,
@@ -260,6 +290,8 @@ pub struct Stats {
     pub problems: BTreeMap<ProblemKind, ProblemAgg>,
     pub buckets: BTreeMap<i64, Bucket>,
     pub messages: u64,
+    /// The consumer view: groups, their clients, subscriptions and queues.
+    pub consumers: Consumers,
     /// Broker address → broker name, from route answers.
     broker_names: BTreeMap<String, String>,
     /// Send destinations: broker address → topics producers sent there.
@@ -334,6 +366,7 @@ impl Stats {
     /// still be listed (pruned to the top of the ended ones by each ranking once they
     /// outnumber four times what is listed).
     pub fn end_connection(&mut self, stream: u64) {
+        self.consumers.end_connection(stream);
         let Some(c) = self.conns.remove(&stream) else {
             return;
         };
@@ -398,12 +431,18 @@ impl Stats {
             conn.namesrv_codes |= is_namesrv_code(cmd.code);
             conn.broker_codes |= is_broker_code(cmd.code);
         }
-        if kind == Kind::Response && cmd.code != 0 {
+        // An answer to a request the capture does not hold (sent before it started) is not
+        // counted as an error: what it answers is unknown.
+        let is_err = kind == Kind::Response && r.request.is_some() && is_error(cmd.code);
+        if is_err {
             conn.errors += 1;
             totals.errors += 1;
         }
         let server = conn.server;
         let client = conn.client;
+        let at = self.interval_ns.map(|i| r.ts.div_euclid(i) * i);
+        self.consumers
+            .handle_frame(r, cmd, kind, client, server, at);
         let mut messages = 0u64;
         match kind {
             Kind::Request | Kind::Oneway => {
@@ -414,7 +453,7 @@ impl Stats {
                 }
                 c.request_bytes += r.frame_len as u64;
                 if RequestCode(cmd.code).is_send() {
-                    messages = self.note_send(cmd, r.stream, client, server);
+                    messages = self.note_send(cmd, r.body_len, r.stream, client, server);
                 }
             }
             Kind::Response => {
@@ -422,11 +461,16 @@ impl Stats {
                 let c = self.codes.entry(code).or_default();
                 *c.responses.entry(cmd.code).or_default() += 1;
                 c.response_bytes += r.frame_len as u64;
+                let long_poll = r.request.as_ref().is_some_and(|q| q.long_poll);
                 if let Some(l) = r.latency_us() {
-                    c.latency.record(l.max(0) as u64);
-                    self.note_slow(r, code, l);
+                    if long_poll {
+                        c.long_poll_latency.record(l.max(0) as u64);
+                    } else {
+                        c.latency.record(l.max(0) as u64);
+                        self.note_slow(r, code, l);
+                    }
                 }
-                if cmd.code != 0 {
+                if is_err {
                     let remark = cmd.remark.as_deref().unwrap_or("");
                     let remark: String = remark.chars().take(200).collect();
                     let key = (code, cmd.code, remark);
@@ -461,12 +505,13 @@ impl Stats {
                 }
             }
         }
-        let latency = if kind == Kind::Response {
+        // Long polls' waits stay out of the interval's latency, as out of the code's.
+        let latency = if kind == Kind::Response && r.request.as_ref().is_some_and(|q| !q.long_poll)
+        {
             r.latency_us()
         } else {
             None
         };
-        let is_err = kind == Kind::Response && cmd.code != 0;
         if let Some(b) = self.bucket(r.ts) {
             b.frames += 1;
             b.bytes += r.frame_len as u64;
@@ -490,6 +535,7 @@ impl Stats {
     fn note_send(
         &mut self,
         cmd: &crate::remoting::command::RemotingCommand,
+        body_len: usize,
         stream: u64,
         client: SocketAddr,
         server: SocketAddr,
@@ -521,8 +567,10 @@ impl Stats {
                 msgs.iter().map(|m| m.wire_body_len as u64).sum(),
             )
         } else {
+            // The body as on the wire (compressed when the client compressed it); light
+            // decoding leaves a single message's body out, its length is the frame's.
             single_tag = tag_of(get("i", "properties").unwrap_or(""));
-            (1, cmd.body.len() as u64)
+            (1, body_len as u64)
         };
         self.messages += count;
         let sent = self.sent_to.entry(server).or_default();

@@ -249,6 +249,17 @@ impl Audit {
     }
 }
 
+/// A latency histogram's `p50`, `p90`, `p99`, `max` and `count` (null quantiles when empty).
+fn latency_json(h: &Histogram) -> Value {
+    json!({
+        "p50": us(h.quantile(0.5)),
+        "p90": us(h.quantile(0.9)),
+        "p99": us(h.quantile(0.99)),
+        "max": if h.count > 0 { Value::from(h.max) } else { Value::Null },
+        "count": h.count,
+    })
+}
+
 fn us(v: Option<u64>) -> Value {
     v.map(Value::from).unwrap_or(Value::Null)
 }
@@ -283,6 +294,7 @@ impl Stats {
             "responses": t.responses,
             "oneways": t.oneways,
             "unanswered_requests": t.unanswered,
+            "pending_at_end": t.pending_at_end,
             "unmatched_responses": t.unmatched_responses,
             "undecodable_frames": t.undecodable,
             "messages_sent": self.messages,
@@ -307,14 +319,12 @@ impl Stats {
                     "requests": c.requests,
                     "oneways": c.oneways,
                     "responses": responses,
-                    "error_rate": if c.answered() > 0 { Value::from(c.errors() as f64 / c.answered() as f64) } else { Value::Null },
-                    "latency_us": {
-                        "p50": us(c.latency.quantile(0.5)),
-                        "p90": us(c.latency.quantile(0.9)),
-                        "p99": us(c.latency.quantile(0.99)),
-                        "max": if c.latency.count > 0 { Value::from(c.latency.max) } else { Value::Null },
-                        "count": c.latency.count,
-                    },
+                    "errors": if *code < 0 { Value::Null } else { Value::from(c.errors()) },
+                    "outcomes": c.outcomes(),
+                    // What answers an unknown request is no error rate.
+                    "error_rate": if *code >= 0 && c.answered() > 0 { Value::from(c.errors() as f64 / c.answered() as f64) } else { Value::Null },
+                    "latency_us": latency_json(&c.latency),
+                    "long_poll_latency_us": latency_json(&c.long_poll_latency),
                     "request_bytes": c.request_bytes,
                     "response_bytes": c.response_bytes,
                 })
@@ -494,6 +504,7 @@ impl Stats {
                 "by_kind": problems,
             },
         });
+        out["consumers"] = self.consumers.to_json(&|a| self.broker_label(a), &rfc3339);
         if let Some(i) = self.interval_ns {
             let b: Vec<Value> = self
                 .buckets

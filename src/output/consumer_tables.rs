@@ -1,0 +1,184 @@
+//! The consumer view's tables in `stats` text output, rendered from the `consumers` part of
+//! the JSON document (docs/stats.md), like the other tables.
+
+use std::fmt::Write as _;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use serde_json::Value;
+
+/// Queue rows printed per table; the rest are counted in a last row (`--json` has all).
+const ROWS: usize = 200;
+
+fn table(headers: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(headers.iter().map(Cell::new));
+    t
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(x) => x.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn right(s: String) -> Cell {
+    Cell::new(s).set_alignment(CellAlignment::Right)
+}
+
+/// A span `{count, first, last}` as `first→last (count)`.
+fn span(v: &Value) -> String {
+    match v["count"].as_u64() {
+        None | Some(0) => "-".into(),
+        Some(1) => text(&v["last"]["value"]),
+        Some(n) => format!(
+            "{}→{} ({n})",
+            text(&v["first"]["value"]),
+            text(&v["last"]["value"])
+        ),
+    }
+}
+
+fn strings(v: &Value) -> String {
+    v.as_array()
+        .map(|a| a.iter().map(text).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The consumer groups and their queues (nothing when the capture has no consumer).
+pub fn render(c: &Value) -> String {
+    let mut out = String::new();
+    let groups = c["groups"].as_array().cloned().unwrap_or_default();
+    if groups.is_empty() {
+        return out;
+    }
+    let mut t = table(&[
+        "Consumer group",
+        "Clients (clientID)",
+        "Client IPs",
+        "Subscriptions",
+        "Heartbeats",
+        "Queues",
+    ]);
+    for g in &groups {
+        let subs: Vec<String> = g["subscriptions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                format!(
+                    "{} {} {}",
+                    text(&s["topic"]),
+                    text(&s["expression_type"]),
+                    text(&s["sub_string"])
+                )
+            })
+            .collect();
+        t.add_row(vec![
+            Cell::new(text(&g["group"])),
+            Cell::new(strings(&g["clients"])),
+            Cell::new(strings(&g["client_ips"])),
+            Cell::new(subs.join("; ")),
+            right(text(&g["heartbeats"])),
+            right(g["queues"].as_array().map_or(0, Vec::len).to_string()),
+        ]);
+    }
+    let _ = writeln!(out, "Consumer groups (HEART_BEAT consumerDataSet)\n{t}\n");
+
+    let mut t = table(&[
+        "Consumer group",
+        "Topic",
+        "Broker:queue",
+        "Pulls (found/outcome/error)",
+        "queueOffset",
+        "nextBeginOffset",
+        "Committed",
+        "Max offset",
+        "Lag",
+        "Pops",
+        "Acks (ack/batch/invisible)",
+    ]);
+    let mut intervals = table(&[
+        "Start",
+        "Consumer group",
+        "Topic",
+        "Broker:queue",
+        "Pulls",
+        "queueOffset",
+        "nextBeginOffset",
+    ]);
+    let (mut rows, mut more, mut irows, mut imore) = (0, 0, 0, 0);
+    for g in &groups {
+        for q in g["queues"].as_array().into_iter().flatten() {
+            if rows == ROWS {
+                more += 1;
+                continue;
+            }
+            rows += 1;
+            let place = format!("{}:{}", text(&q["broker"]), text(&q["queue_id"]));
+            t.add_row(vec![
+                Cell::new(text(&g["group"])),
+                Cell::new(text(&q["topic"])),
+                Cell::new(&place),
+                right(format!(
+                    "{} ({}/{}/{})",
+                    text(&q["pulls"]),
+                    text(&q["pulls_found"]),
+                    text(&q["pull_outcomes"]),
+                    text(&q["pull_errors"])
+                )),
+                right(span(&q["pull_offset"])),
+                right(span(&q["next_begin_offset"])),
+                right(span(&q["committed_offset"])),
+                right(text(&q["max_offset"]["value"])),
+                right(text(&q["lag"])),
+                right(text(&q["pops"])),
+                right(format!(
+                    "{}/{}/{}",
+                    text(&q["acks"]),
+                    text(&q["batch_ack_entries"]),
+                    text(&q["invisible_time_changes"])
+                )),
+            ]);
+            for i in q["intervals"].as_array().into_iter().flatten() {
+                if irows == ROWS {
+                    imore += 1;
+                    continue;
+                }
+                irows += 1;
+                intervals.add_row(vec![
+                    Cell::new(text(&i["start"])),
+                    Cell::new(text(&g["group"])),
+                    Cell::new(text(&q["topic"])),
+                    Cell::new(&place),
+                    right(text(&i["pulls"])),
+                    right(span(&i["pull_offset"])),
+                    right(span(&i["next_begin_offset"])),
+                ]);
+            }
+        }
+    }
+    let more_of = |n: u64, extra: &Value| n + extra.as_u64().unwrap_or(0);
+    let n = more_of(more, &c["queues_more"]);
+    if n > 0 {
+        t.add_row(vec![Cell::new(format!("{n} more queues (--json)"))]);
+    }
+    let _ = writeln!(
+        out,
+        "Consumer queues (first→last (count); lag = max offset − committed offset)\n{t}\n"
+    );
+    if irows > 0 {
+        if imore + c["intervals_more"].as_u64().unwrap_or(0) > 0 {
+            intervals.add_row(vec![Cell::new(format!(
+                "{} more (--json)",
+                imore + c["intervals_more"].as_u64().unwrap_or(0)
+            ))]);
+        }
+        let _ = writeln!(out, "Consumer queues per interval\n{intervals}\n");
+    }
+    out
+}
