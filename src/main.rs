@@ -49,6 +49,53 @@ enum Cmd {
     /// connection, header keys, serialization, language, version, property keys, body
     /// shapes, response codes. Exit 1 when they differ.
     Diff(DiffArgs),
+    /// Write captures as Parquet or Arrow IPC tables (frames, messages, connections,
+    /// problems) for DuckDB, Spark or ClickHouse; several captures side by side
+    /// (schema: docs/export.md).
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Capture files (pcap or pcapng, optionally .gz); `-` reads standard input.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// Output directory: DIR/frames, DIR/messages, DIR/connections, DIR/problems.
+    #[arg(short = 'o', long = "out")]
+    out: String,
+    /// File format.
+    #[arg(long, default_value = "parquet", value_parser = ["parquet", "arrow"])]
+    format: String,
+    /// The `capture` column (e.g. the capture host's name); default the file name.
+    #[arg(long)]
+    label: Option<String>,
+    /// Hive-style partition folders by the UTC date and hour of the capture time
+    /// (date=YYYY-MM-DD/hour=HH); the only partitioning is `date,hour`.
+    #[arg(long, value_parser = ["date,hour"])]
+    partition_by: Option<String>,
+    /// Write message bodies (messages.body; after decompression).
+    #[arg(long)]
+    bodies: bool,
+    /// Captures exported side by side (default: the CPUs; at most 64).
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=64))]
+    threads: Option<usize>,
+    /// Show credentials (AccessKey, Signature, SecurityToken) instead of `<redacted>`.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Largest accepted frame `length` field (Java default 16777212).
+    #[arg(long, default_value_t = 16_777_212)]
+    max_frame: u32,
+    /// Most bytes held in reassembly and frame buffers together (per capture).
+    #[arg(long, default_value_t = 256 << 20)]
+    max_buffered: usize,
+    /// Most TCP connections tracked at once (per capture).
+    #[arg(long, default_value_t = rmqdump::limits::Limits::default().max_flows)]
+    max_flows: usize,
+    /// Most handshake-only connections tracked at once (per capture).
+    #[arg(long, default_value_t = rmqdump::limits::Limits::default().max_half_open_flows)]
+    max_half_open_flows: usize,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Args)]
@@ -369,6 +416,7 @@ fn main() -> ExitCode {
         Cmd::Produce(a) => produce(*a),
         Cmd::Proxy(a) => proxy(a),
         Cmd::Live(a) => live(a),
+        Cmd::Export(a) => export(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -391,6 +439,50 @@ fn options(c: &CommonArgs, keep_wire: bool) -> Options {
     o.limits.max_half_open_flows = c.max_half_open_flows;
     o.keep_wire = keep_wire;
     o
+}
+
+/// `export`: the library does the work; one summary line per capture on stderr; exit 2
+/// when a capture could not be exported.
+fn export(a: ExportArgs) -> io::Result<u8> {
+    use rmqdump::output::export::{self, ExportOptions, Format};
+    let common = CommonArgs {
+        file: String::new(),
+        max_frame: a.max_frame,
+        max_buffered: a.max_buffered,
+        max_flows: a.max_flows,
+        max_half_open_flows: a.max_half_open_flows,
+        limits: a.limits.clone(),
+    };
+    let dissect = options(&common, false);
+    let mut output = OutputOptions {
+        show_secrets: a.show_secrets,
+        ..Default::default()
+    };
+    output.decode.limits = dissect.limits;
+    let opts = ExportOptions {
+        format: if a.format == "arrow" {
+            Format::Arrow
+        } else {
+            Format::Parquet
+        },
+        out: a.out.into(),
+        label: a.label,
+        partition: a.partition_by.is_some(),
+        bodies: a.bodies,
+        threads: a.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+        dissect,
+        output,
+    };
+    let sums = export::export(&a.files, &opts, |s| eprintln!("{}", s.line()));
+    Ok(if sums.iter().any(|s| s.error.is_some()) {
+        2
+    } else {
+        0
+    })
 }
 
 fn open(file: &str) -> io::Result<Box<dyn io::Read + Send>> {
