@@ -190,3 +190,186 @@ fn duckdb_agrees_with_stats_and_parquet_with_arrow() {
         assert_eq!(p["not_in_unpartitioned"], 0, "{t}");
     }
 }
+
+/// Reads every row group of a Parquet file as record batches.
+fn parquet_batches(path: &Path) -> Vec<arrow_array::RecordBatch> {
+    let f = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+fn i64_col(b: &arrow_array::RecordBatch, name: &str, i: usize) -> Option<i64> {
+    use arrow_array::Array;
+    let c = b.column_by_name(name).unwrap();
+    if c.is_null(i) {
+        return None;
+    }
+    if let Some(a) = c.as_any().downcast_ref::<arrow_array::Int64Array>() {
+        Some(a.value(i))
+    } else {
+        let a = c
+            .as_any()
+            .downcast_ref::<arrow_array::Int32Array>()
+            .unwrap();
+        Some(a.value(i) as i64)
+    }
+}
+
+fn str_col(b: &arrow_array::RecordBatch, name: &str, i: usize) -> Option<String> {
+    use arrow_array::Array;
+    let a = b
+        .column_by_name(name)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .unwrap();
+    (!a.is_null(i)).then(|| a.value(i).to_string())
+}
+
+/// Without an engine: every bundled capture's `frames` rows are its `read --json` objects
+/// (same order; packet, stream, kind, code, name, opaque, request, latency, topic, header
+/// and errors), its `messages` rows its messages, its `problems` rows the problem lines
+/// `read` prints on stderr.
+#[test]
+fn rows_are_the_json_lines_and_problem_lines_of_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = captures();
+    export(&files, tmp.path(), &[]);
+    for f in &files {
+        let out = rmqdump(&["read", "--json", f]);
+        let lines: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let problem_lines: Vec<String> = String::from_utf8(out.stderr)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with(&format!("{f}: packet ")))
+            .map(|l| l[f.len() + 2..].to_string())
+            .collect();
+        let stem = Path::new(f).file_name().unwrap().to_str().unwrap();
+        let frames = parquet_batches(&tmp.path().join(format!("frames/{stem}.parquet")));
+        let mut rows = Vec::new();
+        for b in &frames {
+            for i in 0..b.num_rows() {
+                rows.push((b, i));
+            }
+        }
+        assert_eq!(rows.len(), lines.len(), "{f}: frames rows");
+        let mut sent = 0;
+        for ((b, i), j) in rows.iter().zip(&lines) {
+            let (b, i) = (*b, *i);
+            let at = format!("{f} packet {}", j["packet"]);
+            assert_eq!(i64_col(b, "packet", i), j["packet"].as_i64(), "{at}");
+            assert_eq!(i64_col(b, "stream", i), j["stream"].as_i64(), "{at}");
+            assert_eq!(
+                str_col(b, "stream_id", i),
+                Some(format!("{f}#{}", j["stream"])),
+                "{at}"
+            );
+            assert_eq!(str_col(b, "kind", i).as_deref(), j["kind"].as_str(), "{at}");
+            assert_eq!(i64_col(b, "code", i), j["code"].as_i64(), "{at}");
+            assert_eq!(str_col(b, "name", i).as_deref(), j["name"].as_str(), "{at}");
+            assert_eq!(i64_col(b, "opaque", i), j["opaque"].as_i64(), "{at}");
+            assert_eq!(
+                i64_col(b, "latency_us", i),
+                j["latency_us"].as_i64(),
+                "{at}"
+            );
+            assert_eq!(
+                i64_col(b, "request_packet", i),
+                j["request"]["packet"].as_i64(),
+                "{at}"
+            );
+            assert_eq!(
+                i64_col(b, "request_code", i),
+                j["request"]["code"].as_i64(),
+                "{at}"
+            );
+            let header: Option<Value> =
+                str_col(b, "header", i).map(|h| serde_json::from_str(&h).unwrap());
+            let want = Some(j["header"].clone()).filter(|h| !h.is_null());
+            assert_eq!(header, want, "{at}");
+            if let Some(t) = j["header"]["topic"].as_str() {
+                assert_eq!(str_col(b, "topic", i).as_deref(), Some(t), "{at}");
+            }
+            let n = j["messages"].as_array().map_or(0, |m| {
+                m.iter()
+                    .map(|x| 1 + x["inner_messages"].as_array().map_or(0, Vec::len))
+                    .sum::<usize>()
+            });
+            assert_eq!(
+                i64_col(b, "message_count", i),
+                j["kind"].as_str().map(|_| n as i64),
+                "{at}"
+            );
+            sent += n;
+            use arrow_array::Array;
+            let errs = b
+                .column_by_name("errors")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::ListArray>()
+                .unwrap()
+                .value(i);
+            let errs = errs
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap();
+            let errs: Vec<Value> = (0..errs.len()).map(|k| json!(errs.value(k))).collect();
+            assert_eq!(Value::Array(errs), j["errors"], "{at}");
+        }
+        let messages = parquet_batches(&tmp.path().join(format!("messages/{stem}.parquet")));
+        let m: usize = messages.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(m, sent, "{f}: messages rows");
+        let problems = parquet_batches(&tmp.path().join(format!("problems/{stem}.parquet")));
+        let mut got = Vec::new();
+        for b in &problems {
+            for i in 0..b.num_rows() {
+                let stream = i64_col(b, "stream", i)
+                    .map(|s| format!(" (stream {s})"))
+                    .unwrap_or_default();
+                got.push(format!(
+                    "packet {}: {}{stream}: {}",
+                    i64_col(b, "packet", i).unwrap(),
+                    str_col(b, "kind", i).unwrap(),
+                    str_col(b, "message", i).unwrap()
+                ));
+            }
+        }
+        got.sort();
+        let mut want = problem_lines.clone();
+        want.sort();
+        assert_eq!(got, want, "{f}: problems rows vs read's problem lines");
+    }
+}
+
+/// A file that is not a capture is reported and exits 2; the other captures are exported.
+#[test]
+fn a_file_that_is_not_a_capture_does_not_stop_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.pcap");
+    std::fs::write(&bad, b"this is not a capture at all, just text").unwrap();
+    let good = root().join("captures/reference/async.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["export", "-o"])
+        .arg(tmp.path().join("out"))
+        .arg(&bad)
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.pcap: not exported: "), "{err}");
+    assert!(
+        err.contains("async.pcap: 30 frames, 12 messages, 2 connections, 0 problems"),
+        "{err}"
+    );
+    let frames = parquet_batches(&tmp.path().join("out/frames/async.pcap.parquet"));
+    assert_eq!(frames.iter().map(|b| b.num_rows()).sum::<usize>(), 30);
+}
