@@ -83,7 +83,12 @@ fn sanitize(s: &str) -> String {
     } else {
         base
     };
-    base.chars()
+    safe_chars(base)
+}
+
+/// `s` with characters other than letters, digits, `.`, `_` and `-` made `_`.
+fn safe_chars(s: &str) -> String {
+    s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
                 c
@@ -103,7 +108,7 @@ fn stems(files: &[String], label: Option<&str>) -> Vec<String> {
         .map(|f| {
             let mut s = sanitize(f);
             if let Some(l) = label {
-                s = format!("{}_{s}", sanitize(l));
+                s = format!("{}_{s}", safe_chars(l));
             }
             let n = seen.entry(s.clone()).or_default();
             *n += 1;
