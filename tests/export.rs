@@ -17,36 +17,43 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The venv's python with duckdb and pyarrow, installing them if needed.
+/// The venv's python with duckdb and pyarrow, installing them if needed
+/// (scripts/deps-duckdb.sh; the same place: `$RMQDUMP_PYENV`, default
+/// `~/.cache/rmqdump/pyenv`).
 fn python() -> Option<PathBuf> {
     let env = std::env::var_os("RMQDUMP_PYENV")
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rmqdump/pyenv"))
-        })?;
-    let py = env.join("bin/python");
+        });
     let ok = |py: &Path| {
         Command::new(py)
             .args(["-c", "import duckdb, pyarrow"])
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if ok(&py) {
-        return Some(py);
-    }
-    let out = Command::new("bash")
-        .arg(root().join("scripts/deps-duckdb.sh"))
-        .output();
-    if ok(&py) {
-        return Some(py);
-    }
-    let why = match out {
-        Ok(o) => format!(
-            "scripts/deps-duckdb.sh failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => format!("cannot run scripts/deps-duckdb.sh: {e}"),
+    let why = match &env {
+        None => "neither RMQDUMP_PYENV nor HOME is set".to_string(),
+        Some(env) => {
+            let py = env.join("bin/python");
+            if ok(&py) {
+                return Some(py);
+            }
+            let out = Command::new("bash")
+                .arg(root().join("scripts/deps-duckdb.sh"))
+                .output();
+            if ok(&py) {
+                return Some(py);
+            }
+            match out {
+                Ok(o) => format!(
+                    "scripts/deps-duckdb.sh failed: {}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+                Err(e) => format!("cannot run scripts/deps-duckdb.sh: {e}"),
+            }
+        }
     };
     assert!(
         std::env::var_os("CI").is_none(),
