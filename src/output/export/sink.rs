@@ -3,8 +3,9 @@
 //!
 //! Memory is bounded whatever the capture's size: rows are gathered in the table's builders
 //! up to [`BATCH_ROWS`] rows or [`BATCH_BYTES`] bytes, then handed to the writer; the Parquet
-//! writer closes a row group at [`ROW_GROUP_BYTES`] (estimated encoded bytes) or
-//! [`ROW_GROUP_ROWS`] rows, the Arrow IPC writer writes each batch as it comes. At most
+//! writer closes a row group at [`ROW_GROUP_BYTES`] (estimated encoded bytes),
+//! [`ROW_GROUP_ROWS`] rows, or when it holds [`ROW_GROUP_MEMORY`]; the Arrow IPC writer
+//! writes each batch as it comes. At most
 //! [`MAX_OPEN_PARTS`] partition files of a table are open at once; past that the one used
 //! longest ago is closed (rows of its partition that come later go to a new file, `-2`, `-3`…).
 
@@ -21,12 +22,17 @@ use parquet::file::properties::WriterProperties;
 use super::tables::Table;
 
 /// Rows gathered before a batch is written.
-pub const BATCH_ROWS: usize = 8192;
+pub const BATCH_ROWS: usize = 4096;
 /// Bytes (estimated) gathered before a batch is written.
-pub const BATCH_BYTES: usize = 4 << 20;
-/// Parquet row group limits.
+pub const BATCH_BYTES: usize = 2 << 20;
+/// Parquet row group limits: rows, estimated encoded bytes, and the writer's estimate of
+/// the memory it holds (encoded pages and values not yet encoded), checked after each batch.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
-pub const ROW_GROUP_BYTES: usize = 16 << 20;
+pub const ROW_GROUP_BYTES: usize = 8 << 20;
+pub const ROW_GROUP_MEMORY: usize = 4 << 20;
+/// Parquet data and dictionary page size limits (the defaults, 1 MiB each, per column, let
+/// a 35-column row group hold tens of MiB before its first page is written).
+pub const PAGE_BYTES: usize = 256 << 10;
 /// Partition files of one table open at once.
 pub const MAX_OPEN_PARTS: usize = 4;
 
@@ -90,6 +96,8 @@ impl Writer {
                     .set_compression(Compression::SNAPPY)
                     .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                     .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+                    .set_data_page_size_limit(PAGE_BYTES)
+                    .set_dictionary_page_size_limit(PAGE_BYTES)
                     .set_created_by(format!("rmqdump {}", env!("CARGO_PKG_VERSION")))
                     .build();
                 Writer::Parquet(
@@ -105,7 +113,13 @@ impl Writer {
 
     fn write(&mut self, path: &Path, b: &arrow_array::RecordBatch) -> io::Result<()> {
         match self {
-            Writer::Parquet(w) => w.write(b).map_err(|e| err(path, e)),
+            Writer::Parquet(w) => {
+                w.write(b).map_err(|e| err(path, e))?;
+                if w.memory_size() > ROW_GROUP_MEMORY {
+                    w.flush().map_err(|e| err(path, e))?;
+                }
+                Ok(())
+            }
             Writer::Arrow(w) => w.write(b).map_err(|e| err(path, e)),
         }
     }
