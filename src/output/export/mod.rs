@@ -4,9 +4,10 @@
 //! capture and hour with `--partition-by date,hour`, in hive-style folders
 //! `date=YYYY-MM-DD/hour=HH`, UTC). Several captures are exported side by side, one per
 //! thread; each is one streaming pass of the dissector with bounded memory
-//! ([`sink`]: batches and row groups written as they fill; [`tables::ConnMap`]: a
+//! ([`sink`]: batches and row groups written as they fill; [`connections::ConnMap`]: a
 //! connection's row written when it ends, `Options::report_ended`).
 
+pub mod connections;
 pub mod sink;
 pub mod tables;
 
@@ -16,9 +17,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use connections::{ConnMap, Connections, Problems};
 use sink::Sink;
 pub use sink::{Format, Part};
-use tables::{ConnMap, Connections, Frames, Messages, Origin, Problems};
+use tables::{Frames, Messages, Origin};
 
 use crate::analysis::{Dissector, Event, Options, Problem};
 use crate::capture;
