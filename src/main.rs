@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             Ok(0)
         }
         Cmd::Man(a) => man(a),
+        Cmd::Export(a) => export(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -106,6 +107,18 @@ fn read(a: ReadArgs) -> io::Result<u8> {
     };
     let outcome = reader::read(&a.common.file, cfg, io::stdout().lock(), &mut io::stderr())?;
     Ok(if a.strict && outcome.bad() { 1 } else { 0 })
+}
+
+/// `export`: one summary line per capture on stderr; exit 2 when a capture could not be
+/// exported (the others still are).
+fn export(a: rmqdump::cli::ExportArgs) -> io::Result<u8> {
+    let sums =
+        rmqdump::output::export::export(&a.files, &a.options(), |s| eprintln!("{}", s.line()));
+    Ok(if sums.iter().any(|s| s.error.is_some()) {
+        2
+    } else {
+        0
+    })
 }
 
 fn verify(v: VerifyArgs) -> io::Result<u8> {

@@ -53,12 +53,99 @@ pub enum Cmd {
     /// connection, header keys, serialization, language, version, property keys, body
     /// shapes, response codes. Exit 1 when they differ.
     Diff(DiffArgs),
+    /// Write captures as Parquet or Arrow IPC tables (frames, messages, connections,
+    /// problems) for DuckDB, Spark or ClickHouse; several captures side by side
+    /// (schema: docs/export.md).
+    Export(ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell); see README.md
     /// ("Install") for where each shell looks for it.
     Completions(CompletionsArgs),
     /// Print the man page (roff): rmqdump(1), or a command's (`rmqdump man read` for
     /// rmqdump-read(1)); --dir writes them all. View with `rmqdump man | man -l -`.
     Man(ManArgs),
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Capture files (pcap or pcapng, optionally .gz); `-` reads standard input.
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// Output directory: DIR/frames, DIR/messages, DIR/connections, DIR/problems.
+    #[arg(short = 'o', long = "out")]
+    pub out: String,
+    /// File format.
+    #[arg(long, default_value = "parquet", value_parser = ["parquet", "arrow"])]
+    pub format: String,
+    /// The `capture` column (e.g. the capture host's name); default the file name.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Hive-style partition folders by the UTC date and hour of the capture time
+    /// (date=YYYY-MM-DD/hour=HH); the only partitioning is `date,hour`.
+    #[arg(long, value_parser = ["date,hour"])]
+    pub partition_by: Option<String>,
+    /// Write message bodies (messages.body; after decompression).
+    #[arg(long)]
+    pub bodies: bool,
+    /// Captures exported side by side (default: the CPUs; at most 64).
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub threads: Option<usize>,
+    /// Show credentials (AccessKey, Signature, SecurityToken) instead of `<redacted>`.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Largest accepted frame `length` field (Java default 16777212).
+    #[arg(long, default_value_t = 16_777_212,
+          value_parser = RangedU64ValueParser::<u32>::new().range(1..=u32::MAX as u64))]
+    pub max_frame: u32,
+    /// Most bytes held in reassembly and frame buffers together (per capture).
+    #[arg(long, default_value_t = 256 << 20, value_parser = at_least_one)]
+    pub max_buffered: usize,
+    /// Most TCP connections tracked at once (per capture).
+    #[arg(long, default_value_t = crate::limits::Limits::default().max_flows, value_parser = at_least_one)]
+    pub max_flows: usize,
+    /// Most handshake-only connections tracked at once (per capture).
+    #[arg(long, default_value_t = crate::limits::Limits::default().max_half_open_flows, value_parser = at_least_one)]
+    pub max_half_open_flows: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+impl ExportArgs {
+    /// The export settings of these arguments.
+    pub fn options(&self) -> output::export::ExportOptions {
+        use output::export::{ExportOptions, Format};
+        let common = CommonArgs {
+            file: String::new(),
+            max_frame: self.max_frame,
+            max_buffered: self.max_buffered,
+            max_flows: self.max_flows,
+            max_half_open_flows: self.max_half_open_flows,
+            limits: self.limits.clone(),
+        };
+        let dissect = common.options(false);
+        let mut output = OutputOptions {
+            show_secrets: self.show_secrets,
+            ..Default::default()
+        };
+        output.decode.limits = dissect.limits;
+        ExportOptions {
+            format: if self.format == "arrow" {
+                Format::Arrow
+            } else {
+                Format::Parquet
+            },
+            out: self.out.clone().into(),
+            label: self.label.clone(),
+            partition: self.partition_by.is_some(),
+            bodies: self.bodies,
+            threads: self.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            }),
+            dissect,
+            output,
+        }
+    }
 }
 
 #[derive(Args)]

@@ -213,7 +213,7 @@ macro_rules! k {
 
 /// Indices of `keys` in byte order of the key, a key given more than once keeping only its
 /// last index (what inserting them one by one into a `serde_json::Map` keeps).
-fn sorted_last_wins<'k>(keys: impl Iterator<Item = &'k str>) -> Vec<(&'k str, usize)> {
+pub(crate) fn sorted_last_wins<'k>(keys: impl Iterator<Item = &'k str>) -> Vec<(&'k str, usize)> {
     let mut v: Vec<(&str, usize)> = keys.enumerate().map(|(i, k)| (k, i)).collect();
     v.sort_unstable();
     // Equal keys are adjacent, ascending by index: keep the last of each run.
@@ -403,7 +403,12 @@ enum HeaderItem<'a, 'v> {
 
 /// The typed header (keys sorted, later duplicates winning), credentials redacted unless
 /// `show_secrets`, and for a send response `offsetMsgIdDecoded`.
-fn write_header(out: &mut Vec<u8>, r: &FrameRecord, d: Option<&Decoded>, show_secrets: bool) {
+pub(crate) fn write_header(
+    out: &mut Vec<u8>,
+    r: &FrameRecord,
+    d: Option<&Decoded>,
+    show_secrets: bool,
+) {
     let Some(h) = d.and_then(|d| d.header.as_ref()) else {
         out.extend_from_slice(b"null");
         return;

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 pub mod consumer_tables;
 pub mod display_filter;
+pub mod export;
 pub mod filter;
 pub mod follow;
 #[cfg(test)]
