@@ -49,6 +49,27 @@ enum Cmd {
     /// connection, header keys, serialization, language, version, property keys, body
     /// shapes, response codes. Exit 1 when they differ.
     Diff(DiffArgs),
+    /// One self-contained HTML page (inline SVG plots and CSS, nothing fetched) of what
+    /// `stats` finds in one or more captures (docs/report.md).
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// More captures, each reported in its own part of the page.
+    more: Vec<String>,
+    /// The HTML file to write (`-`: standard output).
+    #[arg(short = 'o', long)]
+    output: String,
+    /// Plot interval (e.g. 1s, 500ms, 1m); default: chosen from the capture's span (about
+    /// 120 intervals).
+    #[arg(long, value_parser = output::tables::parse_interval)]
+    interval: Option<i64>,
+    /// Connections listed: the top N by bytes, by frames and by error responses.
+    #[arg(long, default_value_t = rmqdump::analysis::stats::TOP_CONNECTIONS)]
+    top: usize,
 }
 
 #[derive(Args)]
@@ -364,6 +385,7 @@ fn main() -> ExitCode {
         Cmd::Read(a) => read(a),
         Cmd::Verify(a) => verify(a),
         Cmd::Stats(a) => stats(a),
+        Cmd::Report(a) => report(a),
         Cmd::Check(a) => check(a),
         Cmd::Diff(a) => diff(a),
         Cmd::Produce(a) => produce(*a),
@@ -637,6 +659,31 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
         w.write_all(output::tables::render(&doc).as_bytes())?;
     }
     w.flush()?;
+    Ok(0)
+}
+
+fn report(a: ReportArgs) -> io::Result<u8> {
+    let mut done = Vec::new();
+    for file in std::iter::once(&a.common.file).chain(&a.more) {
+        let (analysis, err) = output::report::analyse(
+            file,
+            open(file)?,
+            options(&a.common, false),
+            a.interval,
+            a.top,
+        );
+        if let Some(e) = err {
+            capture_error(file, e)?;
+        }
+        done.push(analysis);
+    }
+    let page = output::report::render(&done);
+    if a.output == "-" {
+        io::stdout().lock().write_all(page.as_bytes())?;
+    } else {
+        std::fs::write(&a.output, page)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.output)))?;
+    }
     Ok(0)
 }
 

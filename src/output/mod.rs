@@ -8,6 +8,7 @@ pub mod filter;
 #[cfg(test)]
 mod json_oracle;
 pub mod jsonl;
+pub mod report;
 pub mod tables;
 
 pub use filter::Filter;
