@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond the Rust toolchain: tshark (the TCP reassembly oracle)
-# and tcpdump (the end-to-end suite captures the loopback with it).
+# Installs what the tests need beyond the Rust toolchain: tshark (the TCP reassembly oracle),
+# tcpdump (the end-to-end suite captures the loopback with it) and chromium (headless, it
+# renders `rmqdump report` pages in tests/report_browser.rs).
 # Idempotent; uses Debian's packages (apt-get, as root or with sudo).
 set -euo pipefail
-if command -v tshark >/dev/null 2>&1 && command -v tcpdump >/dev/null 2>&1; then
+if command -v tshark >/dev/null 2>&1 && command -v tcpdump >/dev/null 2>&1 \
+  && command -v chromium >/dev/null 2>&1; then
   exit 0
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "installing tshark and tcpdump (Debian packages)..."
+echo "installing tshark, tcpdump and chromium (Debian packages)..."
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq tshark tcpdump >/dev/null
+$SUDO apt-get install -y -qq tshark tcpdump chromium >/dev/null
 tshark --version | head -n 1
