@@ -52,6 +52,19 @@ enum Cmd {
     /// One self-contained HTML page (inline SVG plots and CSS, nothing fetched) of what
     /// `stats` finds in one or more captures (docs/report.md).
     Report(ReportArgs),
+    /// Rewrite a capture as pcapng with a packet comment on every packet where a
+    /// RemotingCommand starts (its text line) and on every packet a problem concerns; the
+    /// packets themselves unchanged (docs/report.md).
+    Annotate(AnnotateArgs),
+}
+
+#[derive(Args)]
+struct AnnotateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The pcapng file to write (`-`: standard output).
+    #[arg(short = 'w', long)]
+    write: String,
 }
 
 #[derive(Args)]
@@ -386,6 +399,7 @@ fn main() -> ExitCode {
         Cmd::Verify(a) => verify(a),
         Cmd::Stats(a) => stats(a),
         Cmd::Report(a) => report(a),
+        Cmd::Annotate(a) => annotate(a),
         Cmd::Check(a) => check(a),
         Cmd::Diff(a) => diff(a),
         Cmd::Produce(a) => produce(*a),
@@ -659,6 +673,44 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
         w.write_all(output::tables::render(&doc).as_bytes())?;
     }
     w.flush()?;
+    Ok(0)
+}
+
+fn annotate(a: AnnotateArgs) -> io::Result<u8> {
+    use rmqdump::output::annotate;
+    let file = &a.common.file;
+    if file == "-" {
+        return Err(io::Error::other(
+            "annotate reads the capture twice: give a file, not standard input",
+        ));
+    }
+    let (comments, err) = annotate::comments(open(file)?, options(&a.common, false));
+    if let Some(e) = err {
+        capture_error(file, e)?;
+    }
+    let out: Box<dyn Write> = if a.write == "-" {
+        Box::new(io::stdout().lock())
+    } else {
+        Box::new(
+            std::fs::File::create(&a.write)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.write)))?,
+        )
+    };
+    // The first pass reported the capture's damage: the second only copies.
+    let (done, _) = annotate::write(open(file)?, &comments, BufWriter::new(out))?;
+    eprintln!(
+        "{file}: wrote {} packets to {}, {} with comments ({} RemotingCommands, {} problems){}",
+        done.packets,
+        a.write,
+        done.commented,
+        comments.frames,
+        comments.problems,
+        if done.damaged > 0 {
+            format!("; {} damaged stretches not copied", done.damaged)
+        } else {
+            String::new()
+        }
+    );
     Ok(0)
 }
 
