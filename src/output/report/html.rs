@@ -51,6 +51,7 @@ section h3{margin:0 0 8px;font-size:1.15em}
 .tile .k{color:var(--muted);font-size:.85em}
 .tile .v{font-size:1.35em;font-weight:600}
 .tile.bad .v{color:var(--err)}
+.plot{overflow-x:auto;-webkit-overflow-scrolling:touch}
 .plot svg{width:100%;height:auto;display:block;border:1px solid var(--line);border-radius:4px;margin:6px 0}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;font-size:.9em;margin:6px 0}
@@ -62,7 +63,7 @@ tr.err td{color:var(--err)}
 details{margin:6px 0}
 summary{cursor:pointer;color:#1f5f99}
 .plot-error{color:var(--err)}
-@media (max-width:700px){body{font-size:14px}main{padding:6px 8px 30px}.tiles{grid-template-columns:repeat(2,1fr)}table{font-size:.82em}}
+@media (max-width:700px){body{font-size:14px}main{padding:6px 8px 30px}.tiles{grid-template-columns:repeat(2,1fr)}table{font-size:.82em}.plot svg{min-width:600px}}
 ";
 
 /// Escapes text for HTML (element text and attribute values).
@@ -457,7 +458,8 @@ fn throughput(o: &mut String, a: &Analysis) {
                 dots: false,
             });
         }
-        if unit == "messages/s" && lines.iter().all(|l| l.points.iter().all(|p| p.1 == 0.0)) {
+        lines.retain(|l| l.points.iter().any(|p| p.1 > 0.0));
+        if lines.is_empty() {
             o.push_str("<p class=\"note\">No message was sent in the capture.</p>");
             continue;
         }

@@ -105,7 +105,7 @@ pub fn time_lines(title: &str, y_desc: &str, lines: &[Line], log_y: bool) -> Str
                 let pts: Vec<(f64, f64)> = l.points.iter().copied().filter(|p| p.1 > 0.0).collect();
                 let colour = l.colour;
                 c.draw_series(LineSeries::new(pts, colour.stroke_width(l.width)))?
-                    .label(l.name.as_str())
+                    .label(pad(&l.name))
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
                     });
@@ -125,7 +125,7 @@ pub fn time_lines(title: &str, y_desc: &str, lines: &[Line], log_y: bool) -> Str
                     l.points.iter().copied(),
                     colour.stroke_width(l.width),
                 ))?
-                .label(l.name.as_str())
+                .label(pad(&l.name))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
                 });
@@ -339,7 +339,7 @@ pub fn picks(title: &str, list: &[String], picks: &[String]) -> String {
                 .map(|k| (k as f64, ((start + k) % n) as f64))
                 .collect();
             c.draw_series(LineSeries::new(expected, PALETTE[8].stroke_width(1)))?
-                .label("round robin from the first pick")
+                .label(pad("round robin from the first pick"))
                 .legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[8].stroke_width(2))
                 });
@@ -353,7 +353,7 @@ pub fn picks(title: &str, list: &[String], picks: &[String]) -> String {
             };
             Circle::new((k as f64, y), 4, colour.filled())
         }))?
-        .label("queue picked")
+        .label(pad("queue picked"))
         .legend(|(x, y)| Circle::new((x + 10, y), 4, PALETTE[0].filled()));
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
@@ -422,6 +422,13 @@ pub fn topology(clients: &[Node], servers: &[Node], edges: &[(usize, usize)]) ->
         }
         Ok(())
     })
+}
+
+/// A legend label with room to spare: plotters sizes the legend box with its naive font
+/// metrics, narrower than a browser's sans-serif; trailing spaces widen the box and are not
+/// drawn (SVG collapses them).
+fn pad(label: &str) -> String {
+    format!("{label}{}", " ".repeat(label.chars().count() / 4 + 2))
 }
 
 /// A count or rate with a unit prefix (k, M, G).
