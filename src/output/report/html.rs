@@ -31,6 +31,11 @@ const CONSUMER_CODES: [i32; 19] = [
     200055, 200151,
 ];
 
+/// Topics drawn (heatmap and queue picks), and producers drawn per topic: past them the
+/// figures are in the tables only (a page of thousands of plots helps nobody).
+const DRAWN_TOPICS: usize = 50;
+const DRAWN_PRODUCERS: usize = 5;
+
 /// Request code series drawn one by one (the rest together as "other").
 const DRAWN_CODES: usize = 8;
 
@@ -719,7 +724,8 @@ fn topics(o: &mut String, d: &Value) {
             stat(d, &p("tags"), plain)
         );
         let queues = t["queues"].as_array().cloned().unwrap_or_default();
-        if !queues.is_empty() {
+        let draw = k < DRAWN_TOPICS;
+        if !queues.is_empty() && draw {
             let mut rows: Vec<String> = queues
                 .iter()
                 .filter_map(|q| q["broker"].as_str().map(str::to_string))
@@ -754,6 +760,8 @@ fn topics(o: &mut String, d: &Value) {
                 "<div class=\"plot\">{}</div>",
                 plots::heatmap(&title, &rows, &cols, &cell)
             );
+        }
+        if !queues.is_empty() {
             o.push_str("<details><summary>Messages per queue</summary><div class=\"scroll\"><table><tr><th>broker</th><th>address</th><th>queueId</th><th>messages</th></tr>\n");
             for j in 0..queues.len() {
                 let q = |f: &str| format!("/topics/{k}/queues/{j}/{f}");
@@ -797,7 +805,7 @@ fn topics(o: &mut String, d: &Value) {
                     .map(|x| format!("{x:.2}"))
                     .unwrap_or_default()),
             );
-            if !picks.is_empty() {
+            if !picks.is_empty() && draw && j < DRAWN_PRODUCERS {
                 let title = format!(
                     "Queue picks of {} (first {}) against the route's queue list",
                     s["producer"].as_str().unwrap_or(""),
@@ -810,6 +818,12 @@ fn topics(o: &mut String, d: &Value) {
                 );
             }
         }
+    }
+    if topics.len() > DRAWN_TOPICS {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\">Plots drawn for the first {DRAWN_TOPICS} topics and {DRAWN_PRODUCERS} producers of each; the figures of all are above.</p>"
+        );
     }
 }
 
@@ -1054,4 +1068,43 @@ fn problems(o: &mut String, d: &Value) {
         }
     }
     o.push_str("</table></div>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::report::Series;
+    use serde_json::json;
+
+    #[test]
+    fn names_from_the_wire_are_escaped() {
+        // A topic, producer group, remark and problem text as hostile as a capture allows.
+        let evil = "<script>alert(1)</script>\"'&";
+        let doc = json!({
+            "overview": {"responses": 1, "span": null},
+            "connections_total": {"errors": 1, "connections": 1},
+            "codes": [{"code": 10, "name": evil, "requests": 1, "latency_us": {"count": 0}}],
+            "topics": [{"topic": evil, "messages": 1, "queues": [{"broker": evil, "broker_addr": "1.2.3.4:5", "queue_id": 0, "messages": 1}],
+                        "queue_selection": [{"producer": evil, "picks": 1, "sequence": [evil], "queue_list": [evil]}]}],
+            "connections": [{"client": evil, "server": evil, "role": evil, "client_language": evil}],
+            "problems": {"error_responses": [{"remark": evil, "count": 1}], "slowest": [],
+                         "by_kind": {"frame": {"count": 1, "examples": [{"packet": 1, "message": evil}]}}},
+        });
+        let a = Analysis {
+            name: evil.into(),
+            doc,
+            series: Series::new(None),
+            interval_starts: Vec::new(),
+            p50_us: None,
+            p99_us: None,
+            totals: Default::default(),
+            capture_error: Some(evil.into()),
+        };
+        let page = page(&[a]);
+        assert!(!page.contains("<script"), "unescaped name in the page");
+        assert!(page.contains("&lt;script&gt;"));
+        for s in SECTIONS {
+            assert!(page.contains(&format!("data-section=\"{s}\"")), "{s}");
+        }
+    }
 }
