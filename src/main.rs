@@ -56,6 +56,47 @@ enum Cmd {
     /// RemotingCommand starts (its text line) and on every packet a problem concerns; the
     /// packets themselves unchanged (docs/report.md).
     Annotate(AnnotateArgs),
+    /// Wireshark's extcap interface: lets Wireshark's capture dialog start `proxy` or `live`
+    /// (scripts/extcap/rmqdump-extcap; docs/report.md "Wireshark as the front end").
+    Extcap(ExtcapArgs),
+}
+
+/// The arguments Wireshark passes to an extcap program.
+#[derive(Args)]
+struct ExtcapArgs {
+    #[arg(long)]
+    extcap_interfaces: bool,
+    #[arg(long)]
+    extcap_version: Option<String>,
+    #[arg(long)]
+    extcap_interface: Option<String>,
+    #[arg(long)]
+    extcap_dlts: bool,
+    #[arg(long)]
+    extcap_config: bool,
+    #[arg(long)]
+    capture: bool,
+    #[arg(long)]
+    fifo: Option<String>,
+    /// Accepted and not applied: proxy and live choose their traffic themselves.
+    #[arg(long)]
+    extcap_capture_filter: Option<String>,
+    #[arg(long)]
+    debug: bool,
+    #[arg(long)]
+    debug_file: Option<String>,
+    /// rmqdump-proxy: the address to listen on.
+    #[arg(long)]
+    listen: Option<String>,
+    /// rmqdump-proxy: the real NameServer.
+    #[arg(long)]
+    namesrv: Option<String>,
+    /// rmqdump-live: the network interface.
+    #[arg(long)]
+    live_interface: Option<String>,
+    /// rmqdump-live: comma-separated TCP ports.
+    #[arg(long)]
+    ports: Option<String>,
 }
 
 #[derive(Args)]
@@ -400,6 +441,7 @@ fn main() -> ExitCode {
         Cmd::Stats(a) => stats(a),
         Cmd::Report(a) => report(a),
         Cmd::Annotate(a) => annotate(a),
+        Cmd::Extcap(a) => extcap(a),
         Cmd::Check(a) => check(a),
         Cmd::Diff(a) => diff(a),
         Cmd::Produce(a) => produce(*a),
@@ -674,6 +716,44 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
     }
     w.flush()?;
     Ok(0)
+}
+
+fn extcap(a: ExtcapArgs) -> io::Result<u8> {
+    use rmqdump::output::extcap::{self, CaptureOptions, Interface};
+    if a.extcap_interfaces {
+        print!("{}", extcap::interfaces());
+        return Ok(0);
+    }
+    let name = a.extcap_interface.as_deref().unwrap_or("");
+    let i = Interface::parse(name)
+        .ok_or_else(|| io::Error::other(format!("--extcap-interface {name:?}: unknown")))?;
+    if a.extcap_dlts {
+        print!("{}", extcap::dlts(i));
+        return Ok(0);
+    }
+    if a.extcap_config {
+        print!("{}", extcap::config(i));
+        return Ok(0);
+    }
+    let (true, Some(fifo)) = (a.capture, a.fifo.as_deref()) else {
+        return Err(io::Error::other(
+            "extcap: give --extcap-interfaces, --extcap-dlts, --extcap-config or --capture --fifo",
+        ));
+    };
+    let o = CaptureOptions {
+        listen: a.listen,
+        namesrv: a.namesrv,
+        live_interface: a.live_interface,
+        ports: a.ports,
+    };
+    let args = extcap::capture_args(i, fifo, &o).map_err(io::Error::other)?;
+    let cli = Cli::try_parse_from(std::iter::once("rmqdump".to_string()).chain(args))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    match cli.cmd {
+        Cmd::Proxy(p) => proxy(p),
+        Cmd::Live(l) => live(l),
+        _ => Err(io::Error::other("extcap: not a capture command")),
+    }
 }
 
 fn annotate(a: AnnotateArgs) -> io::Result<u8> {
@@ -1091,9 +1171,15 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
         .build()?;
     let (tx, mut rx) = rmqdump::proxy::tap_channel();
     let pcap = match &a.write {
-        Some(f) => Some(PcapWriter::new(BufWriter::new(
-            std::fs::File::create(f).map_err(|e| io::Error::new(e.kind(), format!("{f}: {e}")))?,
-        ))?),
+        Some(f) => {
+            let mut w = PcapWriter::new(BufWriter::new(
+                std::fs::File::create(f)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{f}: {e}")))?,
+            ))?;
+            // The file header at once: a reader of a fifo (Wireshark's extcap) waits for it.
+            w.flush()?;
+            Some(w)
+        }
         None => None,
     };
     let stdout = io::stdout();
@@ -1175,6 +1261,10 @@ fn proxy(a: ProxyArgs) -> io::Result<u8> {
                         eprintln!("rmqdump proxy: route answer: broker {from} -> {to}");
                     }
                 }
+            }
+            // Each event's packets out at once (a fifo's reader shows them as they pass).
+            if let Some(p) = sink.pcap.as_mut() {
+                p.flush()?;
             }
             match sink.err.take() {
                 Some(e) => Err(e),

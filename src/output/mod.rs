@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 pub mod annotate;
+pub mod extcap;
 pub mod filter;
 #[cfg(test)]
 mod json_oracle;
