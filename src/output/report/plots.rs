@@ -9,6 +9,9 @@ use plotters::prelude::*;
 const W: u32 = 960;
 const H: u32 = 360;
 const FONT: &str = "sans-serif";
+/// Fine grid lines between two labelled ones (plotters draws 10 by default: each a path in
+/// the SVG, most of a page's bytes).
+const LIGHT_LINES: usize = 1;
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 
@@ -96,6 +99,7 @@ pub fn time_lines(title: &str, y_desc: &str, lines: &[Line], log_y: bool) -> Str
                 (y_min..(y_max * 2.0).max(y_min * 10.0)).log_scale(),
             )?;
             c.configure_mesh()
+                .max_light_lines(LIGHT_LINES)
                 .x_desc("time since the first interval (s)")
                 .y_desc(y_desc)
                 .y_label_formatter(&|v| human_us(*v))
@@ -114,6 +118,7 @@ pub fn time_lines(title: &str, y_desc: &str, lines: &[Line], log_y: bool) -> Str
         } else {
             let mut c = b.build_cartesian_2d(0.0..x_max, 0.0..(y_max * 1.1).max(1.0))?;
             c.configure_mesh()
+                .max_light_lines(LIGHT_LINES)
                 .x_desc("time since the first interval (s)")
                 .y_desc(y_desc)
                 .y_label_formatter(&|v| human(*v))
@@ -186,6 +191,7 @@ pub fn latency_histogram(bins: &[u64]) -> String {
                 (0.5f64..max * 2.0).log_scale(),
             )?;
         c.configure_mesh()
+            .max_light_lines(LIGHT_LINES)
             .x_desc("latency (log scale: bins of powers of two)")
             .y_desc("responses (log scale)")
             .x_labels((last - first + 2).min(24))
@@ -239,6 +245,7 @@ pub fn heatmap(
             .y_label_area_size(160)
             .build_cartesian_2d(0.0..cols.len() as f64, 0.0..rows.len() as f64)?;
         c.configure_mesh()
+            .max_light_lines(LIGHT_LINES)
             .disable_mesh()
             .x_desc("queueId")
             .x_labels(cols.len().min(64) * 2 + 1)
@@ -308,6 +315,7 @@ pub fn picks(title: &str, list: &[String], picks: &[String]) -> String {
                 -0.5..(rows.max(1) as f64 + 1.5),
             )?;
         c.configure_mesh()
+            .max_light_lines(LIGHT_LINES)
             .x_desc("pick (send request) number")
             .x_label_formatter(&|v| {
                 if v.fract() == 0.0 {
