@@ -10,6 +10,8 @@
 //! rendered and compare them with `stats --json` (see docs/report.md).
 
 mod html;
+mod over_time;
+mod parties;
 mod plots;
 pub mod series;
 
