@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain: tshark (the TCP reassembly oracle),
-# tcpdump (the end-to-end suite captures the loopback with it), and DuckDB with pyarrow in a
+# tcpdump (the end-to-end suite captures the loopback with it), chromium (headless, it
+# renders `rmqdump report` pages in tests/report_browser.rs), and DuckDB with pyarrow in a
 # Python venv (tests/export.rs queries the exported Parquet and Arrow files with it).
 # Idempotent; uses Debian's packages (apt-get, as root or with sudo) and PyPI (pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Without DuckDB only tests/export.rs skips (it fails under CI, where CI is set).
 bash scripts/deps-duckdb.sh || echo "warning: DuckDB not installed: tests/export.rs will skip (fail under CI)" >&2
-if command -v tshark >/dev/null 2>&1 && command -v tcpdump >/dev/null 2>&1; then
+if command -v tshark >/dev/null 2>&1 && command -v tcpdump >/dev/null 2>&1 \
+  && command -v chromium >/dev/null 2>&1; then
   exit 0
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "installing tshark and tcpdump (Debian packages)..."
+echo "installing tshark, tcpdump and chromium (Debian packages)..."
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq tshark tcpdump >/dev/null
+$SUDO apt-get install -y -qq tshark tcpdump chromium >/dev/null
 tshark --version | head -n 1

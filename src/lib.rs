@@ -77,8 +77,19 @@ pub fn dissect_timed<R: Read + Send, F: FnMut(Event, i64)>(
 /// the header.
 pub fn stats_pass<R: Read + Send>(
     input: R,
+    opts: Options,
+    so: impl Into<analysis::stats::StatsOptions>,
+) -> (analysis::stats::ShardResult, Option<CaptureError>) {
+    stats_pass_observed(input, opts, so, |_, _| {})
+}
+
+/// [`stats_pass`], calling `observe` with the statistics and each frame right after the
+/// frame was counted (the HTML report keeps its own per-interval series beside them).
+pub fn stats_pass_observed<R: Read + Send>(
+    input: R,
     mut opts: Options,
     so: impl Into<analysis::stats::StatsOptions>,
+    mut observe: impl FnMut(&mut analysis::stats::Stats, &analysis::FrameRecord),
 ) -> (analysis::stats::ShardResult, Option<CaptureError>) {
     let so = so.into();
     let interval_ns = so.interval_ns;
@@ -110,6 +121,7 @@ pub fn stats_pass<R: Read + Send>(
                 .filter(|_| route)
                 .map(|c| protocol::decode(c, Some(105), &dopts));
             st.handle_frame(&r, d.as_ref());
+            observe(&mut st, &r);
         }
         Event::Problem(p) => st.borrow_mut().handle_problem(&p),
     };

@@ -39,6 +39,9 @@ fn main() -> ExitCode {
         }
         Cmd::Man(a) => man(a),
         Cmd::Export(a) => export(a),
+        Cmd::Report(a) => report(a),
+        Cmd::Annotate(a) => annotate(a),
+        Cmd::Extcap(a) => extcap(a),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -119,6 +122,73 @@ fn export(a: rmqdump::cli::ExportArgs) -> io::Result<u8> {
     } else {
         0
     })
+}
+
+fn report(a: rmqdump::cli::ReportArgs) -> io::Result<u8> {
+    let files: Vec<String> = std::iter::once(a.common.file.clone())
+        .chain(a.more.iter().cloned())
+        .collect();
+    rmqdump::output::report::run(
+        &files,
+        a.common.options(false),
+        a.interval,
+        a.top,
+        &a.output,
+        io::stdout().lock(),
+        &mut io::stderr(),
+    )?;
+    Ok(0)
+}
+
+fn annotate(a: rmqdump::cli::AnnotateArgs) -> io::Result<u8> {
+    rmqdump::output::annotate::run(
+        &a.common.file,
+        a.common.options(false),
+        &a.write,
+        io::stdout(),
+        &mut io::stderr(),
+    )?;
+    Ok(0)
+}
+
+/// Wireshark's extcap calls: the listings, or a capture run as `proxy`/`live` writing to
+/// Wireshark's fifo.
+fn extcap(a: rmqdump::cli::ExtcapArgs) -> io::Result<u8> {
+    use rmqdump::output::extcap::{self, CaptureOptions, Interface};
+    if a.extcap_interfaces {
+        print!("{}", extcap::interfaces());
+        return Ok(0);
+    }
+    let name = a.extcap_interface.as_deref().unwrap_or("");
+    let i = Interface::parse(name)
+        .ok_or_else(|| io::Error::other(format!("--extcap-interface {name:?}: unknown")))?;
+    if a.extcap_dlts {
+        print!("{}", extcap::dlts(i));
+        return Ok(0);
+    }
+    if a.extcap_config {
+        print!("{}", extcap::config(i));
+        return Ok(0);
+    }
+    let (true, Some(fifo)) = (a.capture, a.fifo.as_deref()) else {
+        return usage(
+            "extcap: give --extcap-interfaces, --extcap-dlts, --extcap-config or --capture --fifo",
+        );
+    };
+    let o = CaptureOptions {
+        listen: a.listen,
+        namesrv: a.namesrv,
+        live_interface: a.live_interface,
+        ports: a.ports,
+    };
+    let args = extcap::capture_args(i, fifo, &o).map_err(io::Error::other)?;
+    let cli = Cli::try_parse_from(std::iter::once("rmqdump".to_string()).chain(args))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    match cli.cmd {
+        Cmd::Proxy(p) => proxy(p),
+        Cmd::Live(l) => live(l),
+        _ => Err(io::Error::other("extcap: not a capture command")),
+    }
 }
 
 fn verify(v: VerifyArgs) -> io::Result<u8> {

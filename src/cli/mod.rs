@@ -57,6 +57,16 @@ pub enum Cmd {
     /// problems) for DuckDB, Spark or ClickHouse; several captures side by side
     /// (schema: docs/export.md).
     Export(ExportArgs),
+    /// One self-contained HTML page (inline SVG plots and CSS, nothing fetched) of what
+    /// `stats` finds in one or more captures (docs/report.md).
+    Report(ReportArgs),
+    /// Rewrite a capture as pcapng with a packet comment on every packet where a
+    /// RemotingCommand starts (its text line) and on every packet a problem concerns; the
+    /// packets themselves unchanged (docs/report.md).
+    Annotate(AnnotateArgs),
+    /// Wireshark's extcap interface: lets Wireshark's capture dialog start `proxy` or `live`
+    /// (scripts/extcap/rmqdump-extcap; docs/report.md "Wireshark as the front end").
+    Extcap(ExtcapArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell); see README.md
     /// ("Install") for where each shell looks for it.
     Completions(CompletionsArgs),
@@ -146,6 +156,71 @@ impl ExportArgs {
             output,
         }
     }
+}
+
+/// The arguments Wireshark passes to an extcap program.
+#[derive(Args)]
+pub struct ExtcapArgs {
+    #[arg(long)]
+    pub extcap_interfaces: bool,
+    #[arg(long)]
+    pub extcap_version: Option<String>,
+    #[arg(long)]
+    pub extcap_interface: Option<String>,
+    #[arg(long)]
+    pub extcap_dlts: bool,
+    #[arg(long)]
+    pub extcap_config: bool,
+    #[arg(long)]
+    pub capture: bool,
+    #[arg(long)]
+    pub fifo: Option<String>,
+    /// Accepted and not applied: proxy and live choose their traffic themselves.
+    #[arg(long)]
+    pub extcap_capture_filter: Option<String>,
+    #[arg(long)]
+    pub debug: bool,
+    #[arg(long)]
+    pub debug_file: Option<String>,
+    /// rmqdump-proxy: the address to listen on.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// rmqdump-proxy: the real NameServer.
+    #[arg(long)]
+    pub namesrv: Option<String>,
+    /// rmqdump-live: the network interface.
+    #[arg(long)]
+    pub live_interface: Option<String>,
+    /// rmqdump-live: comma-separated TCP ports.
+    #[arg(long)]
+    pub ports: Option<String>,
+}
+
+#[derive(Args)]
+pub struct AnnotateArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The pcapng file to write (`-`: standard output).
+    #[arg(short = 'w', long)]
+    pub write: String,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// More captures, each reported in its own part of the page.
+    pub more: Vec<String>,
+    /// The HTML file to write (`-`: standard output).
+    #[arg(short = 'o', long)]
+    pub output: String,
+    /// Plot interval (e.g. 1s, 500ms, 1m); default: chosen from the capture's span (about
+    /// 120 intervals).
+    #[arg(long, value_parser = output::tables::parse_interval)]
+    pub interval: Option<i64>,
+    /// Connections listed: the top N by bytes, by frames and by error responses.
+    #[arg(long, default_value_t = crate::analysis::stats::TOP_CONNECTIONS, value_parser = at_least_one)]
+    pub top: usize,
 }
 
 #[derive(Args)]

@@ -3,9 +3,11 @@
 
 use std::io::{self, Write};
 
+pub mod annotate;
 pub mod consumer_tables;
 pub mod display_filter;
 pub mod export;
+pub mod extcap;
 pub mod filter;
 pub mod follow;
 #[cfg(test)]
@@ -13,6 +15,7 @@ mod json_oracle;
 pub mod jsonl;
 pub mod pcap_writer;
 pub mod read;
+pub mod report;
 pub mod stats_cmd;
 pub mod tables;
 pub mod text;

@@ -108,9 +108,15 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
         .build()?;
     let (tx, mut rx) = super::tap_channel();
     let pcap = match &cfg.write {
-        Some(f) => Some(PcapWriter::new(BufWriter::new(
-            std::fs::File::create(f).map_err(|e| io::Error::new(e.kind(), format!("{f}: {e}")))?,
-        ))?),
+        Some(f) => {
+            let mut w = PcapWriter::new(BufWriter::new(
+                std::fs::File::create(f)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{f}: {e}")))?,
+            ))?;
+            // The file header at once: a reader of a fifo (Wireshark's extcap) waits for it.
+            w.flush()?;
+            Some(w)
+        }
         None => None,
     };
     let mut sink = ProxySink {
@@ -209,6 +215,10 @@ pub fn run<W: Write>(cfg: &ProxyConfig, opts: Options, mut out: W) -> io::Result
                         eprintln!("rmqdump proxy: route answer: broker {from} -> {to}");
                     }
                 }
+            }
+            // Each event's packets out at once (a fifo's reader shows them as they pass).
+            if let Some(p) = sink.pcap.as_mut() {
+                p.flush()?;
             }
             match sink.err.take() {
                 Some(e) => Err(e),
