@@ -34,8 +34,7 @@ fn main() -> ExitCode {
         Cmd::Proxy(a) => proxy(a),
         Cmd::Live(a) => live(a),
         Cmd::Completions(a) => {
-            rmqdump::cli::help::completions(a.shell, &mut io::stdout().lock());
-            Ok(0)
+            rmqdump::cli::help::completions(a.shell, &mut io::stdout().lock()).map(|_| 0)
         }
         Cmd::Man(a) => man(a),
         Cmd::Export(a) => export(a),
@@ -235,6 +234,7 @@ fn check(a: CheckArgs) -> io::Result<u8> {
     let file = &a.common.file;
     let opts = a.common.options(false);
     if a.bless {
+        reader::refuse_overwrite(&a.golden, &[file])?;
         let out = std::fs::File::create(&a.golden)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.golden)))?;
         let n = regress::run::bless(

@@ -268,3 +268,37 @@ fn proxy_says_when_the_namesrv_cannot_be_reached_and_keeps_serving() {
         "{err}"
     );
 }
+
+/// An output that is one of the inputs is refused before anything is written (the breaker
+/// destroyed captures with `annotate F -w F`, `read F -w F`, `report F -o F`, `check F
+/// --golden F --bless`); a `-w` path that cannot be written is refused before reading.
+#[test]
+fn outputs_never_overwrite_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.pcap");
+    std::fs::copy(capture(), &f).unwrap();
+    let f = f.to_str().unwrap();
+    let before = std::fs::read(f).unwrap();
+    for args in [
+        vec!["annotate", f, "-w", f],
+        vec!["read", f, "-w", f],
+        vec!["report", f, "-o", f],
+        vec!["check", f, "--golden", f, "--bless"],
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(
+            err.starts_with("rmqdump: ") && err.contains("is also the input"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(f).unwrap(),
+            before,
+            "{args:?} changed the capture"
+        );
+    }
+    let (code, out, err) = run(&["read", f, "-w", "/nonexistent-dir/x.pcap"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "nothing printed before the error: {out}");
+    assert!(err.contains("/nonexistent-dir/x.pcap"), "{err}");
+}

@@ -29,8 +29,13 @@ fn command() -> clap::Command {
 }
 
 /// Writes the completion script for `shell`.
-pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
-    clap_complete::generate(shell, &mut Cli::command(), "rmqdump", out);
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> io::Result<()> {
+    // Generated into memory first: clap_complete panics when its writer fails (a closed
+    // pipe, `| head`), the write below returns the error instead.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "rmqdump", &mut script);
+    out.write_all(&script)?;
+    out.flush()
 }
 
 /// Writes the man page of the command named `sub` (`None`: rmqdump(1)) as roff; an

@@ -256,6 +256,56 @@ pub fn write<R: Read + Send, W: Write>(
     Ok((done, res.err()))
 }
 
+/// `rmqdump annotate`: `file` rewritten to `write` (`-`: `out`) with its comments; the
+/// summary line and a damaged capture reported to `diag`. Standard input is refused: the
+/// capture is read twice.
+pub fn run<W: Write + 'static>(
+    file: &str,
+    opts: Options,
+    write_to: &str,
+    out: W,
+    diag: &mut dyn Write,
+) -> std::io::Result<()> {
+    use super::read::{capture_error, open};
+    use std::io;
+    if file == "-" {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "annotate reads the capture twice: give a file, not standard input",
+        ));
+    }
+    if write_to != "-" {
+        super::read::refuse_overwrite(write_to, &[file])?;
+    }
+    let (comments, err) = comments(open(file)?, opts);
+    if let Some(e) = err {
+        capture_error(file, e, diag)?;
+    }
+    let sink: Box<dyn Write> = if write_to == "-" {
+        Box::new(out)
+    } else {
+        Box::new(
+            std::fs::File::create(write_to)
+                .map_err(|e| io::Error::new(e.kind(), format!("{write_to}: {e}")))?,
+        )
+    };
+    // The first pass reported the capture's damage: the second only copies.
+    let (done, _) = write(open(file)?, &comments, io::BufWriter::new(sink))?;
+    writeln!(
+        diag,
+        "{file}: wrote {} packets to {write_to}, {} with comments ({} RemotingCommands, {} problems){}",
+        done.packets,
+        done.commented,
+        comments.frames,
+        comments.problems,
+        if done.damaged > 0 {
+            format!("; {} damaged stretches not copied", done.damaged)
+        } else {
+            String::new()
+        }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,51 +335,4 @@ mod tests {
         let short = comment_option("rmqdump: HEART_BEAT request");
         assert_eq!(&short.value[..], b"rmqdump: HEART_BEAT request");
     }
-}
-
-/// `rmqdump annotate`: `file` rewritten to `write` (`-`: `out`) with its comments; the
-/// summary line and a damaged capture reported to `diag`. Standard input is refused: the
-/// capture is read twice.
-pub fn run<W: Write + 'static>(
-    file: &str,
-    opts: Options,
-    write_to: &str,
-    out: W,
-    diag: &mut dyn Write,
-) -> std::io::Result<()> {
-    use super::read::{capture_error, open};
-    use std::io;
-    if file == "-" {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "annotate reads the capture twice: give a file, not standard input",
-        ));
-    }
-    let (comments, err) = comments(open(file)?, opts);
-    if let Some(e) = err {
-        capture_error(file, e, diag)?;
-    }
-    let sink: Box<dyn Write> = if write_to == "-" {
-        Box::new(out)
-    } else {
-        Box::new(
-            std::fs::File::create(write_to)
-                .map_err(|e| io::Error::new(e.kind(), format!("{write_to}: {e}")))?,
-        )
-    };
-    // The first pass reported the capture's damage: the second only copies.
-    let (done, _) = write(open(file)?, &comments, io::BufWriter::new(sink))?;
-    writeln!(
-        diag,
-        "{file}: wrote {} packets to {write_to}, {} with comments ({} RemotingCommands, {} problems){}",
-        done.packets,
-        done.commented,
-        comments.frames,
-        comments.problems,
-        if done.damaged > 0 {
-            format!("; {} damaged stretches not copied", done.damaged)
-        } else {
-            String::new()
-        }
-    )
 }

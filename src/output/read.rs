@@ -17,6 +17,27 @@ pub fn open(file: &str) -> io::Result<Box<dyn Read + Send>> {
     capture::open_input(file).map_err(|e| io::Error::new(e.kind(), format!("{file}: {e}")))
 }
 
+/// Refuses an output file that is one of the inputs (the same file, by device and inode,
+/// whatever the path says): writing it would destroy the capture being read.
+pub fn refuse_overwrite(out: &str, inputs: &[&str]) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(o) = std::fs::metadata(out) else {
+        return Ok(());
+    };
+    for i in inputs.iter().filter(|i| **i != "-") {
+        if let Ok(m) = std::fs::metadata(i)
+            && m.dev() == o.dev()
+            && m.ino() == o.ino()
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{out}: is also the input {i}: give another output file"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Reports a capture error of `file`: "not a capture" and read errors stop the command (an
 /// `Err`, exit 2); a truncated or corrupt file is written to `diag` as a problem found after
 /// everything before it was used (`Ok(true)`).
@@ -122,6 +143,19 @@ pub fn read<W: Write>(
             }
         })
         .collect();
+    // The -w file is created before anything is read: a path that cannot be written is an
+    // error at once, not after the whole capture was printed.
+    let pcap_out = match &cfg.write {
+        Some(path) => {
+            let inputs: Vec<&str> = files.iter().map(String::as_str).collect();
+            refuse_overwrite(path, &inputs)?;
+            Some(
+                std::fs::File::create(path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?,
+            )
+        }
+        None => None,
+    };
     let inputs = files
         .iter()
         .map(|x| open(x))
@@ -154,13 +188,11 @@ pub fn read<W: Write>(
             files.join(", ")
         );
     }
-    if let Some(path) = &write {
+    if let (Some(path), Some(f)) = (&write, pcap_out) {
         let inputs = files
             .iter()
             .map(|x| open(x))
             .collect::<io::Result<Vec<_>>>()?;
-        let f = std::fs::File::create(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
         let written = super::pcap_writer::write_packets(inputs, res.ranges, BufWriter::new(f))?;
         for (n, why) in &written.skipped {
             let _ = writeln!(diag, "rmqdump: {path}: packet {n} not written: {why}");

@@ -243,6 +243,35 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Nesting past the limit is a located error, not a stack overflow (the breaker's
+    /// 5,000 parentheses and 30,000 `!` aborted the process).
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let ok = format!("{}code == 310{}", "(".repeat(200), ")".repeat(200));
+        assert!(DisplayFilter::parse(&ok).is_ok());
+        let parens = format!("{}code == 310{}", "(".repeat(5000), ")".repeat(5000));
+        let e = DisplayFilter::parse(&parens).unwrap_err();
+        assert!(e.message.contains("nested deeper than 256"), "{e}");
+        assert_eq!(e.column, 257, "{e}");
+        let bangs = format!("{}code == 310", "!".repeat(30_000));
+        assert!(
+            DisplayFilter::parse(&bangs)
+                .unwrap_err()
+                .message
+                .contains("nested")
+        );
+        let chain = vec!["code == 310"; 5000].join(" && ");
+        assert!(
+            DisplayFilter::parse(&chain)
+                .unwrap_err()
+                .message
+                .contains("operators")
+        );
+        // `!=` and strings holding brackets are not nesting.
+        let strings = format!("remark != \"{}\"", "(".repeat(1000));
+        assert!(DisplayFilter::parse(&strings).is_ok());
+    }
+
     fn frame() -> Value {
         json!({
             "code": 310, "name": "SEND_MESSAGE_V2", "kind": "request", "remark": null,

@@ -220,8 +220,56 @@ fn string(i: &mut In) -> ModalResult<String> {
     }
 }
 
+/// Deepest nesting of parentheses and `!` accepted, and most `&&` / `||` operators: the
+/// parser and the evaluator recurse that deep, and a stack overflow would abort the process.
+pub const MAX_NESTING: usize = 256;
+pub const MAX_OPERATORS: usize = 4_096;
+
+/// Where the expression first goes past [`MAX_NESTING`] or [`MAX_OPERATORS`] (strings
+/// skipped), with what.
+fn too_deep(text: &str) -> Option<(usize, String)> {
+    let b = text.as_bytes();
+    let (mut depth, mut bangs, mut ops, mut i) = (0usize, 0usize, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                bangs = 0;
+            }
+            b'!' if b.get(i + 1) != Some(&b'=') => bangs += 1,
+            b'&' | b'|' if b.get(i + 1) == Some(&b[i]) => {
+                ops += 1;
+                bangs = 0;
+                i += 1;
+            }
+            _ => {}
+        }
+        if depth + bangs > MAX_NESTING {
+            return Some((
+                i,
+                format!("nested deeper than {MAX_NESTING} levels of ( and !"),
+            ));
+        }
+        if ops > MAX_OPERATORS {
+            return Some((i, format!("more than {MAX_OPERATORS} && and || operators")));
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The whole expression, nothing after it.
 pub(super) fn parse(text: &str) -> Result<Expr, (usize, String)> {
+    if let Some(e) = too_deep(text) {
+        return Err(e);
+    }
     delimited(ws, expr, ws).parse(text).map_err(|e| {
         let offset = e.offset();
         let inner = e.inner().to_string();

@@ -98,7 +98,11 @@ pub fn run<W: std::io::Write>(
     mut out: W,
     diag: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    use super::read::{capture_error, open};
+    use super::read::{capture_error, open, refuse_overwrite};
+    if output != "-" {
+        let inputs: Vec<&str> = files.iter().map(String::as_str).collect();
+        refuse_overwrite(output, &inputs)?;
+    }
     let mut done = Vec::new();
     for file in files {
         let (analysis, err) = analyse(file, open(file)?, opts, interval, top);
