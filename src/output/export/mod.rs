@@ -22,7 +22,7 @@ use sink::Sink;
 pub use sink::{Format, Part};
 use tables::{Frames, Messages, Origin};
 
-use crate::analysis::{Dissector, Event, Options, Problem};
+use crate::analysis::{Dissector, Event, Options, Problem, ProblemKind};
 use crate::capture;
 use crate::output::{self, OutputOptions};
 
@@ -176,6 +176,10 @@ struct State {
     /// The first write error: later events are not written.
     error: Option<io::Error>,
     first_ts: Option<i64>,
+    /// The capture has been read: the problems still to come (requests pending or
+    /// unanswered at the end) may be of connections whose row is written already; they do
+    /// not open a new one.
+    finishing: bool,
 }
 
 impl State {
@@ -211,7 +215,13 @@ impl State {
 
     fn problem(&mut self, p: &Problem, ts: i64) -> io::Result<()> {
         if let Some(s) = p.stream {
-            self.conns.entry(s).or_default().problem(p, ts);
+            if let Some(c) = self.conns.get_mut(&s) {
+                c.problem(p, ts);
+            } else if !(self.finishing
+                && matches!(p.kind, ProblemKind::Pending | ProblemKind::Unanswered))
+            {
+                self.conns.entry(s).or_default().problem(p, ts);
+            }
         }
         let o = &self.origin;
         self.problems.push(ts, |t| t.push(o, p, ts))
@@ -264,6 +274,7 @@ fn run(file: &str, stem: &str, opts: &ExportOptions, sum: &mut FileSummary) -> i
         bodies: opts.bodies,
         error: None,
         first_ts: None,
+        finishing: false,
     };
     let mut dopts = opts.dissect;
     dopts.report_ended = true;
@@ -289,6 +300,7 @@ fn run(file: &str, stem: &str, opts: &ExportOptions, sum: &mut FileSummary) -> i
     let fatal = res
         .err()
         .and_then(|e| d.handle_capture_end(e, &mut |ev| st.event(ev, now.get())));
+    st.finishing = true;
     d.finish(&mut |ev| st.event(ev, now.get()));
     for s in d.take_ended() {
         st.end(s);
