@@ -34,6 +34,10 @@ use crate::output::{self, OutputOptions};
 /// The longest option value pcapng allows (its length is a u16).
 const MAX_COMMENT: usize = u16::MAX as usize;
 
+/// Bytes all comments held between the two passes may take (text plus about 64 bytes of
+/// bookkeeping each); past it comments are counted, not kept, and the file says so.
+pub const MAX_COMMENT_BYTES: usize = 64 << 20;
+
 /// The comments of a capture's packets, from a dissection as `read` does it.
 #[derive(Debug, Default)]
 pub struct Comments {
@@ -44,10 +48,24 @@ pub struct Comments {
     /// Packets in the capture: comments on a packet outside 1..=packets (a problem of the
     /// whole capture) go to the section header's comment.
     pub packets: u64,
+    /// Bytes the kept comments take (see [`MAX_COMMENT_BYTES`]).
+    pub bytes: usize,
+    /// Comments past [`MAX_COMMENT_BYTES`], not kept, and the packet of the first of them.
+    pub dropped: u64,
+    pub dropped_from: Option<u64>,
+    /// The budget of [`Comments::bytes`] ([`MAX_COMMENT_BYTES`]).
+    max_bytes: usize,
 }
 
 impl Comments {
     fn add(&mut self, packet: u64, text: String) {
+        let cost = text.len() + 64;
+        if self.bytes + cost > self.max_bytes {
+            self.dropped += 1;
+            self.dropped_from.get_or_insert(packet);
+            return;
+        }
+        self.bytes += cost;
         self.by_packet.entry(packet).or_default().push(text);
     }
 
@@ -77,9 +95,21 @@ fn after_addresses(line: &str) -> &str {
 
 /// The first pass: every frame's line and every problem, by packet.
 pub fn comments<R: Read + Send>(input: R, opts: Options) -> (Comments, Option<CaptureError>) {
+    comments_within(input, opts, MAX_COMMENT_BYTES)
+}
+
+/// [`comments`] keeping at most `max_bytes` of them.
+pub fn comments_within<R: Read + Send>(
+    input: R,
+    opts: Options,
+    max_bytes: usize,
+) -> (Comments, Option<CaptureError>) {
     let mut oo = OutputOptions::default();
     oo.decode.limits = opts.limits;
-    let mut c = Comments::default();
+    let mut c = Comments {
+        max_bytes,
+        ..Comments::default()
+    };
     // Remembers send requests' UNIQ_KEYs: a send response's line names its msgId.
     let mut sends = output::FrameWriter::new(false, false);
     let (totals, err) = crate::dissect(input, opts, |ev| match ev {
@@ -97,6 +127,13 @@ pub fn comments<R: Read + Send>(input: R, opts: Options) -> (Comments, Option<Ca
         Event::Problem(p) => c.problem(&p),
     });
     c.packets = totals.packets;
+    if let Some(from) = c.dropped_from {
+        // On no packet: the section header's comment.
+        c.by_packet.entry(0).or_default().push(format!(
+            "rmqdump: {} comments from packet {from} on not written: past the {} bytes the comments may take",
+            c.dropped, c.max_bytes
+        ));
+    }
     (c, err)
 }
 
@@ -281,6 +318,14 @@ pub fn run<W: Write + 'static>(
     if let Some(e) = err {
         capture_error(file, e, diag)?;
     }
+    if let Some(from) = comments.dropped_from {
+        writeln!(
+            diag,
+            "rmqdump: {file}: {} comments from packet {from} on not written: past the {} MiB the comments may take",
+            comments.dropped,
+            MAX_COMMENT_BYTES >> 20
+        )?;
+    }
     let sink: Box<dyn Write> = if write_to == "-" {
         Box::new(out)
     } else {
@@ -309,6 +354,26 @@ pub fn run<W: Write + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past the comment budget, comments are counted, not kept, and the section header
+    /// says from which packet (memory stays bounded however many packets and problems).
+    #[test]
+    fn comments_past_the_budget_are_counted_not_kept() {
+        let f = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/captures/rust/rocketmq-rust-dev.pcap"
+        );
+        let all = comments(std::fs::File::open(f).unwrap(), Options::default()).0;
+        assert_eq!(all.dropped, 0);
+        let kept: usize = all.by_packet.values().map(Vec::len).sum();
+        let small = comments_within(std::fs::File::open(f).unwrap(), Options::default(), 4096).0;
+        assert!(small.bytes <= 4096, "{}", small.bytes);
+        let small_kept: usize = small.by_packet.values().map(Vec::len).sum();
+        // The kept ones, the dropped ones and the one note add up to all of them.
+        assert_eq!(small_kept - 1 + small.dropped as usize, kept);
+        assert!(small.by_packet[&0][0].contains("comments from packet"));
+        assert_eq!(small.frames, all.frames);
+    }
 
     #[test]
     fn comment_is_the_line_after_the_addresses() {
