@@ -212,3 +212,55 @@ fn annotated_pcapng_has_the_same_packets_and_a_comment_per_command() {
     }
     assert!(commented_total > 400, "{commented_total} packets commented");
 }
+
+/// A pcapng packet of an interface never described (no IDB for its interface id) is not
+/// copied and is reported; the other packets are (the breaker's finding: annotate stopped
+/// at such a packet, exit 2, leaving a partial file).
+#[test]
+fn a_packet_of_an_undescribed_interface_is_reported_and_the_rest_copied() {
+    if !tshark_or_skip() {
+        return;
+    }
+    let src = root().join("captures/cpp/rocketmq-cpp-dev.pcapng");
+    let mut b = std::fs::read(&src).unwrap();
+    // Little-endian blocks: type, total length; the third Enhanced Packet Block (type 6)
+    // gets interface id 7, which no Interface Description Block describes.
+    let (mut at, mut epbs) = (0usize, 0);
+    let mut packet = 0u64;
+    while at + 12 <= b.len() {
+        let t = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let len = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
+        if t == 6 {
+            epbs += 1;
+            if epbs == 3 {
+                b[at + 8..at + 12].copy_from_slice(&7u32.to_le_bytes());
+                packet = epbs;
+                break;
+            }
+        }
+        at += len;
+    }
+    assert_eq!(packet, 3, "the capture has EPBs");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pcapng");
+    std::fs::write(&bad, &b).unwrap();
+    let out = dir.path().join("out.pcapng");
+    let r = bin()
+        .args([
+            "annotate",
+            bad.to_str().unwrap(),
+            "-w",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("1 packets not copied, the first packet 3: link type"),
+        "{err}"
+    );
+    let original = tshark(&["-r", src.to_str().unwrap()]).lines().count();
+    let copied = tshark(&["-r", out.to_str().unwrap()]).lines().count();
+    assert_eq!(copied, original - 1);
+}

@@ -138,13 +138,17 @@ pub fn comments_within<R: Read + Send>(
 }
 
 /// What the second pass wrote.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Annotated {
     pub packets: u64,
     /// Packets that carry at least one comment.
     pub commented: u64,
     /// Damaged stretches of the input skipped (not packets, so not in the output).
     pub damaged: u64,
+    /// Packets not copied because their link type has no pcapng form (a pcapng packet of
+    /// an interface never described), and the first of them with why.
+    pub skipped: u64,
+    pub first_skipped: Option<(u64, String)>,
 }
 
 /// A comment as an `opt_comment` value, cut to what the option can hold.
@@ -229,15 +233,20 @@ pub fn write<R: Read + Send, W: Write>(
             let if_id = match interfaces.iter().position(|l| *l == p.link) {
                 Some(i) => i,
                 None => {
-                    let linktype = i32::try_from(p.link.0)
+                    let Some(linktype) = i32::try_from(p.link.0)
                         .ok()
                         .filter(|l| *l <= u16::MAX as i32)
-                        .ok_or_else(|| {
-                            io::Error::other(format!(
-                                "packet {}: link type {} does not fit a pcapng interface",
-                                p.number, p.link.0
-                            ))
-                        })?;
+                    else {
+                        // Reported (as `read` reports the packet), not copied; the others are.
+                        done.skipped += 1;
+                        done.first_skipped.get_or_insert_with(|| {
+                            (
+                                p.number,
+                                format!("link type {} does not fit a pcapng interface", p.link.0),
+                            )
+                        });
+                        return Ok(());
+                    };
                     let mut idb = InterfaceDescriptionBlock {
                         block_type: 0,
                         block_len1: 0,
@@ -348,7 +357,15 @@ pub fn run<W: Write + 'static>(
         } else {
             String::new()
         }
-    )
+    )?;
+    if let Some((n, why)) = &done.first_skipped {
+        writeln!(
+            diag,
+            "rmqdump: {file}: {} packets not copied, the first packet {n}: {why}",
+            done.skipped
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
