@@ -1,11 +1,11 @@
 //! The consumer view's tables in `stats` text output, rendered from the `consumers` part of
 //! the JSON document (docs/stats.md), like the other tables.
 
-use std::fmt::Write as _;
-
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use serde_json::Value;
+
+use super::tables::{TableOptions, emit};
 
 /// Queue rows printed per table; the rest are counted in a last row (`--json` has all).
 const ROWS: usize = 200;
@@ -50,7 +50,7 @@ fn strings(v: &Value) -> String {
 }
 
 /// The consumer groups and their queues (nothing when the capture has no consumer).
-pub fn render(c: &Value) -> String {
+pub fn render(c: &Value, opts: &TableOptions) -> String {
     let mut out = String::new();
     let groups = c["groups"].as_array().cloned().unwrap_or_default();
     if groups.is_empty() {
@@ -87,7 +87,12 @@ pub fn render(c: &Value) -> String {
             right(g["queues"].as_array().map_or(0, Vec::len).to_string()),
         ]);
     }
-    let _ = writeln!(out, "Consumer groups (HEART_BEAT consumerDataSet)\n{t}\n");
+    emit(
+        &mut out,
+        "Consumer groups (HEART_BEAT consumerDataSet)",
+        t,
+        opts,
+    );
 
     let mut t = table(&[
         "Consumer group",
@@ -167,9 +172,11 @@ pub fn render(c: &Value) -> String {
     if n > 0 {
         t.add_row(vec![Cell::new(format!("{n} more queues (--json)"))]);
     }
-    let _ = writeln!(
-        out,
-        "Consumer queues (first→last (count); lag = max offset − committed offset)\n{t}\n"
+    emit(
+        &mut out,
+        "Consumer queues (first→last (count); lag = max offset − committed offset)",
+        t,
+        opts,
     );
     if irows > 0 {
         if imore + c["intervals_more"].as_u64().unwrap_or(0) > 0 {
@@ -178,7 +185,7 @@ pub fn render(c: &Value) -> String {
                 imore + c["intervals_more"].as_u64().unwrap_or(0)
             ))]);
         }
-        let _ = writeln!(out, "Consumer queues per interval\n{intervals}\n");
+        emit(&mut out, "Consumer queues per interval", intervals, opts);
     }
     out
 }

@@ -102,7 +102,7 @@ pub fn terminal_width(wide: bool) -> Option<u16> {
 /// Writes one table under its title: drawn (fitted to `opts.width`), or as CSV: a line
 /// `# <title>` (the first column's header when the table has no title), the header
 /// record, the rows, an empty line.
-fn emit(out: &mut String, title: &str, mut t: Table, opts: &TableOptions) {
+pub(super) fn emit(out: &mut String, title: &str, mut t: Table, opts: &TableOptions) {
     if opts.csv {
         let name = if title.is_empty() {
             t.header()
@@ -434,7 +434,7 @@ pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
             opts,
         );
     }
-    out.push_str(&super::consumer_tables::render(&doc["consumers"]));
+    out.push_str(&super::consumer_tables::render(&doc["consumers"], opts));
 
     let mut t = table(&[
         "Stream",
