@@ -186,23 +186,37 @@ impl Producer {
 
     /// HEART_BEAT with the producer's HeartbeatData, as `MQClientInstance.sendHeartbeatToAllBroker`.
     fn heartbeat_request(&mut self) -> RemotingCommand {
-        let hb = serde_json::json!({
-            "clientID": format!("127.0.0.1@{}", std::process::id()),
-            "consumerDataSet": [],
-            "producerDataSet": [{"groupName": self.cfg.group}, {"groupName": "CLIENT_INNER_PRODUCER"}],
-        });
         let op = self.next_opaque();
-        RemotingCommand {
-            code: 34,
-            language: self.cfg.language,
-            version: self.cfg.version,
-            opaque: op,
-            body: serde_json::to_vec(&hb).unwrap_or_default(),
-            serialize: self.cfg.serialize,
-            ..Default::default()
-        }
+        heartbeat_command(&self.cfg, op)
     }
+}
 
+/// HEART_BEAT with a producer's HeartbeatData (`MQClientInstance.prepareHeartbeatData`),
+/// written as fastjson writes it (keys sorted). From V5_0_0 (ordinal 413) HeartbeatData
+/// also has `heartbeatFingerprint` and `withoutSub` (HeartbeatData.java of 5.x); the Java
+/// client fills them only with `useHeartbeatV2`, off by default, so they go as 0 and false.
+fn heartbeat_command(cfg: &ProducerConfig, opaque: i32) -> RemotingCommand {
+    let mut hb = serde_json::json!({
+        "clientID": format!("127.0.0.1@{}", std::process::id()),
+        "consumerDataSet": [],
+        "producerDataSet": [{"groupName": cfg.group}, {"groupName": "CLIENT_INNER_PRODUCER"}],
+    });
+    if cfg.version >= 413 {
+        hb["heartbeatFingerprint"] = 0.into();
+        hb["withoutSub"] = false.into();
+    }
+    RemotingCommand {
+        code: 34,
+        language: cfg.language,
+        version: cfg.version,
+        opaque,
+        body: serde_json::to_vec(&hb).unwrap_or_default(),
+        serialize: cfg.serialize,
+        ..Default::default()
+    }
+}
+
+impl Producer {
     /// Every 30 s, as a Java client's scheduled tasks do: heartbeat every broker in use
     /// (`heartbeatBrokerInterval`) and forget cached routes so they are looked up again
     /// (`pollNameServerInterval`).
@@ -655,5 +669,53 @@ impl Producer {
             };
             let _ = c.request(&req, self.cfg.timeout, &mut self.rec).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The HeartbeatData keys in fastjson's order, as the Java 5.3.3 producer's HEART_BEAT
+    /// in captures/java/java5-broker5.pcap: the two 5.x fields from V5_0_0 only.
+    #[test]
+    fn heartbeat_body_has_the_5x_fields_from_v5_0_0() {
+        let keys = |version: i32| -> Vec<String> {
+            let cfg = ProducerConfig {
+                version,
+                ..ProducerConfig::default()
+            };
+            let body = heartbeat_command(&cfg, 1).body;
+            let text = String::from_utf8(body).unwrap();
+            // Keys in the order written (a Value would sort them anyway).
+            let mut keys = Vec::new();
+            let mut depth = 0;
+            for (i, c) in text.char_indices() {
+                match c {
+                    '{' | '[' => depth += 1,
+                    '}' | ']' => depth -= 1,
+                    '"' if depth == 1 && text[..i].ends_with(['{', ',']) => {
+                        let end = text[i + 1..].find('"').unwrap();
+                        keys.push(text[i + 1..i + 1 + end].to_string());
+                    }
+                    _ => {}
+                }
+            }
+            keys
+        };
+        assert_eq!(
+            keys(401),
+            ["clientID", "consumerDataSet", "producerDataSet"]
+        );
+        assert_eq!(
+            keys(413),
+            [
+                "clientID",
+                "consumerDataSet",
+                "heartbeatFingerprint",
+                "producerDataSet",
+                "withoutSub"
+            ]
+        );
     }
 }
