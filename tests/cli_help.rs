@@ -153,20 +153,29 @@ fn man_pages_render_and_cover_every_command() {
 #[test]
 fn man_dir_writes_one_page_per_command() {
     let cmds = commands();
-    let dir = tempfile::tempdir().unwrap();
-    let (code, out, err) = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory that does not exist yet is created (as man1 often is missing).
+    let dir = tmp.path().join("share/man/man1");
+    let (code, out, err) = run(&["man", "--dir", dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let mut want: Vec<String> = cmds.iter().map(|c| format!("rmqdump-{c}.1")).collect();
     want.push("rmqdump.1".into());
     want.sort();
-    let mut got: Vec<String> = std::fs::read_dir(dir.path())
+    let mut got: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     got.sort();
     assert_eq!(got, want);
     assert_eq!(out.lines().count(), want.len(), "{out}");
-    let (code, _, err) = run(&["man", "--dir", "/nonexistent/dir"]);
+    // A path that cannot be a directory is an error naming it.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under = file.join("man1");
+    let (code, _, err) = run(&["man", "--dir", under.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("rmqdump: --dir /nonexistent/dir"), "{err}");
+    assert!(
+        err.starts_with(&format!("rmqdump: --dir {}", under.display())),
+        "{err}"
+    );
 }

@@ -58,8 +58,10 @@ pub fn man_page(sub: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
     clap_mangen::Man::new(page).render(out)
 }
 
-/// Writes every man page (rmqdump.1 and one per command) into `dir`; returns the files.
+/// Writes every man page (rmqdump.1 and one per command) into `dir`, created if missing
+/// (`~/.local/share/man/man1` often is on a fresh machine); returns the files.
 pub fn man_pages_to(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
     let cmd = command();
     let mut files = vec![clap_mangen::Man::new(cmd.clone()).generate_to(dir)?];
     for sub in cmd.get_subcommands() {
