@@ -271,6 +271,9 @@ fn check(a: CheckArgs) -> io::Result<u8> {
 }
 
 fn diff(a: DiffArgs) -> io::Result<u8> {
+    if a.a == "-" && a.b == "-" {
+        return usage("diff: standard input (-) given twice: it can be read only once");
+    }
     let mut w = io::BufWriter::new(io::stdout().lock());
     let n = regress::run::diff(
         (&a.a, reader::open(&a.a)?),

@@ -302,3 +302,17 @@ fn outputs_never_overwrite_an_input() {
     assert!(out.is_empty(), "nothing printed before the error: {out}");
     assert!(err.contains("/nonexistent-dir/x.pcap"), "{err}");
 }
+
+/// Standard input can be read once: given twice it is a usage error saying so, not "not a
+/// pcap" (the breaker's finding 11).
+#[test]
+fn standard_input_twice_is_a_usage_error() {
+    for args in [vec!["read", "-", "-"], vec!["diff", "-", "-"]] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.starts_with("rmqdump: ") && err.contains("given"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -127,6 +127,12 @@ pub fn read<W: Write>(
     let files: Vec<String> = std::iter::once(file.to_string())
         .chain(cfg.more.iter().cloned())
         .collect();
+    if files.iter().filter(|x| *x == "-").count() > 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "standard input (-) given more than once: it can be read only once",
+        ));
+    }
     if cfg.write.is_some() && files.iter().any(|x| x == "-") {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
