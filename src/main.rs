@@ -90,9 +90,6 @@ fn read(a: ReadArgs) -> io::Result<u8> {
         Some(Ok(y)) => Some(y),
         None => None,
     };
-    if a.write.is_some() && (a.common.file == "-" || a.more.iter().any(|x| x == "-")) {
-        return usage("-w reads the captures twice: give files, not standard input");
-    }
     let opts = a.common.options(false);
     let cfg = ReadConfig {
         more: a.more,
