@@ -282,6 +282,28 @@ fn java_and_rmqdump_send_paths_have_the_same_shape() {
         };
     let a = client_requests(&java, &jt);
     let b = client_requests(&ours, &rt);
+    // Java's MQClientInstance.startScheduledTask runs updateTopicRouteInfoFromNameServer
+    // 10 ms after start() and every 30 s: when the send path has already put the topic into
+    // topicPublishInfoTable, that timer looks the topic up once more, at a moment that falls
+    // anywhere among the send path's own lookups. Only such repeats are set aside, and at most
+    // one; rmqdump's produce has no timer, and its sequence is taken as it is.
+    let mut seen = Vec::new();
+    let mut repeats = Vec::new();
+    let a: Vec<_> = a
+        .into_iter()
+        .filter(|r| {
+            if r.0.starts_with("GET_ROUTEINFO_BY_TOPIC") && seen.contains(r) {
+                repeats.push(r.clone());
+                return false;
+            }
+            seen.push(r.clone());
+            true
+        })
+        .collect();
+    assert!(
+        repeats.len() <= 1 && repeats.iter().all(|r| r.0 == "GET_ROUTEINFO_BY_TOPIC T"),
+        "{repeats:?}"
+    );
     assert_eq!(a.len(), 6, "{a:?}");
     assert_eq!(a, b);
 }
