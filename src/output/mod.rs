@@ -14,6 +14,7 @@ pub mod follow;
 mod json_oracle;
 pub mod jsonl;
 pub mod pcap_writer;
+pub mod pipe;
 pub mod read;
 pub mod report;
 pub mod stats_cmd;
