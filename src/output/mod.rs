@@ -18,6 +18,7 @@ pub mod pipe;
 pub mod read;
 pub mod report;
 pub mod stats_cmd;
+mod table_blocks;
 pub mod tables;
 pub mod text;
 pub mod time;
