@@ -3,23 +3,15 @@
 //! one summary and a non-zero exit, `proxy` says when the NameServer cannot be reached,
 //! `check --list-ignored` needs no other argument.
 
+mod common;
+
+use common::rmqdump as run;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn capture() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

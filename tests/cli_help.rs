@@ -1,20 +1,12 @@
 //! Install and help (issue 12 item 11): shell completions and man pages generated from the
 //! clap definitions cover every command, and the man pages render.
 
+mod common;
+
+use common::rmqdump as run;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The commands as `rmqdump --help` lists them (the ground truth a user sees), without
 /// clap's `help`.

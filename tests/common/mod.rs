@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests that run the binary and match manifests:
-//! tests/e2e.rs, tests/e2e_java.rs, tests/e2e_go.rs (and tests/go_check), tests/manifests.rs.
+//! tests/e2e.rs, tests/e2e_java.rs, tests/e2e_go.rs (and tests/go_check), tests/manifests.rs,
+//! and the runner of cases, cli, cli_errors, cli_help, follow, java_captures and regress.
 //! Each test file takes it with `mod common;` and uses what it needs.
 #![allow(dead_code)]
 
