@@ -21,7 +21,8 @@
 #                                 cannot talk to the rocketmq-rust servers directly: they close
 #                                 the connection on its headers, see docs/peers.md)
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="${RMQDUMP_PEERS:-/opt/rmqdump-peers}"
 OUT="$ROOT/go"
 BIN="$OUT/rmqdump-go-peer"

@@ -25,6 +25,8 @@ set -euo pipefail
 ROOT="${RMQDUMP_JAVA:-/opt/rmqdump-java}"
 VERSIONS=(5.3.3 4.9.7)
 JAVA="${RMQDUMP_JAVA_BIN:-java}"
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 default_ports() {  # default_ports VER -> "NAMESRV BROKER"
   case "$1" in
@@ -47,20 +49,6 @@ select_version() {  # select_version VER SINGLE(0|1)
     RUN="${RMQDUMP_JAVA_RUN:-$RUN}"
   fi
   LIB="$ROOT/$1/lib"
-}
-
-wait_port() {  # wait_port PORT SECONDS
-  local n=$(( $2 * 4 ))
-  for _ in $(seq 1 "$n"); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.25
-  done
-  return 1
-}
-
-alive() {  # alive NAME
-  local f="$RUN/$1.pid"
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
 }
 
 need_java() {  # java 17 and mvn come with the project's machines; Debian's packages otherwise
@@ -222,8 +210,6 @@ PY
   echo "RocketMQ $ver: NameServer 127.0.0.1:$NS_PORT (pid $(cat "$RUN/namesrv.pid")), Broker 127.0.0.1:$BR_PORT (pid $(cat "$RUN/broker.pid")); state in $RUN"
 }
 
-HERE="$(cd "$(dirname "$0")/.." && pwd)"
-
 harness_one() {  # harness_one VER: build peers/java against rocketmq-client VER, cached by source hash
   local ver="$1" out="$ROOT/harness/$1" sum profile=()
   sum="$(cd "$HERE/peers/java" && find pom.xml src -type f | sort | xargs sha256sum | sha256sum | cut -d' ' -f1)"
@@ -245,19 +231,6 @@ client_run() {  # client_run VER ARGS...: run rmqdump.peer.Main of the harness b
   [ -f "$out/rmqdump-java-peer.jar" ] || { echo "harness not built: scripts/java-peers.sh harness" >&2; exit 1; }
   mkdir -p "$out/home"
   "$JAVA" -Xmx256m -Duser.home="$out/home" -cp "$out/rmqdump-java-peer.jar:$out/lib/*" rmqdump.peer.Main "$@"
-}
-
-stop_pid() {  # stop_pid NAME
-  local f="$RUN/$1.pid" pid
-  [ -f "$f" ] || return 0
-  pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-    echo "$1 stopped (pid $pid)"
-  fi
-  rm -f "$f"
 }
 
 cmd="${1:-}"

@@ -17,20 +17,8 @@ ROOT="${RMQDUMP_PEERS:-/opt/rmqdump-peers}"
 RUN="${RMQDUMP_PEERS_RUN:-/tmp/rmqdump-peers}"
 NAMESRV="$ROOT/bin/rocketmq-namesrv-rust"
 BROKER="$ROOT/bin/rocketmq-broker-rust"
-
-wait_port() {  # wait_port PORT SECONDS
-  local n=$(( $2 * 4 ))
-  for _ in $(seq 1 "$n"); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.25
-  done
-  return 1
-}
-
-alive() {  # alive NAME
-  local f="$RUN/$1.pid"
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
-}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install() {
   if [ -x "$NAMESRV" ] && [ -x "$BROKER" ]; then
@@ -116,19 +104,6 @@ PY
   echo "NameServer 127.0.0.1:9876 (pid $(cat "$RUN/namesrv.pid")), Broker 127.0.0.1:10911 (pid $(cat "$RUN/broker.pid")); logs in $RUN"
 }
 
-stop_one() {
-  local f="$RUN/$1.pid" pid
-  [ -f "$f" ] || return 0
-  pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-    echo "$1 stopped (pid $pid)"
-  fi
-  rm -f "$f"
-}
-
 install_clients() {
   local bin="$ROOT/rustpeer/release/rmq-capture-producer"
   if [ -x "$bin" ]; then
@@ -136,7 +111,7 @@ install_clients() {
     return 0
   fi
   local src
-  src="$(cd "$(dirname "$0")/../.." && pwd)/shared/peers/rust-producer"
+  src="$(cd "$HERE/.." && pwd)/shared/peers/rust-producer"
   [ -d "$src" ] || { echo "missing $src (shared/ beside the project)" >&2; exit 1; }
   echo "building the rocketmq-client-rust harness from $src (about 10-15 minutes the first time)..."
   (cd "$src" && CARGO_TARGET_DIR="$ROOT/rustpeer" cargo build --release --locked)
@@ -146,7 +121,7 @@ case "${1:-}" in
   install) install ;;
   install-clients) install_clients ;;
   start) start ;;
-  stop) stop_one broker; stop_one namesrv ;;
+  stop) stop_pid broker; stop_pid namesrv ;;
   status)
     for n in namesrv broker; do
       if alive "$n"; then echo "$n running (pid $(cat "$RUN/$n.pid"))"; else echo "$n not running"; fi

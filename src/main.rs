@@ -4,7 +4,9 @@
 //!
 //! Exit codes: 0 all well; 1 the command's finding (differences, problems with `--strict`,
 //! failed sends, clients the proxy closed for an unreachable upstream); 2 a usage or I/O
-//! error (its message on stderr, prefixed `rmqdump:`).
+//! error (its message on stderr, prefixed `rmqdump:`). A closed standard output (`| head`)
+//! ends a command without a verdict quietly (exit 0); a command with one keeps it
+//! (`rmqdump::output::pipe`).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -16,6 +18,7 @@ use rmqdump::cli::{
     VerifyArgs, limits,
 };
 use rmqdump::output::display_filter::DisplayFilter;
+use rmqdump::output::pipe::KeepVerdict;
 use rmqdump::output::read::{self as reader, ReadConfig};
 use rmqdump::output::stats_cmd::{self, StatsConfig};
 
@@ -70,6 +73,8 @@ fn parse_error(e: clap::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
+// Standard output is written with `write!`, never `print!`: `print!` panics on a closed pipe.
+
 /// A usage error found after parsing: said on stderr, exit 2.
 fn usage(msg: impl std::fmt::Display) -> io::Result<u8> {
     eprintln!("rmqdump: {msg}");
@@ -104,7 +109,12 @@ fn read(a: ReadArgs) -> io::Result<u8> {
             f.verbose,
         )
     };
-    let outcome = reader::read(&a.common.file, cfg, io::stdout().lock(), &mut io::stderr())?;
+    let outcome = if a.strict {
+        let out = KeepVerdict::new(io::stdout().lock());
+        reader::read(&a.common.file, cfg, out, &mut io::stderr())?
+    } else {
+        reader::read(&a.common.file, cfg, io::stdout().lock(), &mut io::stderr())?
+    };
     Ok(if a.strict && outcome.bad() { 1 } else { 0 })
 }
 
@@ -152,18 +162,18 @@ fn annotate(a: rmqdump::cli::AnnotateArgs) -> io::Result<u8> {
 fn extcap(a: rmqdump::cli::ExtcapArgs) -> io::Result<u8> {
     use rmqdump::output::extcap::{self, CaptureOptions, Interface};
     if a.extcap_interfaces {
-        print!("{}", extcap::interfaces());
+        write!(io::stdout(), "{}", extcap::interfaces())?;
         return Ok(0);
     }
     let name = a.extcap_interface.as_deref().unwrap_or("");
     let i = Interface::parse(name)
         .ok_or_else(|| io::Error::other(format!("--extcap-interface {name:?}: unknown")))?;
     if a.extcap_dlts {
-        print!("{}", extcap::dlts(i));
+        write!(io::stdout(), "{}", extcap::dlts(i))?;
         return Ok(0);
     }
     if a.extcap_config {
-        print!("{}", extcap::config(i));
+        write!(io::stdout(), "{}", extcap::config(i))?;
         return Ok(0);
     }
     let (true, Some(fifo)) = (a.capture, a.fifo.as_deref()) else {
@@ -192,7 +202,7 @@ fn verify(v: VerifyArgs) -> io::Result<u8> {
         &v.common.file,
         v.common.options(true),
         v.manifest.as_deref(),
-        io::stdout().lock(),
+        KeepVerdict::new(io::stdout().lock()),
         &mut io::stderr(),
     )?;
     Ok(if ok { 0 } else { 1 })
@@ -224,7 +234,7 @@ fn on_capture_error(file: &str, e: rmqdump::capture::CaptureError) -> io::Result
 fn check(a: CheckArgs) -> io::Result<u8> {
     if a.list_ignored {
         for f in regress::DEFAULT_IGNORE {
-            println!("{f}");
+            writeln!(io::stdout(), "{f}")?;
         }
         return Ok(0);
     }
@@ -240,7 +250,7 @@ fn check(a: CheckArgs) -> io::Result<u8> {
             out,
             &mut on_capture_error,
         )?;
-        println!("{file}: wrote {n} frames to {}", a.golden);
+        writeln!(io::stdout(), "{file}: wrote {n} frames to {}", a.golden)?;
         return Ok(0);
     }
     let golden = std::fs::File::open(&a.golden).map_err(|e| {
@@ -254,7 +264,7 @@ fn check(a: CheckArgs) -> io::Result<u8> {
         };
         io::Error::new(e.kind(), format!("{}: {e}{hint}", a.golden))
     })?;
-    let mut w = io::BufWriter::new(io::stdout().lock());
+    let mut w = io::BufWriter::new(KeepVerdict::new(io::stdout().lock()));
     let diffs = regress::run::check(
         (file, reader::open(file)?),
         opts,
@@ -271,7 +281,7 @@ fn diff(a: DiffArgs) -> io::Result<u8> {
     if a.a == "-" && a.b == "-" {
         return usage("diff: standard input (-) given twice: it can be read only once");
     }
-    let mut w = io::BufWriter::new(io::stdout().lock());
+    let mut w = io::BufWriter::new(KeepVerdict::new(io::stdout().lock()));
     let n = regress::run::diff(
         (&a.a, reader::open(&a.a)?),
         (&a.b, reader::open(&a.b)?),
@@ -291,7 +301,7 @@ fn produce(a: ProduceArgs) -> io::Result<u8> {
         Ok(j) => j,
         Err(e) => return usage(e),
     };
-    let summary = rmqdump::producer::run::produce(&job, io::stdout().lock())?;
+    let summary = rmqdump::producer::run::produce(&job, KeepVerdict::new(io::stdout().lock()))?;
     if let Some(r) = summary.error_report(&job.producer.namesrv) {
         eprintln!("rmqdump: {r}");
     }
@@ -323,7 +333,7 @@ fn man(a: ManArgs) -> io::Result<u8> {
             let files = help::man_pages_to(std::path::Path::new(dir))
                 .map_err(|e| io::Error::new(e.kind(), format!("--dir {dir}: {e}")))?;
             for f in files {
-                println!("{}", f.display());
+                writeln!(io::stdout(), "{}", f.display())?;
             }
         }
         None => help::man_page(a.command.as_deref(), &mut io::stdout().lock())?,

@@ -2,8 +2,11 @@
 //! test asserts the "Expected" section of the case's README through the real binary.
 //! (Case 01, malformed frame headers, is tested with the frame splitter.)
 
+mod common;
+
+use common::rmqdump as run;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use base64::Engine;
 use serde_json::Value;
@@ -15,18 +18,6 @@ fn case(name: &str) -> String {
         .to_str()
         .unwrap()
         .to_string()
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// `read --json` plus extra arguments: the frame objects; asserts a clean run.

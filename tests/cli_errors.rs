@@ -3,23 +3,15 @@
 //! one summary and a non-zero exit, `proxy` says when the NameServer cannot be reached,
 //! `check --list-ignored` needs no other argument.
 
+mod common;
+
+use common::rmqdump as run;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn capture() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -314,5 +306,55 @@ fn standard_input_twice_is_a_usage_error() {
             err.starts_with("rmqdump: ") && err.contains("given"),
             "{args:?}: {err}"
         );
+    }
+}
+
+/// Runs rmqdump with its standard output closed before it writes (as `| head -0` or a
+/// `head -1` that has its line does); its exit code and stderr.
+fn run_closed_stdout(args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run rmqdump");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    (out.status.code().unwrap_or(-1), err)
+}
+
+/// A closed pipe does not turn a verdict into success (README "Exit codes"): check, diff,
+/// verify and read --strict exit 1 on what they found, as without the pipe; commands
+/// without a verdict, and the same commands with nothing found, exit 0 quietly.
+#[test]
+fn a_closed_pipe_keeps_the_verdict() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let p = |rel: &str| root.join(rel).to_string_lossy().into_owned();
+    let rust = capture();
+    let java = p("captures/java/java5-broker5.pcap");
+    let case01 = p("tests/cases/01-malformed-frame-header/case.pcap");
+    let java_golden = p("tests/golden/java__java5-broker5.pcap.jsonl");
+    let rust_golden = p("tests/golden/rust__rocketmq-rust-dev.pcap.jsonl");
+    let cases: &[(&[&str], i32)] = &[
+        (&["check", &rust, "--golden", &java_golden], 1),
+        (&["check", &rust, "--golden", &rust_golden], 0),
+        (&["diff", &rust, &java], 1),
+        (&["diff", &rust, &rust], 0),
+        (&["verify", &case01], 1),
+        (&["verify", &rust], 0),
+        (&["read", "--strict", &case01], 1),
+        (&["read", &case01], 0),
+        (&["stats", &case01], 0),
+        (&["check", "--list-ignored"], 0),
+        (&["man"], 0),
+    ];
+    for (args, want) in cases {
+        // Without the pipe closed, the same verdict.
+        assert_eq!(run(args).0, *want, "{args:?} (stdout open)");
+        let (code, err) = run_closed_stdout(args);
+        assert_eq!(code, *want, "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }

@@ -1,20 +1,12 @@
 //! Install and help (issue 12 item 11): shell completions and man pages generated from the
 //! clap definitions cover every command, and the man pages render.
 
+mod common;
+
+use common::rmqdump as run;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The commands as `rmqdump --help` lists them (the ground truth a user sees), without
 /// clap's `help`.
@@ -178,4 +170,55 @@ fn man_dir_writes_one_page_per_command() {
         err.starts_with(&format!("rmqdump: --dir {}", under.display())),
         "{err}"
     );
+}
+
+/// Output options are named alike in every command (README "Output files"): `-o/--output`
+/// for a file or directory that is not a capture (report's page, export's directory),
+/// `-w/--write` for a capture written (read, live, proxy, annotate, produce), as in tshark.
+/// Old spellings stay accepted as visible aliases: export's `--out`, produce's `--record`.
+#[test]
+fn output_options_are_named_alike_in_every_command() {
+    let mut seen = Vec::new();
+    for c in commands() {
+        let (code, out, err) = run(&[&c, "--help"]);
+        assert_eq!(code, 0, "{c}: {err}");
+        for l in out.lines().map(str::trim_start) {
+            for (short, long) in [("-o, ", "--output"), ("-w, ", "--write")] {
+                if let Some(rest) = l.strip_prefix(short) {
+                    assert!(rest.starts_with(long), "{c}: {l}");
+                    seen.push((c.clone(), short));
+                }
+            }
+        }
+    }
+    for (c, short) in [
+        ("report", "-o, "),
+        ("export", "-o, "),
+        ("read", "-w, "),
+        ("live", "-w, "),
+        ("proxy", "-w, "),
+        ("annotate", "-w, "),
+        ("produce", "-w, "),
+    ] {
+        assert!(
+            seen.contains(&(c.to_string(), short)),
+            "{c} {short}: {seen:?}"
+        );
+    }
+    let (_, out, _) = run(&["export", "--help"]);
+    assert!(out.contains("[alias: --out]"), "{out}");
+    let (_, out, _) = run(&["produce", "--help"]);
+    assert!(out.contains("[alias: --record]"), "{out}");
+    // Both spellings work.
+    let dir = tempfile::tempdir().unwrap();
+    let c = format!(
+        "{}/captures/rust/rocketmq-rust-dev.pcap",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for (i, opt) in ["--output", "--out", "-o"].iter().enumerate() {
+        let d = dir.path().join(i.to_string());
+        let (code, _, err) = run(&["export", &c, opt, d.to_str().unwrap()]);
+        assert_eq!(code, 0, "{opt}: {err}");
+        assert!(d.join("frames").exists(), "{opt}: {err}");
+    }
 }

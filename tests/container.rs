@@ -342,3 +342,37 @@ mod fuzz {
         }
     }
 }
+
+/// An oversize first record followed by zero bytes (a zero-filled stretch): the zeros are
+/// skipped with the record, not read as a run of empty packets (a zero record header has
+/// caplen 0, and with no record before it no time to compare with). tshark stops at the
+/// oversize record ("bigger than maximum of 262144"); we scan on to the next record that
+/// carries bytes, or to the end of the file.
+#[test]
+fn zero_bytes_after_an_oversize_record_are_skipped_not_read_as_empty_packets() {
+    let d = pcap();
+    let (whole, _, _) = read(&d);
+    let mut oversize = 1_700_000_000u32.to_le_bytes().to_vec();
+    oversize.extend(0u32.to_le_bytes());
+    oversize.extend(0x00ff_ffffu32.to_le_bytes());
+    oversize.extend(0x00ff_ffffu32.to_le_bytes());
+    let mut bad = d[..24].to_vec();
+    bad.extend(&oversize);
+    bad.extend([0u8; 64]);
+    bad.extend(&d[24..]);
+    let (packets, damage, res) = read(&bad);
+    assert_eq!(res.unwrap(), whole.len() as u64);
+    assert_eq!(damage.len(), 1, "{damage:?}");
+    assert_eq!((damage[0].offset, damage[0].skipped), (24, 16 + 64));
+    assert_eq!(packets.len(), whole.len());
+    assert!(packets.iter().zip(&whole).all(|(a, b)| a.1 == b.1));
+    // Zeros to the end of the file: one damaged stretch to the end, no packet.
+    let mut tail = d[..24].to_vec();
+    tail.extend(&oversize);
+    tail.extend([0u8; 64]);
+    let (packets, damage, res) = read(&tail);
+    assert_eq!(res.unwrap(), 0);
+    assert!(packets.is_empty(), "{} packets", packets.len());
+    assert_eq!(damage.len(), 1, "{damage:?}");
+    assert_eq!((damage[0].offset, damage[0].skipped), (24, 16 + 64));
+}

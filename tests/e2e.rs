@@ -2,30 +2,13 @@
 //! starts them on 127.0.0.1:9876 / 10911). Ignored by `cargo test`; `.ci/run` starts the
 //! servers and runs `cargo test --test e2e -- --ignored`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use common::{is_root, rmqdump, signal, unique, wait_for_text};
 use serde_json::Value;
-
-fn rmqdump(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn unique_topic(name: &str) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    format!("{name}_{t}_{}", std::process::id())
-}
 
 #[test]
 #[ignore = "needs the real servers: scripts/peers.sh start"]
@@ -33,7 +16,7 @@ fn produce_record_decode_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("p.pcap");
     let manifest = dir.path().join("p.json");
-    let topic = unique_topic("E2eProduce");
+    let topic = unique("E2eProduce");
     let (code, out, err) = rmqdump(&[
         "produce",
         "--topic",
@@ -126,7 +109,7 @@ fn produce_record_decode_round_trip() {
 fn compressed_bodies_are_accepted_and_decode() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("z.pcap");
-    let topic = unique_topic("E2eZlib");
+    let topic = unique("E2eZlib");
     let (code, out, err) = rmqdump(&[
         "produce",
         "--topic",
@@ -169,7 +152,7 @@ fn produce_and_check(name: &str, extra: &[&str], count: usize) -> (Value, Vec<Va
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("x.pcap");
     let manifest = dir.path().join("x.json");
-    let topic = unique_topic(name);
+    let topic = unique(name);
     let n = count.to_string();
     let mut args = vec![
         "produce", "--topic", &topic, "--count", &n, "--size", "200", "--tags", "T1,T2", "--keys",
@@ -319,7 +302,7 @@ fn tcpdump_capture_matches_the_manifest() {
         .unwrap();
     // Wait until tcpdump listens.
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let topic = unique_topic("E2eTcpdump");
+    let topic = unique("E2eTcpdump");
     let (code, out, err) = rmqdump(&[
         "produce",
         "--topic",
@@ -378,9 +361,7 @@ fn harness() -> Option<String> {
 
 /// SIGTERM through the `kill` command.
 fn terminate(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    signal(pid, "TERM");
 }
 
 /// Per connection: the client's address once known, bytes client→server, bytes server→client.
@@ -456,7 +437,7 @@ fn proxy_forwards_and_records_everything() {
         "CI runs as root and must check the server side"
     );
     std::thread::sleep(std::time::Duration::from_millis(700));
-    let topic = unique_topic("E2eProxy");
+    let topic = unique("E2eProxy");
     let (code, out, err) = rmqdump(&[
         "produce",
         "--namesrv",
@@ -592,7 +573,7 @@ fn independent_consumer_reads_the_messages_back() {
     };
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("m.json");
-    let topic = unique_topic("E2eReadBack");
+    let topic = unique("E2eReadBack");
     let (code, out, err) = rmqdump(&[
         "produce",
         "--topic",
@@ -674,7 +655,7 @@ fn proxy_serves_concurrent_clients() {
     let producers: Vec<_> = (0..4)
         .map(|i| {
             let manifest = dir.path().join(format!("m{i}.json"));
-            let topic = unique_topic(&format!("E2eProxyConc{i}"));
+            let topic = unique(&format!("E2eProxyConc{i}"));
             let child = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
                 .args([
                     "produce",
@@ -788,19 +769,8 @@ fn start_live(
         .stderr(std::fs::File::create(err).unwrap())
         .spawn()
         .unwrap();
-    let t = std::time::Instant::now();
-    while !std::fs::read_to_string(err).is_ok_and(|e| e.contains("capturing on")) {
-        assert!(t.elapsed().as_secs() < 10, "live did not start");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_for_text(err, "capturing on", "live did not start");
     l
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// `rmqdump live -i lo`: every message and send result of the producer's manifest appears
@@ -822,7 +792,7 @@ fn live_capture_on_loopback() {
         &err_path,
         std::process::Stdio::piped(),
     );
-    let topic = unique_topic("E2eLive");
+    let topic = unique("E2eLive");
     let (code, out, err) = rmqdump(&[
         "produce",
         "--topic",

@@ -12,12 +12,14 @@
 //! Harness: RMQDUMP_GO_PEER (default $RMQDUMP_PEERS/go/rmqdump-go-peer, RMQDUMP_PEERS
 //! defaulting to /opt/rmqdump-peers).
 
+mod common;
 mod go_check;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use common::{rmqdump, signal, unique, wait_for_text};
 use go_check::*;
 use serde_json::Value;
 
@@ -44,14 +46,6 @@ fn port(addr: &str) -> u16 {
     addr.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-fn unique(name: &str) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    format!("{name}_{t}_{}", std::process::id())
-}
-
 /// `rmqdump live -i lo --json -w PCAP` on the NameServer port and the broker's four
 /// (VIP = port-2, HA = port+1), started once it says it is capturing.
 fn start_live(pcap: &Path, err: &Path) -> std::process::Child {
@@ -68,21 +62,13 @@ fn start_live(pcap: &Path, err: &Path) -> std::process::Child {
         .stderr(std::fs::File::create(err).unwrap())
         .spawn()
         .unwrap();
-    let t = std::time::Instant::now();
-    while !std::fs::read_to_string(err).is_ok_and(|e| e.contains("capturing on")) {
-        assert!(t.elapsed().as_secs() < 10, "live did not start");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_for_text(err, "capturing on", "live did not start");
     l
 }
 
 fn stop_live(live: std::process::Child, err: &Path) -> Vec<Value> {
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let st = Command::new("kill")
-        .args(["-INT", &live.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    assert!(signal(live.id(), "INT"));
     let out = live.wait_with_output().unwrap();
     let stderr = std::fs::read_to_string(err).unwrap();
     assert!(out.status.success(), "{stderr}");

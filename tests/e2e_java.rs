@@ -3,8 +3,11 @@
 //! harness (peers/java, built by `scripts/java-peers.sh harness`). Ignored by `cargo test`;
 //! `.ci/run` installs and starts the servers and runs `cargo test --test e2e_java -- --ignored`.
 
+mod common;
+
 use std::process::{Command, Stdio};
 
+use common::{rmqdump, root, signal, unique};
 use serde_json::Value;
 
 const VERSIONS: &[&str] = &["5.3.3", "4.9.7"];
@@ -12,22 +15,6 @@ const VERSIONS: &[&str] = &["5.3.3", "4.9.7"];
 /// One test at a time on the servers: the shape test's tcpdump window must hold only its
 /// own client's traffic.
 static SERVERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn root() -> &'static str {
-    env!("CARGO_MANIFEST_DIR")
-}
-
-fn rmqdump(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// scripts/java-peers.sh ARGS...
 fn java_peers(args: &[&str]) -> (i32, String, String) {
@@ -50,14 +37,6 @@ fn namesrv(ver: &str) -> (String, String) {
     (it.next().unwrap().into(), it.next().unwrap().into())
 }
 
-fn unique_topic(name: &str) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    format!("{name}_{t}_{}", std::process::id())
-}
-
 fn json_file(p: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
@@ -75,7 +54,7 @@ fn rmqdump_produce_against_the_java_broker_is_read_back_by_the_java_client() {
         let (ns, _) = namesrv(ver);
         let ns = format!("127.0.0.1:{ns}");
         for mode in ["sync", "async"] {
-            let topic = unique_topic(&format!("E2eJava_{mode}"));
+            let topic = unique(&format!("E2eJava_{mode}"));
             let pcap = dir.path().join(format!("{ver}-{mode}.pcap"));
             let manifest = dir.path().join(format!("{ver}-{mode}.json"));
             let (code, out, err) = rmqdump(&[
@@ -168,9 +147,7 @@ fn record(pcap: &std::path::Path, ns: &str, br: &str, f: impl FnOnce()) {
 }
 
 fn sigint(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
+    signal(pid, "INT");
 }
 
 /// The same four messages sent by the Java producer (DefaultMQProducer 5.3.3) and by
@@ -189,7 +166,7 @@ fn java_and_rmqdump_send_paths_have_the_same_shape() {
     let java = dir.path().join("java.pcap");
     let ours = dir.path().join("rmqdump.pcap");
     let out_json = dir.path().join("java.json");
-    let jt = unique_topic("ShapeJava");
+    let jt = unique("ShapeJava");
     record(&java, &ns, &br, || {
         let (code, out, err) = java_peers(&[
             "client",
@@ -205,7 +182,7 @@ fn java_and_rmqdump_send_paths_have_the_same_shape() {
         ]);
         assert_eq!(code, 0, "{out}{err}");
     });
-    let rt = unique_topic("ShapeRmqdump");
+    let rt = unique("ShapeRmqdump");
     record(&ours, &ns, &br, || {
         let (code, out, err) = rmqdump(&[
             "produce",

@@ -3,6 +3,10 @@
 //! manifests (what was sent and what the broker answered), the unfiltered output, tshark
 //! and mergecap.
 
+mod common;
+
+use common::rmqdump as run;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,18 +24,6 @@ fn cap(rel: &str) -> String {
         .to_str()
         .unwrap()
         .to_string()
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// `read --json ARGS`: the frame objects.

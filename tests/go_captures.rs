@@ -5,6 +5,7 @@
 //! every message and result, re-encode every frame byte-exact, name every code and type
 //! every header Java has a class for.
 
+mod common;
 mod go_check;
 
 use go_check::*;

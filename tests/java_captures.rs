@@ -4,8 +4,11 @@
 //! tcpdump by peers/java/record.sh, each with the manifest the harness wrote (what the Java
 //! API was given and what it reported back) and an independent tshark-based check.
 
+mod common;
+
+use common::rmqdump;
+
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use base64::Engine;
 use serde_json::Value;
@@ -18,18 +21,6 @@ const CAPTURES: &[&str] = &[
     "java4-broker4",
     "java4-broker5",
 ];
-
-fn rmqdump(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).expect("utf8 stdout"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn path(name: &str, ext: &str) -> String {
     format!("{}/captures/java/{name}.{ext}", env!("CARGO_MANIFEST_DIR"))

@@ -2,78 +2,12 @@
 //! asked to send and what they reported back) is decoded by the real `rmqdump` binary, and
 //! every message and send result in the manifest must be recovered from its JSON Lines.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::process::Command;
 
-use base64::Engine;
+use common::{Sent, b64, check_body, frames, rmqdump, sent_messages, sha256_hex, the_send};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-fn rmqdump(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).expect("utf8 stdout"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-pub fn frames(capture: &str) -> Vec<Value> {
-    let (code, out, err) = rmqdump(&["read", "--json", capture]);
-    assert_eq!(code, 0, "{err}");
-    out.lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .expect("base64")
-}
-
-struct Sent {
-    frame: Value,
-    message: Value,
-    response: Option<Value>,
-}
-
-/// Every message of every send request, with the response that answered its request.
-fn sent_messages(frames: &[Value]) -> Vec<Sent> {
-    let mut responses: BTreeMap<u64, Value> = BTreeMap::new();
-    for f in frames {
-        if f["kind"] == "response" && !f["request"].is_null() {
-            responses.insert(f["request"]["packet"].as_u64().unwrap(), f.clone());
-        }
-    }
-    let mut out = Vec::new();
-    for f in frames {
-        if f["kind"] == "response" || f["messages"].is_null() {
-            continue;
-        }
-        if !matches!(f["code"].as_i64(), Some(10 | 310 | 320)) {
-            continue;
-        }
-        for m in f["messages"].as_array().unwrap() {
-            out.push(Sent {
-                frame: f.clone(),
-                message: m.clone(),
-                response: responses.get(&f["packet"].as_u64().unwrap()).cloned(),
-            });
-        }
-    }
-    out
-}
 
 fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -133,37 +67,14 @@ fn check_capture(dir: &str, name: &str, pcap_ext: &str) {
             continue;
         }
         // Identify the message by tags + KEYS (each message of the dev set has distinct ones).
-        let hits: Vec<&Sent> = sent
-            .iter()
-            .filter(|s| {
-                s.message["tags"] == m["tags"]
-                    && (s.message["keys"] == m["keys_property"]
-                        || (m["keys_property"].as_str() == Some("") && s.message["keys"].is_null()))
-            })
-            .collect();
-        assert_eq!(
-            hits.len(),
-            1,
-            "{client} {id}: expected one send carrying it, found {}",
-            hits.len()
-        );
-        let s = hits[0];
-        let msg = &s.message;
+        let s: &Sent = the_send(&sent, &format!("{client} {id}"), |msg| {
+            msg["tags"] == m["tags"]
+                && (msg["keys"] == m["keys_property"]
+                    || (m["keys_property"].as_str() == Some("") && msg["keys"].is_null()))
+        });
+        let msg = s.message;
         assert_eq!(msg["topic"], topic, "{id} topic");
-        let body = b64(msg["body"].as_str().unwrap());
-        assert_eq!(
-            body.len() as u64,
-            m["body_len"].as_u64().unwrap(),
-            "{id} body length"
-        );
-        assert_eq!(
-            sha256_hex(&body),
-            m["body_sha256"].as_str().unwrap(),
-            "{id} body bytes"
-        );
-        if let Some(b) = m["body_b64"].as_str() {
-            assert_eq!(body, b64(b), "{id} body");
-        }
+        check_body(msg, m, id);
         if m["expect_client_compression"] == true {
             assert_eq!(msg["compressed"], true, "{id} compressed on the wire");
         }

@@ -2,20 +2,11 @@
 //! and a capture with one field flipped (bytes changed in place, same length) makes check
 //! and diff report exactly that difference.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::rmqdump as run;
+
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -230,4 +221,52 @@ fn bless_writes_a_golden_file_that_check_accepts() {
     ]);
     assert_eq!(code, 1);
     assert!(out.contains("<frame>"), "{out}");
+}
+
+/// A golden file whose lines are JSON but not frames (an array, another object, a `stats
+/// --json` report) is refused as a usage error naming the line (exit 2), not compared into
+/// a list of differences.
+#[test]
+fn golden_lines_that_are_not_frames_are_refused_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = capture("public/newlife/rmq_4.9.7.pcap");
+    let (code, stats, _) = run(&["stats", "--json", &c]);
+    assert_eq!(code, 0);
+    let good = std::fs::read_to_string(golden("public/newlife/rmq_4.9.7.pcap")).unwrap();
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines.insert(2, r#"{"packet":1,"stream":0}"#);
+    let mixed = lines.join("\n");
+    // stats --json is pretty-printed: as is, its first line is not JSON; on one line, it is
+    // JSON but not a frame.
+    let stats_line = serde_json::from_str::<serde_json::Value>(&stats)
+        .unwrap()
+        .to_string();
+    let cases: &[(&str, &str, &str)] = &[
+        ("[1,2]\n", "line 1", "an array, not a frame object"),
+        (
+            "\n{\"a\":1}\n",
+            "line 2",
+            "not a frame object (no packet, stream, frame_len, kind)",
+        ),
+        (&stats, "line 1", "not JSON"),
+        (
+            &stats_line,
+            "line 1",
+            "not a frame object (no packet, stream, frame_len, kind)",
+        ),
+        ("7", "line 1", "a number, not a frame object"),
+        (&mixed, "line 3", "not a frame object (no frame_len, kind)"),
+    ];
+    for (i, (text, line, why)) in cases.iter().enumerate() {
+        let g = dir.path().join(format!("g{i}.jsonl"));
+        std::fs::write(&g, text).unwrap();
+        let g = g.to_str().unwrap();
+        let (code, out, err) = run(&["check", &c, "--golden", g]);
+        assert_eq!(code, 2, "{text}: {out}{err}");
+        assert!(
+            err.starts_with(&format!("rmqdump: {g}: {line}: {why}")),
+            "{err}"
+        );
+        assert!(!out.contains("differences"), "{out}");
+    }
 }

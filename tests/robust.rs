@@ -614,3 +614,83 @@ fn lost_fin_is_not_a_gap() {
     assert!(err.is_none());
     assert!(s.clean(), "{s:?}");
 }
+
+/// A response timestamped before its request (the capture's clock stepped back) is a located
+/// `clock` problem naming both packets and times; the pair has no latency (JSON null, left
+/// out of `stats` histograms and percentiles, counted under `problems.by_kind.clock`), and
+/// `read --strict` fails on it. The next pair, in order, keeps its latency.
+#[test]
+fn a_response_timestamped_before_its_request_is_a_clock_problem_without_latency() {
+    let cmd = |code: i32, flag: i32, opaque: i32| {
+        encode_frame(&RemotingCommand {
+            code,
+            flag,
+            opaque,
+            ext_fields: (flag == 0).then(|| vec![("topic".into(), "T".into())]),
+            ..Default::default()
+        })
+    };
+    let s = 1_700_000_000_000_000_000i64;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clock.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:9876".parse().unwrap(),
+    );
+    c.handshake(&mut w, s).unwrap(); // packets 1-3
+    c.send(&mut w, s + 5_000_000_000, true, &cmd(105, 0, 1))
+        .unwrap(); // packet 4
+    c.send(&mut w, s + 4_000_000_000, false, &cmd(0, 1, 1))
+        .unwrap(); // packet 5: 1 s before
+    c.send(&mut w, s + 6_000_000_000, true, &cmd(105, 0, 2))
+        .unwrap(); // packet 6
+    c.send(&mut w, s + 6_001_000_000, false, &cmd(0, 1, 2))
+        .unwrap(); // packet 7: 1 ms after
+    w.flush().unwrap();
+    drop(w);
+    let p = path.to_str().unwrap();
+    let bin = || std::process::Command::new(env!("CARGO_BIN_EXE_rmqdump"));
+    let out = bin().args(["read", "--json", p]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let frames: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let latencies: Vec<_> = frames.iter().map(|f| f["latency_us"].clone()).collect();
+    assert_eq!(
+        latencies,
+        [
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+            serde_json::json!(1000)
+        ]
+    );
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains(": clock (stream 0): "))
+            .collect::<Vec<_>>(),
+        [format!(
+            "{p}: packet 5: clock (stream 0): response SUCCESS opaque 1 at 2023-11-14T22:13:24.000000Z is timestamped 1000000 µs before its request GET_ROUTEINFO_BY_TOPIC at packet 4 (2023-11-14T22:13:25.000000Z): the capture's clock stepped back; no latency for this pair"
+        )],
+        "{err}"
+    );
+    let out = bin().args(["read", "-V", p]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(
+        "[Response to GET_ROUTEINFO_BY_TOPIC in packet 4, timestamped before it: no latency]"
+    ));
+    let out = bin().args(["stats", "--json", p]).output().unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let code = stats["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == 105)
+        .unwrap();
+    assert_eq!(code["latency_us"]["count"], 1, "{code}");
+    assert_eq!(code["latency_us"]["max"], 1000, "{code}");
+    assert_eq!(stats["problems"]["by_kind"]["clock"]["count"], 1, "{stats}");
+    let out = bin().args(["read", "--strict", p]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -298,7 +298,7 @@ fn stats_tables_fit_columns_unless_wide() {
     // Not a terminal and no COLUMNS: no limit (the content's width).
     let full = rmqdump_env(&["stats", cap], &[]);
     assert!(widest(&full) > 200, "{}", widest(&full));
-    for cols in ["60", "100", "132"] {
+    for cols in ["40", "60", "100", "132"] {
         let t = rmqdump_env(&["stats", cap], &[("COLUMNS", cols)]);
         assert!(
             widest(&t) <= cols.parse().unwrap(),
@@ -306,13 +306,27 @@ fn stats_tables_fit_columns_unless_wide() {
             widest(&t)
         );
         assert!(t.contains('…'), "COLUMNS={cols}: nothing cut");
-        // Same tables, same rows: only cells are cut.
+        // Same tables: drawn with cells cut, or, where the columns could not keep their
+        // header words, one `header: value` block per row (`-[ 1 ]` starts a table's).
+        let blocks = t.lines().filter(|l| l.starts_with("-[ 1 ]")).count();
         assert_eq!(
-            t.matches("╞").count(),
+            t.matches("╞").count() + blocks,
             full.matches("╞").count(),
             "COLUMNS={cols}"
         );
+        // No drawn column is cut down to a lone `…`.
+        for lone in ["│ … ┆", "┆ … ┆", "┆ … │"] {
+            assert!(!t.contains(lone), "COLUMNS={cols}:\n{t}");
+        }
     }
+    // At 40 columns the codes table (12 columns) is a block per code, each value whole.
+    let narrow = rmqdump_env(&["stats", cap], &[("COLUMNS", "40")]);
+    let sends = narrow
+        .split("-[ ")
+        .find(|b| b.contains("\nRequest code: SEND_MESSAGE\n"))
+        .unwrap_or_else(|| panic!("{narrow}"));
+    assert!(sends.contains("\nRequests: 9 (1 oneway)\n"), "{sends}");
+    assert!(sends.contains("\nResponses: SUCCESS=8\n"), "{sends}");
     let wide = rmqdump_env(&["stats", "--wide", cap], &[("COLUMNS", "60")]);
     assert_eq!(wide, full);
 }

@@ -276,9 +276,15 @@ fn limit_reason(caplen: u32, snaplen: u32, limit: u32) -> String {
 }
 
 /// A record header at `b` that a writer could have written after a record at time `last`.
+/// It holds at least one byte: pcap-savefile(5) allows an empty record, but no capture tool
+/// writes one (every link type has a header), and zero bytes (a preallocated or zero-filled
+/// stretch after the damage) would otherwise be taken as a run of empty packets. tshark
+/// stops at the oversize record ("File has N-byte packet, bigger than maximum of 262144");
+/// we scan on, and only to a record that carries bytes.
 fn plausible_record(b: &[u8], e: Endian, limit: u32, sub_max: u32, last: Option<u32>) -> bool {
     let (ts, sub, caplen, origlen) = record(b, e);
-    caplen <= limit
+    caplen > 0
+        && caplen <= limit
         && caplen <= origlen
         && origlen <= MAX_BLOCK as u32
         && sub < sub_max

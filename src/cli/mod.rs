@@ -80,8 +80,14 @@ pub struct ExportArgs {
     /// Capture files (pcap or pcapng, optionally .gz); `-` reads standard input.
     #[arg(required = true)]
     pub files: Vec<String>,
-    /// Output directory: DIR/frames, DIR/messages, DIR/connections, DIR/problems.
-    #[arg(short = 'o', long = "out")]
+    /// Output directory: DIR/frames, DIR/messages, DIR/connections, DIR/problems (`-o` /
+    /// `--output` as for report's page; `--out`, its first name, still accepted).
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out",
+        value_name = "DIR"
+    )]
     pub out: String,
     /// File format.
     #[arg(long, default_value = "parquet", value_parser = ["parquet", "arrow"])]
@@ -315,8 +321,14 @@ pub struct ProduceArgs {
     /// Header serialization: json or rocketmq (binary).
     #[arg(long, default_value = "json", value_parser = ["json", "rocketmq"])]
     pub serialize: String,
-    /// Write the producer's own traffic to this pcap.
-    #[arg(long)]
+    /// Write the producer's own traffic to this pcap (`-w` / `--write` as for every capture
+    /// written; `--record`, its first name, still accepted).
+    #[arg(
+        short = 'w',
+        long = "write",
+        visible_alias = "record",
+        value_name = "PCAP"
+    )]
     pub record: Option<String>,
     /// Write what was sent and what came back to this JSON manifest.
     #[arg(long)]

@@ -132,7 +132,11 @@ pub(super) fn emit(out: &mut String, title: &str, mut t: Table, opts: &TableOpti
         return;
     }
     if let Some(width) = opts.width {
-        let widths = fit_widths(&t, width);
+        let (widths, readable) = fit(&t, width);
+        if !readable {
+            super::table_blocks::write_blocks(out, title, &t, width);
+            return;
+        }
         t.set_constraints(widths.into_iter().map(|w| {
             // A fixed width counts the padding (one space each side).
             comfy_table::ColumnConstraint::Absolute(comfy_table::Width::Fixed(w + 2))
@@ -163,7 +167,14 @@ pub(super) fn emit(out: &mut String, title: &str, mut t: Table, opts: &TableOpti
 /// border). A column needs its widest cell and its longest header word (headers wrap at
 /// spaces); when they do not all fit, the widest columns are narrowed first, to a common
 /// cap, none below its longest header word (at most 12) while that fits.
+#[cfg(test)]
 fn fit_widths(t: &Table, width: u16) -> Vec<u16> {
+    fit(t, width).0
+}
+
+/// [`fit_widths`], and whether every column keeps its longest header word (at most 12):
+/// when not, the drawn table would be unreadable and [`emit`] writes blocks instead.
+fn fit(t: &Table, width: u16) -> (Vec<u16>, bool) {
     let words: Vec<u16> = t
         .header()
         .map(|h| {
@@ -215,7 +226,7 @@ fn fit_widths(t: &Table, width: u16) -> Vec<u16> {
     };
     let max = need.iter().copied().max().unwrap_or(1);
     if total(max, false) <= avail {
-        return need;
+        return (need, true);
     }
     // Floors kept when they fit, else every column may go down to one character.
     let floors = total(0, true) <= avail;
@@ -229,10 +240,12 @@ fn fit_widths(t: &Table, width: u16) -> Vec<u16> {
             hi = mid - 1;
         }
     }
-    need.iter()
+    let widths = need
+        .iter()
         .enumerate()
         .map(|(i, &w)| w.min(lo.max(floor(i, w, floors))))
-        .collect()
+        .collect();
+    (widths, floors)
 }
 
 /// All tables for a stats document.

@@ -196,15 +196,25 @@ fn command(t: &mut Tree, r: &FrameRecord, cmd: &RemotingCommand) {
     }
     if cmd.kind() == Kind::Response {
         match &r.request {
-            Some(q) => t.line(
-                1,
-                format_args!(
-                    "[Response to {} in packet {}, latency {} us]",
-                    RequestCode(q.code),
-                    q.packet,
-                    r.latency_us().unwrap_or(0)
+            Some(q) => match r.latency_us() {
+                Some(l) => t.line(
+                    1,
+                    format_args!(
+                        "[Response to {} in packet {}, latency {l} us]",
+                        RequestCode(q.code),
+                        q.packet,
+                    ),
                 ),
-            ),
+                // A `clock` problem: the capture's clock stepped back between the two.
+                None => t.line(
+                    1,
+                    format_args!(
+                        "[Response to {} in packet {}, timestamped before it: no latency]",
+                        RequestCode(q.code),
+                        q.packet,
+                    ),
+                ),
+            },
             None => t.line(1, "[Response to a request not in the capture]"),
         }
     }

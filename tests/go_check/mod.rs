@@ -4,36 +4,12 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
-use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-pub fn rmqdump(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
-        .args(args)
-        .output()
-        .expect("run rmqdump");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).expect("utf8 stdout"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-pub fn sha256_hex(b: &[u8]) -> String {
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
-pub fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .expect("base64")
-}
+use crate::common::{
+    Sent, b64, check_body, frames, responses, rmqdump, root, sent_messages, sha256_hex, the_send,
+};
 
 pub struct Capture {
     pub manifest: Value,
@@ -43,7 +19,7 @@ pub struct Capture {
 
 /// A bundled capture of captures/go and its manifest.
 pub fn load(name: &str) -> Capture {
-    let root = env!("CARGO_MANIFEST_DIR");
+    let root = root();
     let c = decode(
         &format!("{root}/captures/go/{name}.manifest.json"),
         &format!("{root}/captures/go/{name}.pcap"),
@@ -61,26 +37,11 @@ pub fn load(name: &str) -> Capture {
 pub fn decode(manifest: &str, pcap: &str) -> Capture {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
-    let (code, out, err) = rmqdump(&["read", "--json", pcap]);
-    assert_eq!(code, 0, "{err}");
-    let frames = out
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
     Capture {
         manifest,
         path: pcap.to_string(),
-        frames,
+        frames: frames(pcap),
     }
-}
-
-/// The response that answered each request, by the request's packet number.
-pub fn responses(frames: &[Value]) -> BTreeMap<u64, &Value> {
-    frames
-        .iter()
-        .filter(|f| f["kind"] == "response" && !f["request"].is_null())
-        .map(|f| (f["request"]["packet"].as_u64().unwrap(), f))
-        .collect()
 }
 
 pub fn requests(frames: &[Value], code: i64) -> impl Iterator<Item = &Value> {
@@ -226,24 +187,6 @@ pub fn check_typed_headers(c: &Capture) {
     }
 }
 
-pub struct Sent<'a> {
-    frame: &'a Value,
-    message: &'a Value,
-}
-
-pub fn sent_messages(frames: &[Value]) -> Vec<Sent<'_>> {
-    frames
-        .iter()
-        .filter(|f| f["kind"] != "response" && matches!(f["code"].as_i64(), Some(10 | 310 | 320)))
-        .flat_map(|f| {
-            f["messages"].as_array().unwrap().iter().map(move |m| Sent {
-                frame: f,
-                message: m,
-            })
-        })
-        .collect()
-}
-
 /// Every manifest message is in exactly one send, with its bytes, properties, compression,
 /// delay level and transaction flags, and the response carries what the Go API reported.
 pub fn check_messages(c: &Capture, store_host: &str) {
@@ -256,31 +199,13 @@ pub fn check_messages(c: &Capture, store_host: &str) {
     for want in m["messages"].as_array().unwrap() {
         let id = want["id"].as_str().unwrap();
         assert_eq!(want["on_wire"], true);
-        let hits: Vec<&Sent> = sent
-            .iter()
-            .filter(|s| {
-                s.message["keys"] == want["keys_property"] && s.message["tags"] == want["tags"]
-            })
-            .collect();
-        assert_eq!(hits.len(), 1, "{id}: one send carrying it");
-        let s = hits[0];
+        let s: &Sent = the_send(&sent, id, |msg| {
+            msg["keys"] == want["keys_property"] && msg["tags"] == want["tags"]
+        });
         let msg = s.message;
         modes.insert(want["send_mode"].as_str().unwrap().to_string());
         assert_eq!(msg["topic"], topic, "{id}");
-        let body = b64(msg["body"].as_str().unwrap());
-        assert_eq!(
-            body.len() as u64,
-            want["body_len"].as_u64().unwrap(),
-            "{id}"
-        );
-        assert_eq!(
-            sha256_hex(&body),
-            want["body_sha256"].as_str().unwrap(),
-            "{id}"
-        );
-        if let Some(b) = want["body_b64"].as_str() {
-            assert_eq!(body, b64(b), "{id} body");
-        }
+        let body = check_body(msg, want, id);
         // The Go producer compresses bodies of at least 4096 bytes, never a batch
         // (producer.go tryCompressMsg); the manifest says which.
         assert_eq!(

@@ -150,6 +150,11 @@ impl Dissector {
                 Kind::Response => {
                     self.totals.responses += 1;
                     request = self.pending.remove(&(stream, 1 - dir, cmd.opaque));
+                    if let Some(q) = request.as_ref().filter(|q| ts < q.ts) {
+                        out(Event::Problem(clock_stepped_back(
+                            packet, stream, ts, cmd, q,
+                        )));
+                    }
                     if request.is_none() {
                         // Its request is not in the capture: sent before the capture
                         // started (a connection picked up mid-way), lost in a gap, or given
@@ -196,5 +201,33 @@ impl Dissector {
             request,
             wire,
         })));
+    }
+}
+
+/// The `clock` problem of a response timestamped before its request (at the response's
+/// packet, both packets and times named): its latency is left out of every figure
+/// ([`super::FrameRecord::latency_us`] is `None`).
+fn clock_stepped_back(
+    packet: u64,
+    stream: u64,
+    ts: i64,
+    cmd: &RemotingCommand,
+    q: &RequestRef,
+) -> Problem {
+    use crate::output::format_ts;
+    Problem {
+        packet,
+        stream: Some(stream),
+        kind: ProblemKind::Clock,
+        message: format!(
+            "response {} opaque {} at {} is timestamped {} µs before its request {} at packet {} ({}): the capture's clock stepped back; no latency for this pair",
+            crate::remoting::codes::ResponseCode(cmd.code),
+            cmd.opaque,
+            format_ts(ts),
+            (q.ts - ts) / 1000,
+            crate::remoting::codes::RequestCode(q.code),
+            q.packet,
+            format_ts(q.ts)
+        ),
     }
 }

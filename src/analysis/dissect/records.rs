@@ -84,10 +84,13 @@ pub struct FrameRecord {
 }
 
 impl FrameRecord {
-    /// Latency from request to response in microseconds.
+    /// Latency from request to response in microseconds; `None` also when the response is
+    /// timestamped before its request (the capture's clock stepped back: a `clock` problem,
+    /// and no latency rather than a negative one in histograms and percentiles).
     pub fn latency_us(&self) -> Option<i64> {
         self.request
             .as_ref()
+            .filter(|r| self.ts >= r.ts)
             .map(|r| self.ts.saturating_sub(r.ts) / 1000)
     }
 }
@@ -118,6 +121,9 @@ pub enum ProblemKind {
     Conflict,
     /// A damaged stretch of the capture file was skipped.
     Capture,
+    /// A response timestamped before its request: the capture's clock stepped back, so
+    /// the pair has no latency.
+    Clock,
 }
 
 impl ProblemKind {
@@ -134,6 +140,7 @@ impl ProblemKind {
             ProblemKind::Limit => "limit",
             ProblemKind::Conflict => "conflict",
             ProblemKind::Capture => "capture",
+            ProblemKind::Clock => "clock",
         }
     }
 }

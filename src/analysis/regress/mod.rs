@@ -583,11 +583,12 @@ mod tests {
 
     #[test]
     fn golden_lines_report_the_line_that_is_not_json() {
-        let text = "{\"a\": 1}\n\n{\"b\": 2}\nnot json\n";
+        let f = |p: u64| json!({"packet": p, "stream": 0, "frame_len": 20, "kind": "request"});
+        let text = format!("{}\n\n{}\nnot json\n", f(1), f(2));
         let r: Vec<std::io::Result<Value>> =
             run::golden_lines(text.as_bytes(), "g.jsonl").collect();
         assert_eq!(r.len(), 3);
-        assert_eq!(r[1].as_ref().unwrap(), &json!({"b": 2}));
+        assert_eq!(r[1].as_ref().unwrap(), &f(2));
         let e = r[2].as_ref().unwrap_err().to_string();
         assert!(e.starts_with("g.jsonl: line 4: not JSON:"), "{e}");
     }

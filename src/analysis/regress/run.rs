@@ -32,7 +32,10 @@ fn frames<R: Read + Send>(
     err
 }
 
-/// The frames of a golden JSON Lines file, one line at a time (blank lines skipped).
+/// The frames of a golden JSON Lines file, one line at a time (blank lines skipped). A
+/// line that is JSON but not a frame object (`[1,2]`, `{"a":1}`, a `stats --json` object)
+/// is an error naming the line (exit 2), not a source of differences: the file is not a
+/// golden file.
 pub fn golden_lines<G: BufRead>(golden: G, name: &str) -> impl Iterator<Item = io::Result<Value>> {
     golden
         .lines()
@@ -40,9 +43,42 @@ pub fn golden_lines<G: BufRead>(golden: G, name: &str) -> impl Iterator<Item = i
         .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.trim().is_empty()))
         .map(move |(i, l)| {
             let l = l.map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
-            serde_json::from_str(&l)
-                .map_err(|e| io::Error::other(format!("{name}: line {}: not JSON: {e}", i + 1)))
+            let bad = |why: String| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{name}: line {}: {why}; a golden file holds `rmqdump read --json` frames, as written by `check --bless`",
+                        i + 1
+                    ),
+                )
+            };
+            let v: Value = serde_json::from_str(&l).map_err(|e| bad(format!("not JSON: {e}")))?;
+            match not_a_frame(&v) {
+                Some(why) => Err(bad(why)),
+                None => Ok(v),
+            }
         })
+}
+
+/// Why `v` is not a frame object of `read --json` (docs/json-lines.md): every frame has
+/// `packet`, `stream` and `frame_len` numbers and a `kind` (null when undecodable).
+fn not_a_frame(v: &Value) -> Option<String> {
+    let Some(o) = v.as_object() else {
+        let what = match v {
+            Value::Array(_) => "an array",
+            Value::String(_) => "a string",
+            Value::Number(_) => "a number",
+            Value::Bool(_) => "a boolean",
+            _ => "null",
+        };
+        return Some(format!("{what}, not a frame object"));
+    };
+    let missing: Vec<&str> = ["packet", "stream", "frame_len"]
+        .into_iter()
+        .filter(|k| !o.get(*k).is_some_and(Value::is_u64))
+        .chain(["kind"].into_iter().filter(|k| !o.contains_key(*k)))
+        .collect();
+    (!missing.is_empty()).then(|| format!("not a frame object (no {})", missing.join(", ")))
 }
 
 /// `rmqdump check --bless`: writes the capture's JSON Lines to `golden`; returns the number
