@@ -307,8 +307,9 @@ fn run(file: &str, stem: &str, opts: &ExportOptions, sum: &mut FileSummary) -> i
     for s in d.take_ended() {
         st.end(s);
     }
-    // Connections still open at the end of the capture.
-    let rest: Vec<u64> = st.conns.keys().copied().collect();
+    // Connections still open at the end of the capture, in stream order.
+    let mut rest: Vec<u64> = st.conns.keys().copied().collect();
+    rest.sort_unstable();
     for s in rest {
         st.end(s);
     }
