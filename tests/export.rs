@@ -396,7 +396,14 @@ fn a_file_that_is_not_a_capture_does_not_stop_the_others() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.pcap: not exported: "), "{err}");
+    // An error line, prefixed as every error of the command line is.
+    let bad_line = err.lines().find(|l| l.contains("bad.pcap: not exported: "));
+    assert!(
+        bad_line.is_some_and(
+            |l| l.starts_with("rmqdump: ") && l.contains("bad.pcap: not exported: not a pcap")
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("async.pcap: 30 frames, 12 messages, 2 connections, 0 problems"),
         "{err}"

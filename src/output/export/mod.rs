@@ -59,10 +59,12 @@ pub struct FileSummary {
 }
 
 impl FileSummary {
-    /// `FILE: F frames, M messages, C connections, P problems in N files`.
+    /// `FILE: F frames, M messages, C connections, P problems in N files`, or, for a
+    /// capture that could not be exported, the error line `rmqdump: FILE: not exported:
+    /// REASON` (prefixed like every error of the command line).
     pub fn line(&self) -> String {
         match &self.error {
-            Some(e) => format!("{}: not exported: {e}", self.file),
+            Some(e) => format!("rmqdump: {}: not exported: {e}", self.file),
             None => format!(
                 "{}: {} frames, {} messages, {} connections, {} problems in {} files",
                 self.file,
@@ -305,8 +307,9 @@ fn run(file: &str, stem: &str, opts: &ExportOptions, sum: &mut FileSummary) -> i
     for s in d.take_ended() {
         st.end(s);
     }
-    // Connections still open at the end of the capture.
-    let rest: Vec<u64> = st.conns.keys().copied().collect();
+    // Connections still open at the end of the capture, in stream order.
+    let mut rest: Vec<u64> = st.conns.keys().copied().collect();
+    rest.sort_unstable();
     for s in rest {
         st.end(s);
     }

@@ -24,12 +24,15 @@ use super::tables::Table;
 /// Rows gathered before a batch is written.
 pub const BATCH_ROWS: usize = 4096;
 /// Bytes (estimated) gathered before a batch is written.
-pub const BATCH_BYTES: usize = 2 << 20;
+pub const BATCH_BYTES: usize = 1 << 20;
 /// Parquet row group limits: rows, estimated encoded bytes, and the writer's estimate of
 /// the memory it holds (encoded pages and values not yet encoded), checked after each batch.
+/// With four tables written at once, each holds at most about `ROW_GROUP_MEMORY` in its
+/// writer plus `BATCH_BYTES` in its builders (2 + 1 MiB; docs/export.md has the peaks
+/// measured).
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 pub const ROW_GROUP_BYTES: usize = 8 << 20;
-pub const ROW_GROUP_MEMORY: usize = 4 << 20;
+pub const ROW_GROUP_MEMORY: usize = 2 << 20;
 /// Parquet data and dictionary page size limits (the defaults, 1 MiB each, per column, let
 /// a 35-column row group hold tens of MiB before its first page is written).
 pub const PAGE_BYTES: usize = 256 << 10;
