@@ -331,6 +331,10 @@ pub struct ProduceArgs {
     /// The `language` the headers carry.
     #[arg(long, default_value = "java", value_parser = ["java", "rust"])]
     pub language: String,
+    /// Print one line per message (its send result, or FAILED and the error) before the
+    /// summary; without it only the summary is printed.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 #[derive(Args)]
@@ -716,6 +720,7 @@ impl ProduceArgs {
             batch: self.batch,
             record: self.record.clone(),
             manifest: self.manifest.clone(),
+            verbose: self.verbose,
         })
     }
 }
