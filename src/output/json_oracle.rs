@@ -706,6 +706,7 @@ mod tests {
                 batch,
                 errors,
                 limit,
+                pop: None,
             };
             let o = opts(show, max);
             for d in [Some(&d), None] {
