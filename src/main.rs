@@ -212,7 +212,8 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
             csv: a.format == rmqdump::cli::TableFormat::Csv,
         },
     };
-    stats_cmd::stats(&a.common.file, cfg, io::stdout().lock(), &mut io::stderr())?;
+    let files: Vec<String> = std::iter::once(a.common.file).chain(a.more).collect();
+    stats_cmd::stats(&files, cfg, io::stdout().lock(), &mut io::stderr())?;
     Ok(0)
 }
 

@@ -96,7 +96,7 @@ fn verify_and_stats_print_what_the_binary_prints() {
         tables: Default::default(),
     };
     let mut out = Vec::new();
-    rmqdump::output::stats_cmd::stats(file, cfg, &mut out, &mut Vec::new()).unwrap();
+    rmqdump::output::stats_cmd::stats(&[file.to_string()], cfg, &mut out, &mut Vec::new()).unwrap();
     let (code, want) = bin(&["stats", "--json", "--threads", "1", file]);
     assert_eq!(code, 0);
     assert_eq!(String::from_utf8(out).unwrap(), want);

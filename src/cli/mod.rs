@@ -402,6 +402,9 @@ pub struct DiffArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// More capture files, merged with the first by packet time into one result
+    /// (docs/architecture.md, "Byte-exact re-encoding").
+    pub more: Vec<String>,
     /// A manifest of what was sent and what came back (rmqdump produce --manifest, or a
     /// rocketmq-capture-manifest/1 file).
     #[arg(long)]
@@ -419,6 +422,9 @@ pub enum TableFormat {
 pub struct StatsArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// More capture files, merged with the first by packet time into one result
+    /// (docs/stats.md).
+    pub more: Vec<String>,
     /// One JSON document instead of tables (schema: docs/stats.md).
     #[arg(long)]
     pub json: bool,
