@@ -71,6 +71,94 @@ pub fn dissect_timed<R: Read + Send, F: FnMut(Event, i64)>(
     (d.totals.clone(), err)
 }
 
+/// [`dissect`] of several captures merged by packet time as `read` and `stats` merge
+/// them: packets numbered as `mergecap` numbers the merged input, one dissector per file,
+/// streams numbered over all files in order of their first packet, every file finished at
+/// the merged input's last packet. `f` gets each event with its file's index; the totals
+/// are the files' added, the capture errors come with their file's index.
+pub fn dissect_files<R: Read + Send, F: FnMut(usize, Event)>(
+    inputs: Vec<R>,
+    opts: Options,
+    mut f: F,
+) -> (Totals, Vec<(usize, CaptureError)>) {
+    use capture::merge::{Merged, for_each_merged};
+    let n = inputs.len();
+    let mut ds: Vec<Dissector> = (0..n).map(|_| Dissector::new(opts)).collect();
+    let mut ids: Vec<Vec<u64>> = vec![Vec::new(); n];
+    let mut next = 0u64;
+    let mut events: Vec<Event> = Vec::new();
+    let mut errors = Vec::new();
+    let mut deliver = |file: usize, d: &Dissector, map: &mut Vec<u64>, events: &mut Vec<Event>| {
+        while (map.len() as u64) < d.totals.streams {
+            map.push(next);
+            next += 1;
+        }
+        let global = |s: u64| map.get(s as usize).copied().unwrap_or(s);
+        for e in events.drain(..) {
+            f(
+                file,
+                match e {
+                    Event::Frame(mut r) => {
+                        r.stream = global(r.stream);
+                        Event::Frame(r)
+                    }
+                    Event::Problem(mut p) => {
+                        p.stream = p.stream.map(global);
+                        Event::Problem(p)
+                    }
+                },
+            );
+        }
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    for_each_merged(inputs, &stop, |it| {
+        let file = match &it {
+            Merged::Packet { file, .. }
+            | Merged::Damage { file, .. }
+            | Merged::End { file, .. } => *file,
+        };
+        let d = &mut ds[file];
+        let mut push = |e: Event| events.push(e);
+        match it {
+            Merged::Packet { packet: p, .. } => {
+                d.handle_packet(p.number, p.ts, p.link, p.data, &mut push)
+            }
+            Merged::Damage {
+                after_packet,
+                damage,
+                ..
+            } => d.handle_capture_damage(
+                &capture::Damage {
+                    after_packet,
+                    ..damage
+                },
+                &mut push,
+            ),
+            Merged::End {
+                last_packet,
+                result,
+                ..
+            } => {
+                if let Err(e) = result
+                    && let Some(e) =
+                        d.handle_capture_end(output::follow::renumber(e, last_packet), &mut push)
+                {
+                    errors.push((file, e));
+                }
+            }
+        }
+        deliver(file, d, &mut ids[file], &mut events);
+    });
+    let end = ds.iter().filter_map(|d| d.totals.last_ts).max();
+    let mut totals = Totals::default();
+    for (file, d) in ds.iter_mut().enumerate() {
+        d.finish_at(end, &mut |e| events.push(e));
+        deliver(file, d, &mut ids[file], &mut events);
+        totals.absorb(&d.totals);
+    }
+    (totals, errors)
+}
+
 /// One pass of statistics over a capture (or over one shard's connections when
 /// `opts.shard` is set): the statistics, the totals, the first packet of each stream, and
 /// the capture error if any. Only route answers get their body decoded; sends are read from

@@ -188,8 +188,11 @@ fn extcap(a: rmqdump::cli::ExtcapArgs) -> io::Result<u8> {
 }
 
 fn verify(v: VerifyArgs) -> io::Result<u8> {
+    let files: Vec<String> = std::iter::once(v.common.file.clone())
+        .chain(v.more)
+        .collect();
     let ok = rmqdump::analysis::verify::run(
-        &v.common.file,
+        &files,
         v.common.options(true),
         v.manifest.as_deref(),
         io::stdout().lock(),

@@ -72,7 +72,7 @@ fn verify_and_stats_print_what_the_binary_prints() {
     };
     let mut out = Vec::new();
     let ok = rmqdump::analysis::verify::run(
-        file,
+        &[file.to_string()],
         v.common.options(true),
         None,
         &mut out,

@@ -1,4 +1,5 @@
-//! `stats` of several capture files: one result for the files merged by packet time.
+//! `stats` and `verify` of several capture files: one result for the files merged by
+//! packet time.
 //! Ground truth: `mergecap` (Wireshark's) merge of the same files gives the same document,
 //! and where the files' connections are apart, the counts are those of each file added.
 
@@ -122,4 +123,69 @@ fn stats_of_several_files_is_mergecaps_merge_and_the_sum_of_each() {
         csv.contains("CapDev_rust_topic") && csv.contains("CapDev_node_topic"),
         "{csv}"
     );
+}
+
+fn verify(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .arg("verify")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The summary line's counts: `F frames, I re-encoded …` after the `FILES: ` prefix.
+fn counts(line: &str) -> Vec<u64> {
+    line.split([' ', ','])
+        .filter_map(|w| w.parse().ok())
+        .collect()
+}
+
+/// `verify A B` is one result: its counts are each file's added and the counts of
+/// mergecap's merge; the summary names both files; a manifest needs one capture.
+#[test]
+fn verify_of_several_files_is_one_result() {
+    let dir = tempfile::tempdir().unwrap();
+    for (a, b) in PAIRS {
+        let (a, b) = (path(a), path(b));
+        let (code, out, err) = verify(&[&a, &b]);
+        assert_eq!(code, 0, "{out}{err}");
+        let last = out.lines().last().unwrap();
+        let prefix = format!("{a} + {b}: ");
+        assert!(last.starts_with(&prefix), "{last}");
+        let both = counts(&last[prefix.len()..]);
+        let one = |f: &str| {
+            let (code, out, _) = verify(&[f]);
+            assert_eq!(code, 0);
+            let l = out.lines().last().unwrap().to_string();
+            counts(&l[f.len() + 2..])
+        };
+        let (ca, cb) = (one(&a), one(&b));
+        let sum: Vec<u64> = ca.iter().zip(&cb).map(|(x, y)| x + y).collect();
+        assert_eq!(both, sum, "{last}");
+        assert!(both[0] > 0, "{last}");
+        if Command::new("mergecap").arg("-v").output().is_ok() {
+            let m = dir.path().join("merged.pcap");
+            let m = m.to_str().unwrap();
+            assert!(
+                Command::new("mergecap")
+                    .args(["-F", "pcap", "-w", m, &a, &b])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            let (_, out, _) = verify(&[m]);
+            let l = out.lines().last().unwrap();
+            assert_eq!(counts(&l[m.len() + 2..]), both, "mergecap's merge: {l}");
+        }
+    }
+    let (a, b) = (path(PAIRS[0].0), path(PAIRS[0].1));
+    let manifest = path("rust/rocketmq-rust-dev.manifest.json");
+    let (code, _, err) = verify(&[&a, &b, "--manifest", &manifest]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--manifest checks one capture"), "{err}");
 }
