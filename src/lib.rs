@@ -71,6 +71,94 @@ pub fn dissect_timed<R: Read + Send, F: FnMut(Event, i64)>(
     (d.totals.clone(), err)
 }
 
+/// [`dissect`] of several captures merged by packet time as `read` and `stats` merge
+/// them: packets numbered as `mergecap` numbers the merged input, one dissector per file,
+/// streams numbered over all files in order of their first packet, every file finished at
+/// the merged input's last packet. `f` gets each event with its file's index; the totals
+/// are the files' added, the capture errors come with their file's index.
+pub fn dissect_files<R: Read + Send, F: FnMut(usize, Event)>(
+    inputs: Vec<R>,
+    opts: Options,
+    mut f: F,
+) -> (Totals, Vec<(usize, CaptureError)>) {
+    use capture::merge::{Merged, for_each_merged};
+    let n = inputs.len();
+    let mut ds: Vec<Dissector> = (0..n).map(|_| Dissector::new(opts)).collect();
+    let mut ids: Vec<Vec<u64>> = vec![Vec::new(); n];
+    let mut next = 0u64;
+    let mut events: Vec<Event> = Vec::new();
+    let mut errors = Vec::new();
+    let mut deliver = |file: usize, d: &Dissector, map: &mut Vec<u64>, events: &mut Vec<Event>| {
+        while (map.len() as u64) < d.totals.streams {
+            map.push(next);
+            next += 1;
+        }
+        let global = |s: u64| map.get(s as usize).copied().unwrap_or(s);
+        for e in events.drain(..) {
+            f(
+                file,
+                match e {
+                    Event::Frame(mut r) => {
+                        r.stream = global(r.stream);
+                        Event::Frame(r)
+                    }
+                    Event::Problem(mut p) => {
+                        p.stream = p.stream.map(global);
+                        Event::Problem(p)
+                    }
+                },
+            );
+        }
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    for_each_merged(inputs, &stop, |it| {
+        let file = match &it {
+            Merged::Packet { file, .. }
+            | Merged::Damage { file, .. }
+            | Merged::End { file, .. } => *file,
+        };
+        let d = &mut ds[file];
+        let mut push = |e: Event| events.push(e);
+        match it {
+            Merged::Packet { packet: p, .. } => {
+                d.handle_packet(p.number, p.ts, p.link, p.data, &mut push)
+            }
+            Merged::Damage {
+                after_packet,
+                damage,
+                ..
+            } => d.handle_capture_damage(
+                &capture::Damage {
+                    after_packet,
+                    ..damage
+                },
+                &mut push,
+            ),
+            Merged::End {
+                last_packet,
+                result,
+                ..
+            } => {
+                if let Err(e) = result
+                    && let Some(e) =
+                        d.handle_capture_end(output::follow::renumber(e, last_packet), &mut push)
+                {
+                    errors.push((file, e));
+                }
+            }
+        }
+        deliver(file, d, &mut ids[file], &mut events);
+    });
+    let end = ds.iter().filter_map(|d| d.totals.last_ts).max();
+    let mut totals = Totals::default();
+    for (file, d) in ds.iter_mut().enumerate() {
+        d.finish_at(end, &mut |e| events.push(e));
+        deliver(file, d, &mut ids[file], &mut events);
+        totals.absorb(&d.totals);
+    }
+    (totals, errors)
+}
+
 /// One pass of statistics over a capture (or over one shard's connections when
 /// `opts.shard` is set): the statistics, the totals, the first packet of each stream, and
 /// the capture error if any. Only route answers get their body decoded; sends are read from
@@ -87,10 +175,26 @@ pub fn stats_pass<R: Read + Send>(
 /// frame was counted (the HTML report keeps its own per-interval series beside them).
 pub fn stats_pass_observed<R: Read + Send>(
     input: R,
+    opts: Options,
+    so: impl Into<analysis::stats::StatsOptions>,
+    observe: impl FnMut(&mut analysis::stats::Stats, &analysis::FrameRecord),
+) -> (analysis::stats::ShardResult, Option<CaptureError>) {
+    let (r, mut errors) = stats_pass_files(vec![input], opts, so, observe);
+    (r, errors.pop().map(|(_, e)| e))
+}
+
+/// [`stats_pass_observed`] over several captures merged by packet time as `read` merges
+/// them ([`capture::merge`]: packets numbered over the merged input as `mergecap` numbers
+/// them; each file dissected on its own, so a connection never spans files, and stream
+/// numbers given over all files in order of each stream's first packet). The capture
+/// errors come with the index of their file.
+pub fn stats_pass_files<R: Read + Send>(
+    inputs: Vec<R>,
     mut opts: Options,
     so: impl Into<analysis::stats::StatsOptions>,
     mut observe: impl FnMut(&mut analysis::stats::Stats, &analysis::FrameRecord),
-) -> (analysis::stats::ShardResult, Option<CaptureError>) {
+) -> (analysis::stats::ShardResult, Vec<(usize, CaptureError)>) {
+    use capture::merge::{Merged, for_each_merged};
     let so = so.into();
     let interval_ns = so.interval_ns;
     use protocol::DecodeOptions;
@@ -102,17 +206,17 @@ pub fn stats_pass_observed<R: Read + Send>(
         analysis::stats::Stats::new(interval_ns)
     };
     st.top = so.top;
-    let st = std::cell::RefCell::new(st);
     let dopts = DecodeOptions {
         inflate: false,
         ..Default::default()
     };
+    let n = inputs.len();
     // The packet being read: frames come out at it (the flush at the end: u64::MAX).
-    let at = std::cell::Cell::new(0u64);
-    let mut on_event = |ev: Event| match ev {
+    let mut at = 0u64;
+    // One file's event, its stream already numbered over all files.
+    let mut on_event = |st: &mut analysis::stats::Stats, at: u64, ev: Event| match ev {
         Event::Frame(r) => {
-            let mut st = st.borrow_mut();
-            st.at_packet(at.get());
+            st.at_packet(at);
             let route = r.request.as_ref().is_some_and(|q| q.code == 105);
             let d = r
                 .command
@@ -121,37 +225,115 @@ pub fn stats_pass_observed<R: Read + Send>(
                 .filter(|_| route)
                 .map(|c| protocol::decode(c, Some(105), &dopts));
             st.handle_frame(&r, d.as_ref());
-            observe(&mut st, &r);
+            observe(st, &r);
         }
-        Event::Problem(p) => st.borrow_mut().handle_problem(&p),
+        Event::Problem(p) => st.handle_problem(&p),
     };
-    let mut d = Dissector::new(opts);
-    // A connection's record is folded as soon as the connection ends (memory bounded
-    // whatever the number of connections).
-    let fold = |d: &mut Dissector| {
-        for s in d.take_ended() {
-            st.borrow_mut().end_connection(s);
-        }
-    };
-    let res = capture::for_each_packet(input, |it| {
-        match it {
-            capture::Item::Packet(p) => {
-                at.set(p.number);
-                d.handle_packet(p.number, p.ts, p.link, p.data, &mut on_event)
+    let mut ds: Vec<Dissector> = (0..n).map(|_| Dissector::new(opts)).collect();
+    // Several files: per file the number over all files of each of its streams, and the
+    // first packet of each stream by that number; the events of a packet wait until the
+    // stream it may have started is numbered.
+    let one = n == 1;
+    let mut ids: Vec<Vec<u64>> = vec![Vec::new(); n];
+    let mut firsts: Vec<u64> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
+    let mut errors = Vec::new();
+    // Numbers the streams `d` started, hands its waiting events on, folds its ended
+    // connections (memory bounded whatever the number of connections).
+    let mut deliver = |d: &mut Dissector,
+                       map: &mut Vec<u64>,
+                       events: &mut Vec<Event>,
+                       st: &mut analysis::stats::Stats,
+                       at: u64| {
+        if !one {
+            let fp = d.stream_first_packets();
+            while (map.len() as u64) < d.totals.streams {
+                map.push(firsts.len() as u64);
+                firsts.push(fp.get(map.len() - 1).copied().unwrap_or(at));
             }
-            capture::Item::Damage(x) => d.handle_capture_damage(&x, &mut on_event),
         }
-        fold(&mut d);
+        let global = |s: u64| map.get(s as usize).copied().unwrap_or(s);
+        for e in events.drain(..) {
+            let e = match e {
+                Event::Frame(mut r) => {
+                    r.stream = global(r.stream);
+                    Event::Frame(r)
+                }
+                Event::Problem(mut p) => {
+                    p.stream = p.stream.map(global);
+                    Event::Problem(p)
+                }
+            };
+            on_event(st, at, e);
+        }
+        for s in d.take_ended() {
+            st.end_connection(global(s));
+        }
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    for_each_merged(inputs, &stop, |it| {
+        let file = match &it {
+            Merged::Packet { file, .. }
+            | Merged::Damage { file, .. }
+            | Merged::End { file, .. } => *file,
+        };
+        at = match &it {
+            Merged::Packet { packet, .. } => packet.number,
+            Merged::Damage { .. } => at,
+            Merged::End { .. } => u64::MAX,
+        };
+        let d = &mut ds[file];
+        let mut push = |e: Event| events.push(e);
+        match it {
+            Merged::Packet { packet: p, .. } => {
+                d.handle_packet(p.number, p.ts, p.link, p.data, &mut push)
+            }
+            Merged::Damage {
+                after_packet,
+                damage,
+                ..
+            } => d.handle_capture_damage(
+                &capture::Damage {
+                    after_packet,
+                    ..damage
+                },
+                &mut push,
+            ),
+            Merged::End {
+                last_packet,
+                result,
+                ..
+            } => {
+                // A damaged or truncated end of the file is a located `capture` problem.
+                if let Err(e) = result
+                    && let Some(e) =
+                        d.handle_capture_end(output::follow::renumber(e, last_packet), &mut push)
+                {
+                    errors.push((file, e));
+                }
+                // Several files end together, at the merged input's last packet (below).
+                if one {
+                    d.finish(&mut push);
+                }
+            }
+        }
+        deliver(d, &mut ids[file], &mut events, &mut st, at);
     });
-    // A damaged or truncated end of the file is a located `capture` problem.
-    let err = res
-        .err()
-        .and_then(|e| d.handle_capture_end(e, &mut on_event));
-    at.set(u64::MAX);
-    d.finish(&mut on_event);
-    fold(&mut d);
-    let firsts = d.stream_first_packets().to_vec();
-    ((st.into_inner(), d.totals.clone(), firsts), err)
+    if !one {
+        let end = ds.iter().filter_map(|d| d.totals.last_ts).max();
+        for (file, d) in ds.iter_mut().enumerate() {
+            d.finish_at(end, &mut |e| events.push(e));
+            deliver(d, &mut ids[file], &mut events, &mut st, u64::MAX);
+        }
+    }
+    let mut totals = Totals::default();
+    for d in &ds {
+        totals.absorb(&d.totals);
+    }
+    if n == 1 {
+        firsts = ds[0].stream_first_packets().to_vec();
+    }
+    ((st, totals, firsts), errors)
 }
 
 /// Statistics of a capture by `threads` passes side by side, each over some of its
@@ -169,13 +351,33 @@ where
     R: Read + Send,
     O: Fn(usize) -> std::io::Result<R> + Sync,
 {
+    stats_files(|pass, _| open(pass), 1, opts, so, threads)
+}
+
+/// [`stats`] of `files` captures merged by packet time ([`stats_pass_files`]): `open(i, f)`
+/// opens file `f` for pass `i`.
+pub fn stats_files<R, O>(
+    open: O,
+    files: usize,
+    opts: Options,
+    so: impl Into<analysis::stats::StatsOptions>,
+    threads: usize,
+) -> std::io::Result<StatsRun>
+where
+    R: Read + Send,
+    O: Fn(usize, usize) -> std::io::Result<R> + Sync,
+{
     let so = so.into();
+    let open_all = |pass: usize| -> std::io::Result<Vec<R>> {
+        (0..files.max(1)).map(|f| open(pass, f)).collect()
+    };
+    let pass = |inputs: Vec<R>, opts: Options| stats_pass_files(inputs, opts, so, |_, _| {});
     let one = |opts: Options| -> std::io::Result<_> {
-        let ((stats, totals, _), capture_error) = stats_pass(open(0)?, opts, so);
+        let ((stats, totals, _), capture_errors) = pass(open_all(0)?, opts);
         Ok(StatsRun {
             stats,
             totals,
-            capture_error,
+            capture_errors,
             merged_passes: 1,
             unmergeable: None,
         })
@@ -192,13 +394,11 @@ where
     let results: Vec<std::io::Result<_>> = std::thread::scope(|s| {
         let handles: Vec<_> = (1..count)
             .map(|i| {
-                let open = &open;
-                s.spawn(move || -> std::io::Result<_> {
-                    Ok(stats_pass(open(i as usize)?, shard(i), so))
-                })
+                let (open_all, pass) = (&open_all, &pass);
+                s.spawn(move || -> std::io::Result<_> { Ok(pass(open_all(i as usize)?, shard(i))) })
             })
             .collect();
-        let mut out = vec![open(0).map(|r| stats_pass(r, shard(0), so))];
+        let mut out = vec![open_all(0).map(|r| pass(r, shard(0)))];
         for h in handles {
             out.push(
                 h.join()
@@ -208,11 +408,11 @@ where
         out
     });
     let mut parts = Vec::with_capacity(results.len());
-    let mut cap_err = None;
+    let mut cap_errs = Vec::new();
     for (i, r) in results.into_iter().enumerate() {
         let (part, e) = r?;
         if i == 0 {
-            cap_err = e;
+            cap_errs = e;
         }
         parts.push(part);
     }
@@ -221,7 +421,7 @@ where
         Ok((stats, totals)) => Ok(StatsRun {
             stats,
             totals,
-            capture_error: cap_err,
+            capture_errors: cap_errs,
             merged_passes: n,
             unmergeable: None,
         }),
@@ -236,8 +436,8 @@ where
 pub struct StatsRun {
     pub stats: analysis::stats::Stats,
     pub totals: Totals,
-    /// A truncated or corrupt capture: everything before it was counted.
-    pub capture_error: Option<CaptureError>,
+    /// Truncated or corrupt captures, by file index: everything before was counted.
+    pub capture_errors: Vec<(usize, CaptureError)>,
     /// How many passes side by side gave the result (1: one pass).
     pub merged_passes: usize,
     /// Why the passes side by side could not be merged (then one pass ran).

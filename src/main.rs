@@ -198,8 +198,11 @@ fn extcap(a: rmqdump::cli::ExtcapArgs) -> io::Result<u8> {
 }
 
 fn verify(v: VerifyArgs) -> io::Result<u8> {
+    let files: Vec<String> = std::iter::once(v.common.file.clone())
+        .chain(v.more)
+        .collect();
     let ok = rmqdump::analysis::verify::run(
-        &v.common.file,
+        &files,
         v.common.options(true),
         v.manifest.as_deref(),
         KeepVerdict::new(io::stdout().lock()),
@@ -222,7 +225,8 @@ fn stats(a: StatsArgs) -> io::Result<u8> {
             csv: a.format == rmqdump::cli::TableFormat::Csv,
         },
     };
-    stats_cmd::stats(&a.common.file, cfg, io::stdout().lock(), &mut io::stderr())?;
+    let files: Vec<String> = std::iter::once(a.common.file).chain(a.more).collect();
+    stats_cmd::stats(&files, cfg, io::stdout().lock(), &mut io::stderr())?;
     Ok(0)
 }
 

@@ -172,6 +172,8 @@ fn produce_against_a_dead_namesrv_ends_with_one_summary_and_fails() {
         "2000",
     ]);
     assert_eq!(code, 1, "{out}\n{err}");
+    // Standard output is the summary line alone (per-message lines only with -v).
+    assert_eq!(out.lines().count(), 1, "{out}");
     let last = out.lines().last().unwrap_or_default();
     assert!(
         last.starts_with("sent 0 of 20, failed 20, - msg/s over "),

@@ -72,7 +72,7 @@ fn verify_and_stats_print_what_the_binary_prints() {
     };
     let mut out = Vec::new();
     let ok = rmqdump::analysis::verify::run(
-        file,
+        &[file.to_string()],
         v.common.options(true),
         None,
         &mut out,
@@ -96,7 +96,7 @@ fn verify_and_stats_print_what_the_binary_prints() {
         tables: Default::default(),
     };
     let mut out = Vec::new();
-    rmqdump::output::stats_cmd::stats(file, cfg, &mut out, &mut Vec::new()).unwrap();
+    rmqdump::output::stats_cmd::stats(&[file.to_string()], cfg, &mut out, &mut Vec::new()).unwrap();
     let (code, want) = bin(&["stats", "--json", "--threads", "1", file]);
     assert_eq!(code, 0);
     assert_eq!(String::from_utf8(out).unwrap(), want);
@@ -139,12 +139,35 @@ fn produce_job_from_arguments_and_its_summary() {
     assert_eq!((s.sent, s.failed), (0, 3));
     assert_eq!(s.rate(), None);
     assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
+    // Without -v only the summary line: no line per failed message.
     let out = String::from_utf8(out).unwrap();
-    assert_eq!(out.lines().count(), 4, "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("sent 0 of 3, failed 3, - msg/s"), "{out}");
+    // With -v one line per message before it, each naming its message.
+    let Cmd::Produce(a) = parse(&[
+        "produce",
+        "--topic",
+        "T",
+        "--count",
+        "3",
+        "--namesrv",
+        "127.0.0.1:1",
+        "--timeout-ms",
+        "500",
+        "-v",
+    ]) else {
+        unreachable!()
+    };
+    let mut out = Vec::new();
+    rmqdump::producer::run::produce(&a.job().unwrap(), &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    for (i, l) in lines[..3].iter().enumerate() {
+        assert!(l.starts_with(&format!("{i} FAILED msgId=")), "{out}");
+    }
     assert!(
-        out.lines()
-            .last()
-            .unwrap()
-            .starts_with("sent 0 of 3, failed 3, - msg/s")
+        lines[3].starts_with("sent 0 of 3, failed 3, - msg/s"),
+        "{out}"
     );
 }

@@ -303,7 +303,8 @@ fn consumer_view_of_the_rust_capture_against_its_manifest() {
             "6",
             "0",
             "0",
-            "0/0/0"
+            "-",
+            "0 (0/0/0)"
         ]
     );
 }
@@ -473,7 +474,20 @@ fn consumer_view_of_a_written_capture() {
         21,
         &[pq("2"), vec![("pollTime", "5000".to_string())]].concat(),
     );
-    send(&mut b, &mut w, 20 * S, false, 0, 21, &[]);
+    // Its answer popped offsets 3 and 4 of queue 2 (msgOffsetInfo as ExtraInfoUtil builds
+    // it), and an entry that does not decode.
+    send(
+        &mut b,
+        &mut w,
+        20 * S,
+        false,
+        0,
+        21,
+        &[
+            ("startOffsetInfo", "0 2 3".to_string()),
+            ("msgOffsetInfo", "0 2 3,4;0 x 1".to_string()),
+        ],
+    );
     send(
         &mut b,
         &mut w,
@@ -492,7 +506,10 @@ fn consumer_view_of_a_written_capture() {
         23,
         &[pq("2"), vec![("offset", "4".to_string())]].concat(),
     );
-    let body = br#"{"acks":[{"c":"cg","t":"T","q":2,"so":5,"b":[3]},{"c":"cg","t":"T","q":3,"so":0,"b":[1]}],"brokerName":"broker-a"}"#;
+    // BatchAckTest's entry (offsets so+1, so+3, so+5: BitSet.toByteArray [0x2A], base64 as
+    // fastjson's writeByteArray writes it), one as a byte array (bit 0), and one whose
+    // bitSet is no base64 (an entry, its messages uncounted).
+    let body = br#"{"acks":[{"c":"cg","t":"T","q":2,"so":100,"b":"Kg=="},{"c":"cg","t":"T","q":3,"so":0,"b":[1]},{"c":"cg","t":"T","q":3,"so":0,"b":"!!"}],"brokerName":"broker-a"}"#;
     b.send(&mut w, 22 * S, true, &frame(200151, 24, 0, &[], body))
         .unwrap();
     w.flush().unwrap();
@@ -531,6 +548,8 @@ fn consumer_view_of_a_written_capture() {
     let c = &s["consumers"];
     assert_eq!(c["heartbeats_undecoded"], 1);
     assert_eq!(c["batch_acks_undecoded"], 0);
+    assert_eq!(c["batch_ack_bitsets_undecoded"], 1);
+    assert_eq!(c["pop_offsets_malformed"], 1);
     let g = &c["groups"][0];
     assert_eq!(g["group"], "cg");
     assert_eq!(g["clients"], serde_json::json!(["A@1", "B@2"]));
@@ -591,11 +610,128 @@ fn consumer_view_of_a_written_capture() {
         ),
         (Some(1), Some(1), Some(1), Some(1))
     );
+    // One ACK_MESSAGE and the three bits of the batch entry.
+    assert_eq!(q2["acked_messages"], 4);
+    assert_eq!(
+        q2["popped_offset"],
+        serde_json::json!({"count": 2, "first": mk(23, 3), "last": mk(23, 4)})
+    );
+    assert_eq!(
+        q2["pop_start_offset"],
+        serde_json::json!({"count": 1, "first": mk(23, 3), "last": mk(23, 3)})
+    );
+    // No max offset of queue 2 in the capture: no lag.
+    assert_eq!(
+        (&q2["pop_max_offset"], &q2["pop_lag"]),
+        (&Value::Null, &Value::Null)
+    );
     assert_eq!(
         (
             qs[3]["queue_id"].as_i64(),
-            qs[3]["batch_ack_entries"].as_u64()
+            qs[3]["batch_ack_entries"].as_u64(),
+            qs[3]["acked_messages"].as_u64()
         ),
-        (Some(3), Some(1))
+        (Some(3), Some(2), Some(1))
     );
+    // read locates the entry that did not decode, at the answer's packet.
+    let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["read", p])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "packet 23: frame (stream 1): decoding: msgOffsetInfo entry 1 \"0 x 1\": the queueId is not an int"
+        ),
+        "{err}"
+    );
+}
+
+/// The Java 5.3.3 pop consumer (captures/java/java5-broker5.pcap) against its manifest:
+/// per queue the offsets popped are the deliveries' POP_CK queue offsets, the acked
+/// messages are the deliveries less the one consumed later (CHANGE_MESSAGE_INVISIBLETIME),
+/// and the max offset seen for each queue (the push consumer's pull answers) is the
+/// broker's offset the admin read afterwards, so the lag is 0.
+#[test]
+fn pop_consumer_of_the_java_capture_against_its_manifest() {
+    let p = path("java/java5-broker5.pcap");
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(path("java/java5-broker5.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let pop = &m["consumers"]["pop"];
+    let later: BTreeSet<&str> = pop["reconsume_later_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    // queueId -> (offsets popped, messages acked)
+    let mut want: BTreeMap<i64, (BTreeSet<i64>, u64)> = BTreeMap::new();
+    for d in pop["deliveries"].as_array().unwrap() {
+        let ck: Vec<i64> = d["pop_ck"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // POP_CK: ckQueueOffset popTime invisibleTime reviveQid retry brokerName queueId
+        // queueOffset (ExtraInfoUtil.buildExtraInfo; brokerName does not parse).
+        let (qid, off) = (ck[ck.len() - 2], ck[ck.len() - 1]);
+        let e = want.entry(qid).or_default();
+        e.0.insert(off);
+        if !later.contains(d["keys"].as_str().unwrap()) {
+            e.1 += 1;
+        }
+    }
+    assert_eq!(want.values().map(|w| w.1).sum::<u64>(), 15);
+    let broker: BTreeMap<i64, i64> = m["admin"]["consume_stats"]["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["queue_id"].as_i64().unwrap(),
+                q["broker_offset"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let s = stats(&p);
+    let two: Value =
+        serde_json::from_slice(&run(&["stats", "--json", "--threads", "2", &p])).unwrap();
+    assert_eq!(two["consumers"], s["consumers"]);
+    let g = s["consumers"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == pop["group"])
+        .unwrap();
+    let mut got: BTreeMap<i64, (BTreeSet<i64>, u64)> = BTreeMap::new();
+    for q in g["queues"].as_array().unwrap() {
+        if q["topic"] != m["topic"] || q["queue_id"] == -1 {
+            continue;
+        }
+        let qid = q["queue_id"].as_i64().unwrap();
+        let po = &q["popped_offset"];
+        let (first, last) = (
+            po["first"]["value"].as_i64().unwrap(),
+            po["last"]["value"].as_i64().unwrap(),
+        );
+        // The offsets of one answer are contiguous here: count, first and last say them.
+        assert_eq!(po["count"].as_i64().unwrap(), last - first + 1, "{q}");
+        got.insert(
+            qid,
+            (
+                (first..=last).collect(),
+                q["acked_messages"].as_u64().unwrap(),
+            ),
+        );
+        assert_eq!(
+            q["pop_max_offset"]["value"].as_i64(),
+            broker.get(&qid).copied(),
+            "{q}"
+        );
+        assert_eq!(q["pop_lag"], 0, "{q}");
+    }
+    assert_eq!(got, want);
 }

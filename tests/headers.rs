@@ -161,7 +161,17 @@ fn every_family_is_typed_with_java_names_and_types() {
             ..Default::default()
         };
         let d = protocol::decode(&cmd, Some(code), &DecodeOptions::default());
-        assert!(d.errors.is_empty(), "{class}: {:?}", d.errors);
+        // The sample text is no ExtraInfoUtil entry: the POP answer's offset infos say so
+        // (protocol::pop_info), one error each, and the header is typed all the same.
+        let errors: Vec<&String> = d
+            .errors
+            .iter()
+            .filter(|e| {
+                !(class == "PopMessageResponseHeader"
+                    && e.ends_with("\"some text\": not three space-separated fields"))
+            })
+            .collect();
+        assert!(errors.is_empty(), "{class}: {:?}", d.errors);
         let h = d
             .header_json()
             .unwrap_or_else(|| panic!("{class}: no header"));

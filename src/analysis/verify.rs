@@ -229,12 +229,25 @@ fn problem_line(p: &Problem) -> Option<String> {
 /// that ended reading, if any (`opts.keep_wire` is set here).
 pub fn verify<R: Read + Send>(
     input: R,
-    mut opts: Options,
+    opts: Options,
     mut line: impl FnMut(&str),
 ) -> (Summary, Option<CaptureError>) {
+    let (s, mut errors) = verify_files(vec![input], opts, |_, l| line(l));
+    (s, errors.pop().map(|(_, e)| e))
+}
+
+/// [`verify`] of several captures merged by packet time into one result
+/// ([`crate::dissect_files`]: packets numbered over the merged input, streams over all
+/// files): `line` gets each line with the index of the file it is about; the capture
+/// errors come with theirs.
+pub fn verify_files<R: Read + Send>(
+    inputs: Vec<R>,
+    mut opts: Options,
+    mut line: impl FnMut(usize, &str),
+) -> (Summary, Vec<(usize, CaptureError)>) {
     opts.keep_wire = true;
     let mut s = Summary::default();
-    let (totals, err) = crate::dissect(input, opts, |ev| match ev {
+    let (totals, err) = crate::dissect_files(inputs, opts, |file, ev| match ev {
         Event::Frame(r) => {
             s.frames += 1;
             let (canonical, text) = match check_frame(&r) {
@@ -256,7 +269,7 @@ pub fn verify<R: Read + Send>(
                 s.canonical += c as u64;
             }
             if let Some(t) = text {
-                line(&t);
+                line(file, &t);
             }
         }
         Event::Problem(p) => {
@@ -267,7 +280,7 @@ pub fn verify<R: Read + Send>(
                 _ => {}
             }
             if let Some(t) = problem_line(&p) {
-                line(&t);
+                line(file, &t);
             }
         }
     });
@@ -288,7 +301,7 @@ pub fn verify<R: Read + Send>(
 /// manifest, every disagreement with it ([`super::manifest::check`]). Returns whether all
 /// is well (the exit status): byte-exact, every byte checked, the manifest agreed with.
 pub fn run<W: std::io::Write>(
-    file: &str,
+    files: &[String],
     opts: Options,
     manifest: Option<&str>,
     out: W,
@@ -296,6 +309,15 @@ pub fn run<W: std::io::Write>(
 ) -> std::io::Result<bool> {
     use crate::output::{self, read};
     use std::io::{self, Write};
+    let [file] = files else {
+        if manifest.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "--manifest checks one capture: give one file with it",
+            ));
+        }
+        return run_files(files, opts, out, diag);
+    };
     let mut w = io::BufWriter::new(out);
     let input = read::open(file)?;
     let mut err = None;
@@ -352,4 +374,40 @@ pub fn run<W: std::io::Write>(
     }
     w.flush()?;
     Ok(ok)
+}
+
+/// `rmqdump verify` of several captures merged by packet time: each finding prefixed by
+/// the file it is about (packet numbers count over the merged input, as `read`'s), then
+/// one summary line for all, prefixed by the files joined with ` + `.
+fn run_files<W: std::io::Write>(
+    files: &[String],
+    opts: Options,
+    out: W,
+    diag: &mut dyn std::io::Write,
+) -> std::io::Result<bool> {
+    use crate::output::{self, read};
+    use std::io::{self, Write};
+    let mut w = io::BufWriter::new(out);
+    let inputs = files
+        .iter()
+        .map(|f| read::open(f))
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut err = None;
+    let (summary, cap_errs) = verify_files(inputs, opts, |file, l| {
+        if err.is_none()
+            && let Err(e) = output::write_line(&mut w, &format!("{}: {l}", files[file]))
+        {
+            err = Some(e);
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let mut bad = false;
+    for (f, e) in cap_errs {
+        bad |= read::capture_error(&files[f], e, diag)?;
+    }
+    writeln!(w, "{}: {}", files.join(" + "), summary.line())?;
+    w.flush()?;
+    Ok(!bad && summary.clean())
 }

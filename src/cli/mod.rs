@@ -343,6 +343,10 @@ pub struct ProduceArgs {
     /// The `language` the headers carry.
     #[arg(long, default_value = "java", value_parser = ["java", "rust"])]
     pub language: String,
+    /// Print one line per message (its send result, or FAILED and the error) before the
+    /// summary; without it only the summary is printed.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 #[derive(Args)]
@@ -410,6 +414,9 @@ pub struct DiffArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// More capture files, merged with the first by packet time into one result
+    /// (docs/architecture.md, "Byte-exact re-encoding").
+    pub more: Vec<String>,
     /// A manifest of what was sent and what came back (rmqdump produce --manifest, or a
     /// rocketmq-capture-manifest/1 file).
     #[arg(long)]
@@ -427,6 +434,9 @@ pub enum TableFormat {
 pub struct StatsArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// More capture files, merged with the first by packet time into one result
+    /// (docs/stats.md).
+    pub more: Vec<String>,
     /// One JSON document instead of tables (schema: docs/stats.md).
     #[arg(long)]
     pub json: bool,
@@ -728,6 +738,7 @@ impl ProduceArgs {
             batch: self.batch,
             record: self.record.clone(),
             manifest: self.manifest.clone(),
+            verbose: self.verbose,
         })
     }
 }

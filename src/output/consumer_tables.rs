@@ -105,7 +105,8 @@ pub fn render(c: &Value, opts: &TableOptions) -> String {
         "Max offset",
         "Lag",
         "Pops",
-        "Acks (ack/batch/invisible)",
+        "Popped offsets",
+        "Acked (ack/batch/invisible)",
     ]);
     let mut intervals = table(&[
         "Start",
@@ -140,10 +141,16 @@ pub fn render(c: &Value, opts: &TableOptions) -> String {
                 right(span(&q["next_begin_offset"])),
                 right(span(&q["committed_offset"])),
                 right(text(&q["max_offset"]["value"])),
-                right(text(&q["lag"])),
+                right(if q["lag"].is_null() {
+                    text(&q["pop_lag"])
+                } else {
+                    text(&q["lag"])
+                }),
                 right(text(&q["pops"])),
+                right(span(&q["popped_offset"])),
                 right(format!(
-                    "{}/{}/{}",
+                    "{} ({}/{}/{})",
+                    text(&q["acked_messages"]),
                     text(&q["acks"]),
                     text(&q["batch_ack_entries"]),
                     text(&q["invisible_time_changes"])
@@ -174,7 +181,7 @@ pub fn render(c: &Value, opts: &TableOptions) -> String {
     }
     emit(
         &mut out,
-        "Consumer queues (first→last (count); lag = max offset − committed offset)",
+        "Consumer queues (first→last (count); lag = max offset − committed offset, or for a popped queue max offset − last popped − 1)",
         t,
         opts,
     );

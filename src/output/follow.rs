@@ -214,7 +214,7 @@ pub fn read<R: Read + Send, W: Write, E: Write>(
 }
 
 /// A damaged end located after the merged number of the file's last packet.
-fn renumber(e: CaptureError, last: u64) -> CaptureError {
+pub(crate) fn renumber(e: CaptureError, last: u64) -> CaptureError {
     match e {
         CaptureError::Truncated {
             offset, end, what, ..

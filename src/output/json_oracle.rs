@@ -240,6 +240,20 @@ pub fn frame_json(r: &FrameRecord, d: Option<&Decoded>, opts: &OutputOptions) ->
                         h.insert("offsetMsgIdDecoded".into(), Value::Array(ids));
                     }
                 }
+                if let Some(p) = d.and_then(|d| d.pop.as_ref()) {
+                    if !p.start_offsets.is_empty() {
+                        let v: Vec<Value> = p.start_offsets.iter().map(|x| json!({"queue_id": x.queue_id, "retry": x.retry.wire(), "start_offset": x.start_offset})).collect();
+                        h.insert("startOffsetInfoDecoded".into(), Value::Array(v));
+                    }
+                    if !p.msg_offsets.is_empty() {
+                        let v: Vec<Value> = p.msg_offsets.iter().map(|x| json!({"offsets": x.offsets, "queue_id": x.queue_id, "retry": x.retry.wire()})).collect();
+                        h.insert("msgOffsetInfoDecoded".into(), Value::Array(v));
+                    }
+                    if !p.order_counts.is_empty() {
+                        let v: Vec<Value> = p.order_counts.iter().map(|x| json!({"count": x.count, "queue_id": x.queue_id, "queue_offset": x.queue_offset, "retry": x.retry.wire()})).collect();
+                        h.insert("orderCountInfoDecoded".into(), Value::Array(v));
+                    }
+                }
             }
             o.insert("header".into(), header);
             if cmd.kind() == Kind::Response {
@@ -374,6 +388,10 @@ mod tests {
                     "WAIT",
                     "msgId",
                     "offsetMsgIdDecoded",
+                    "startOffsetInfo",
+                    "msgOffsetInfo",
+                    "orderCountInfo",
+                    "msgOffsetInfoDecoded",
                     "topic",
                     "a",
                     "b",
@@ -602,7 +620,7 @@ mod tests {
     fn request() -> impl Strategy<Value = Option<(u64, i32)>> {
         proptest::option::of((
             any::<u64>(),
-            proptest::sample::select(&[310, 10, 320, 105, 11, 34, -5][..]),
+            proptest::sample::select(&[310, 10, 320, 105, 11, 34, 200050, -5][..]),
         ))
     }
 
@@ -706,6 +724,7 @@ mod tests {
                 batch,
                 errors,
                 limit,
+                pop: None,
             };
             let o = opts(show, max);
             for d in [Some(&d), None] {
@@ -714,6 +733,39 @@ mod tests {
                 same(&out, &frame_json(&r, d, &o))?;
                 prop_assert_eq!(super::super::frame_json(&r, d, &o), frame_json(&r, d, &o));
             }
+        }
+
+        /// A POP_MESSAGE answer's offset infos (valid, malformed, mixed) come out decoded
+        /// as the oracle builds them.
+        #[test]
+        fn pop_answers_as_serde_json_writes_them(
+            start in proptest::sample::select(&["", "0 0 5;1 1 7", "0 0 5;0 x"][..]),
+            msg in proptest::sample::select(&["", "0 0 0,1,2;2 3 9", "0 0 1,z;0 1 4"][..]),
+            order in proptest::sample::select(&["", "0 qo3%17 2;1 5 1", "0 qo1 2"][..]),
+            at in place(),
+        ) {
+            let ext: Vec<(&str, &str)> = [("startOffsetInfo", start), ("msgOffsetInfo", msg), ("orderCountInfo", order)]
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            let cmd = RemotingCommand {
+                code: 0,
+                flag: 1,
+                ext_fields: Some(ext.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()),
+                ..Default::default()
+            };
+            let r = record(Ok(cmd), at, Some((1, 200050)));
+            let o = opts(false, 16);
+            let d = super::super::decode_record(&r, &o);
+            let mut out = Vec::new();
+            jsonl::write_frame(&mut out, &r, d.as_ref(), &o);
+            same(&out, &frame_json(&r, d.as_ref(), &o))?;
+            let text = String::from_utf8_lossy(&out);
+            prop_assert_eq!(
+                text.contains(r#""msgOffsetInfoDecoded":[{"offsets":[0,1,2],"queue_id":0,"retry":0},{"offsets":[9],"queue_id":3,"retry":2}]"#),
+                msg == "0 0 0,1,2;2 3 9"
+            );
+            prop_assert_eq!(text.contains("decoding") || text.contains("entry"), start.contains('x') || msg.contains('z') || order == "0 qo1 2");
         }
 
         #[test]

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::analysis::{FrameRecord, Problem};
 use crate::protocol::headers::HVal;
 use crate::protocol::message::{self, Message};
-use crate::protocol::{self, Decoded};
+use crate::protocol::{self, Decoded, pop_info};
 use crate::remoting::codes::{RequestCode, version_name};
 use crate::remoting::command::{Kind, RemotingCommand};
 
@@ -399,6 +399,9 @@ enum HeaderItem<'a, 'v> {
     Val(&'a HVal<'v>),
     Redacted,
     Ids(Vec<message::OffsetMsgId>),
+    StartOffsets(&'a [pop_info::StartOffset]),
+    MsgOffsets(&'a [pop_info::MsgOffsets]),
+    OrderCounts(&'a [pop_info::OrderCount]),
 }
 
 /// The typed header (keys sorted, later duplicates winning), credentials redacted unless
@@ -453,10 +456,81 @@ pub(crate) fn write_header(
             }
         }
     }
+    // A POP_MESSAGE answer's offset infos, decoded (protocol::pop_info).
+    if let Some(p) = d.and_then(|d| d.pop.as_ref()) {
+        let decoded = [
+            (
+                "startOffsetInfoDecoded",
+                !p.start_offsets.is_empty(),
+                HeaderItem::StartOffsets(&p.start_offsets),
+            ),
+            (
+                "msgOffsetInfoDecoded",
+                !p.msg_offsets.is_empty(),
+                HeaderItem::MsgOffsets(&p.msg_offsets),
+            ),
+            (
+                "orderCountInfoDecoded",
+                !p.order_counts.is_empty(),
+                HeaderItem::OrderCounts(&p.order_counts),
+            ),
+        ];
+        for (key, any, item) in decoded {
+            if any {
+                match items.binary_search_by(|(k, _)| (*k).cmp(key)) {
+                    Ok(i) => items[i].1 = item,
+                    Err(i) => items.insert(i, (key, item)),
+                }
+            }
+        }
+    }
     let mut o = Obj::new(out);
     for (k, v) in &items {
         let out = o.key(k);
         match v {
+            HeaderItem::StartOffsets(v) => {
+                out.push(b'[');
+                for (j, x) in v.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    let mut e = Obj::new(out);
+                    val(k!(e, "queue_id"), &x.queue_id);
+                    val(k!(e, "retry"), &x.retry.wire());
+                    val(k!(e, "start_offset"), &x.start_offset);
+                    e.end();
+                }
+                out.push(b']');
+            }
+            HeaderItem::MsgOffsets(v) => {
+                out.push(b'[');
+                for (j, x) in v.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    let mut e = Obj::new(out);
+                    val(k!(e, "offsets"), &x.offsets);
+                    val(k!(e, "queue_id"), &x.queue_id);
+                    val(k!(e, "retry"), &x.retry.wire());
+                    e.end();
+                }
+                out.push(b']');
+            }
+            HeaderItem::OrderCounts(v) => {
+                out.push(b'[');
+                for (j, x) in v.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    let mut e = Obj::new(out);
+                    val(k!(e, "count"), &x.count);
+                    val(k!(e, "queue_id"), &x.queue_id);
+                    val(k!(e, "queue_offset"), &x.queue_offset);
+                    val(k!(e, "retry"), &x.retry.wire());
+                    e.end();
+                }
+                out.push(b']');
+            }
             HeaderItem::Val(HVal::Str(s)) => str(out, s),
             HeaderItem::Val(HVal::Int(n)) => val(out, n),
             HeaderItem::Val(HVal::Bool(b)) => val(out, b),

@@ -10,16 +10,14 @@ use crate::analysis::stats::StatsOptions;
 /// A reader that moves a progress bar by the bytes read.
 struct Counting<R> {
     inner: R,
-    n: u64,
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let k = self.inner.read(buf)?;
-        self.n += k as u64;
         if let Some(b) = &self.bar {
-            b.set_position(self.n);
+            b.inc(k as u64);
         }
         Ok(k)
     }
@@ -37,14 +35,18 @@ pub struct StatsConfig {
     pub tables: super::tables::TableOptions,
 }
 
-/// `rmqdump stats` of the capture named `file` (`-`: standard input).
+/// `rmqdump stats` of the captures named `files` (`-`: standard input), several merged by
+/// packet time into one result ([`crate::stats_files`]).
 pub fn stats<W: Write>(
-    file: &str,
+    files: &[String],
     cfg: StatsConfig,
     out: W,
     diag: &mut dyn Write,
 ) -> io::Result<()> {
-    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let size: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
     // A progress bar for large files, only when stderr is a terminal.
     let bar = (io::stderr().is_terminal() && size > 64 << 20).then(|| {
         let b = indicatif::ProgressBar::new(size);
@@ -56,7 +58,7 @@ pub fn stats<W: Write>(
         );
         b
     });
-    let threads = if file == "-" {
+    let threads = if files.iter().any(|f| f == "-") {
         1
     } else {
         cfg.threads.unwrap_or_else(|| {
@@ -66,25 +68,25 @@ pub fn stats<W: Write>(
         })
     };
     // One pass opens the input once, so standard input works too.
-    let run = crate::stats(
-        |i| -> io::Result<Counting<Box<dyn Read + Send>>> {
-            // The first pass moves the progress bar.
+    let run = crate::stats_files(
+        |i, f| -> io::Result<Counting<Box<dyn Read + Send>>> {
+            // The first pass moves the progress bar (by the bytes of every file).
             Ok(Counting {
-                inner: open(file)?,
-                n: 0,
+                inner: open(&files[f])?,
                 bar: if i == 0 { bar.clone() } else { None },
             })
         },
+        files.len(),
         cfg.opts,
         cfg.stats,
         threads,
     )?;
-    let (mut st, totals, cap_err) = (run.stats, run.totals, run.capture_error);
+    let (mut st, totals) = (run.stats, run.totals);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    if let Some(e) = cap_err {
-        capture_error(file, e, diag)?;
+    for (f, e) in run.capture_errors {
+        capture_error(&files[f], e, diag)?;
     }
     st.finish_roles();
     let doc = st.to_json(&totals);

@@ -1,5 +1,6 @@
-//! `rmqdump produce`: builds the messages, sends them with [`Producer::run`], prints one
-//! line per message and a summary, and writes the recording (pcap) and the manifest.
+//! `rmqdump produce`: builds the messages, sends them with [`Producer::run`], prints a
+//! summary (and with `-v` one line per message before it), and writes the recording (pcap)
+//! and the manifest.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
@@ -30,6 +31,8 @@ pub struct ProduceJob {
     pub record: Option<String>,
     /// Write what was sent and what came back to this JSON manifest.
     pub manifest: Option<String>,
+    /// One line per message before the summary (`-v`).
+    pub verbose: bool,
 }
 
 impl ProduceJob {
@@ -167,8 +170,8 @@ fn first_errors(outcomes: &[Outcome], n: usize) -> Vec<(String, usize)> {
     v
 }
 
-/// `rmqdump produce`: one line per message and the summary line to `out`; the caller
-/// says [`Summary::error_report`] on standard error.
+/// `rmqdump produce`: the summary line to `out` (with `job.verbose`, one line per message
+/// before it); the caller says [`Summary::error_report`] on standard error.
 pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<Summary> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -208,6 +211,9 @@ pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<Summary> {
                 *per_queue
                     .entry(format!("{}:{}", r.queue.broker_name, r.queue.queue_id))
                     .or_default() += 1;
+                if !job.verbose {
+                    continue;
+                }
                 writeln!(
                     w,
                     "{} {} msgId={} offsetMsgId={} queue={}:{} queueOffset={} latency={}us",
@@ -223,7 +229,9 @@ pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<Summary> {
             }
             Err(e) => {
                 failed += 1;
-                writeln!(w, "{} FAILED msgId={} {e}", o.index, o.uniq_key)?;
+                if job.verbose {
+                    writeln!(w, "{} FAILED msgId={} {e}", o.index, o.uniq_key)?;
+                }
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod headers;
 pub mod json_bound;
 pub mod message;
 pub mod msg_id;
+pub mod pop_info;
 pub mod register_broker;
 pub mod uniq_key;
 
@@ -61,6 +62,8 @@ pub struct Decoded<'a> {
     pub errors: Vec<String>,
     /// The frame's one limit problem (`limits::Limits` reached: what was left out, counted).
     pub limit: Option<String>,
+    /// A POP_MESSAGE answer's startOffsetInfo / msgOffsetInfo / orderCountInfo, decoded.
+    pub pop: Option<pop_info::PopInfo>,
 }
 
 impl<'a> Decoded<'a> {
@@ -129,6 +132,25 @@ pub fn decode<'a>(
     let body = &cmd.body[..];
     let mut budget = body::Budget::new(opts.limits, opts.body_limit());
     let mut body_limit = None;
+    if is_response && code == Some(200050) {
+        let f = |k: &str| d.field_str(k);
+        let (info, errors) = pop_info::decode(
+            f("startOffsetInfo"),
+            f("msgOffsetInfo"),
+            f("orderCountInfo"),
+            &opts.limits,
+        );
+        let mut cut = Vec::new();
+        for e in errors {
+            if e.is_limit() {
+                cut.push(e.to_string());
+            } else {
+                d.errors.push(e.to_string());
+            }
+        }
+        body_limit = (!cut.is_empty()).then(|| cut.join("; "));
+        d.pop = Some(info).filter(|p| *p != pop_info::PopInfo::default());
+    }
     match (is_response, code) {
         (false, Some(c)) if carries_sent_message(c) => {
             let topic = d.field_str("topic").unwrap_or("");

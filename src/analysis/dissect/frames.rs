@@ -12,7 +12,8 @@ use crate::remoting::stream::{FrameSplitter, SplitEvent};
 /// properties and batch flag, as V2 letters or V1 names (sends); the consumer's group,
 /// offsets and long-poll fields (`PullMessageRequestHeader`, `PullMessageResponseHeader`,
 /// `UpdateConsumerOffsetRequestHeader`, `GetMaxOffsetResponseHeader`,
-/// `PopMessageRequestHeader`, `AckMessageRequestHeader`, `ChangeInvisibleTimeRequestHeader`).
+/// `PopMessageRequestHeader`, `PopMessageResponseHeader`'s offset infos,
+/// `AckMessageRequestHeader`, `ChangeInvisibleTimeRequestHeader`).
 pub fn light_key(k: &str) -> bool {
     match k.as_bytes() {
         // SEND_MESSAGE_V2's letters, the common case, without a string compare.
@@ -33,6 +34,9 @@ pub fn light_key(k: &str) -> bool {
                 | "nextBeginOffset"
                 | "maxOffset"
                 | "offset"
+                | "startOffsetInfo"
+                | "msgOffsetInfo"
+                | "orderCountInfo"
         ),
     }
 }

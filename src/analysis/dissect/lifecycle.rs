@@ -211,6 +211,14 @@ impl Dissector {
 
     /// End of capture: flush every stream and report requests that were never answered.
     pub fn finish<F: FnMut(Event)>(&mut self, out: &mut F) {
+        self.finish_at(None, out)
+    }
+
+    /// [`Self::finish`] of a capture that ends at `end` (ns; None: this dissector's last
+    /// packet): several files dissected apart and read as one (`stats` of several files)
+    /// end at the merged input's last packet, so a request is pending or unanswered as in
+    /// the merged capture.
+    pub fn finish_at<F: FnMut(Event)>(&mut self, end: Option<i64>, out: &mut F) {
         // In stream order, taken out one at a time: a list of the keys, not a copy of every
         // flow (with the table still allocated, that copy and its sort doubled the peak).
         let mut keys: Vec<(u64, FlowKey)> = self.flows.iter().map(|(k, f)| (f.index, *k)).collect();
@@ -245,7 +253,7 @@ impl Dissector {
             std::mem::take(&mut self.pending).into_iter().collect();
         left.sort_by_key(|(_, r)| r.packet);
         // Still within its timeout at the capture's last packet: pending, not unanswered.
-        let end = self.totals.last_ts.unwrap_or(i64::MIN);
+        let end = end.or(self.totals.last_ts).unwrap_or(i64::MIN);
         for ((stream, _, opaque), r) in left {
             let waited_ms = end.saturating_sub(r.ts) / 1_000_000;
             let (kind, message) = if waited_ms <= r.timeout_ms {

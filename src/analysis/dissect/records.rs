@@ -204,3 +204,39 @@ pub struct Totals {
     pub first_ts: Option<i64>,
     pub last_ts: Option<i64>,
 }
+
+impl Totals {
+    /// Adds the totals of another capture dissected on its own (`stats` of several files):
+    /// every count added, the first and last times the earliest and the latest.
+    pub fn absorb(&mut self, o: &Totals) {
+        self.packets += o.packets;
+        self.tcp_packets += o.tcp_packets;
+        self.bytes += o.bytes;
+        self.streams += o.streams;
+        self.frames += o.frames;
+        self.undecodable += o.undecodable;
+        self.requests += o.requests;
+        self.responses += o.responses;
+        self.oneways += o.oneways;
+        self.unanswered += o.unanswered;
+        self.pending_at_end += o.pending_at_end;
+        self.unmatched_responses += o.unmatched_responses;
+        self.gaps += o.gaps;
+        self.gap_bytes += o.gap_bytes;
+        self.retransmitted_bytes += o.retransmitted_bytes;
+        self.skipped_bytes += o.skipped_bytes;
+        self.capture_bytes_skipped += o.capture_bytes_skipped;
+        self.capture_damage += o.capture_damage;
+        self.dropped_by_limits += o.dropped_by_limits;
+        self.evicted_flows += o.evicted_flows;
+        self.evicted_half_open += o.evicted_half_open;
+        self.first_ts = match (self.first_ts, o.first_ts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_ts = match (self.last_ts, o.last_ts) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}

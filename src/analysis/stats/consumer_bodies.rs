@@ -2,7 +2,8 @@
 //! strings and step over every other field without building it (no `serde_json::Value`).
 //! Java: `HeartbeatData` / `ConsumerData` / `SubscriptionData`
 //! (`remoting/protocol/heartbeat/`), `BatchAckMessageRequestBody` / `BatchAck`
-//! (`remoting/protocol/body/`, JSON names `c`, `t`, `q` with the long names as alternates).
+//! (`remoting/protocol/body/`, JSON names `c`, `t`, `q`, `so`, `b` with the long names as
+//! alternates; `b` by `remoting/protocol/BitSetSerializerDeserializer.java`).
 
 use std::borrow::Cow;
 
@@ -48,6 +49,39 @@ pub struct BatchAck<'a> {
     pub topic: Option<Cow<'a, str>>,
     #[serde(rename = "q", alias = "queueId", default)]
     pub queue_id: Option<i64>,
+    /// The acked offsets, `startOffset` (`so`) + `i` for each set bit `i`.
+    #[serde(rename = "b", alias = "bitSet", default)]
+    pub bit_set: Option<BitSet>,
+}
+
+/// A `java.util.BitSet` as `BitSetSerializerDeserializer` writes it: fastjson's
+/// `writeByteArray` of `BitSet.toByteArray()` (little-endian: bit `i` is bit `i % 8` of
+/// byte `i / 8`), a base64 string; fastjson also reads a byte array written as numbers.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum BitSet {
+    Base64(String),
+    Bytes(Vec<i64>),
+}
+
+impl BitSet {
+    /// How many bits are set (messages acked); None when it is not a byte array.
+    pub fn count_ones(&self) -> Option<u64> {
+        use base64::Engine;
+        match self {
+            Self::Base64(s) => base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .ok()
+                .map(|b| b.iter().map(|x| u64::from(x.count_ones())).sum()),
+            Self::Bytes(v) => v.iter().try_fold(0u64, |n, &x| {
+                // A Java byte is signed; fastjson takes either spelling.
+                let b = i8::try_from(x)
+                    .map(|b| b as u8)
+                    .or_else(|_| u8::try_from(x));
+                b.ok().map(|b| n + u64::from(b.count_ones()))
+            }),
+        }
+    }
 }
 
 /// Bodies up to this size are parsed without counting their nodes first: the typed

@@ -24,6 +24,8 @@ use std::net::{IpAddr, SocketAddr};
 use serde_json::{Value, json};
 
 use super::consumer_bodies as bodies;
+
+mod pop;
 use super::{Unmergeable, is_outcome};
 use crate::analysis::{FrameRecord, PULL_FLAG_COMMIT_OFFSET};
 use crate::remoting::command::{Kind, RemotingCommand};
@@ -120,7 +122,14 @@ pub struct QueueStats {
     /// UPDATE_CONSUMER_OFFSET's and the pulls' (with FLAG_COMMIT_OFFSET) `commitOffset`.
     pub committed: Span,
     pub pops: u64,
+    /// The queue offsets popped (POP_MESSAGE answers' `msgOffsetInfo`), one per message.
+    pub popped_offset: Span,
+    /// The answers' `startOffsetInfo` for this queue.
+    pub pop_start_offset: Span,
     pub acks: u64,
+    /// Messages acknowledged: one per ACK_MESSAGE, the set bits of each BATCH_ACK_MESSAGE
+    /// entry's `bitSet`.
+    pub acked_messages: u64,
     pub batch_ack_entries: u64,
     pub invisible_time_changes: u64,
     pub intervals: BTreeMap<i64, Slice>,
@@ -150,6 +159,8 @@ enum Inflight {
     Pull(u32),
     /// GET_MAX_OFFSET of (topic, broker, queue) `.0`.
     MaxOffset(u32),
+    /// POP_MESSAGE of (group, topic) `.0` of `pop_keys`.
+    Pop(u32),
 }
 
 /// The consumer view of a capture (see the module docs).
@@ -176,6 +187,13 @@ pub struct Consumers {
     pub heartbeats_undecoded: u64,
     /// BATCH_ACK_MESSAGE bodies that did not parse.
     pub batch_acks_undecoded: u64,
+    /// BATCH_ACK_MESSAGE entries whose `bitSet` did not decode (their messages uncounted).
+    pub batch_ack_bitsets_undecoded: u64,
+    /// POP_MESSAGE answers with offset entries that did not decode (`pop_info` errors).
+    pub pop_offsets_malformed: u64,
+    /// (group, topic) of the POP_MESSAGE requests awaiting their answer, and their index.
+    pop_keys: Vec<(String, String)>,
+    pop_index: BTreeMap<(String, String), u32>,
     slices: usize,
     pub slices_more: u64,
 }
@@ -233,7 +251,10 @@ impl Consumers {
             max_offset: Span::default(),
             committed: Span::default(),
             pops: 0,
+            popped_offset: Span::default(),
+            pop_start_offset: Span::default(),
             acks: 0,
+            acked_messages: 0,
             batch_ack_entries: 0,
             invisible_time_changes: 0,
             intervals: BTreeMap::new(),
@@ -315,7 +336,7 @@ impl Consumers {
             let Some(req) = r
                 .request
                 .as_ref()
-                .filter(|q| matches!(q.code, 11 | 30 | 361))
+                .filter(|q| matches!(q.code, 11 | 30 | 361 | 200050))
             else {
                 return;
             };
@@ -348,6 +369,10 @@ impl Consumers {
                     }
                 }
                 Inflight::MaxOffset(_) => {}
+                Inflight::Pop(k) if req.code == 200050 && cmd.code == 0 => {
+                    self.pop_answer(cmd, k, server, mark);
+                }
+                Inflight::Pop(_) => {}
             }
             return;
         }
@@ -417,8 +442,14 @@ impl Consumers {
                             qs.committed.add(mark(c));
                         }
                     }
-                    200050 => qs.pops += 1,
-                    200051 => qs.acks += 1,
+                    200050 => {
+                        qs.pops += 1;
+                        self.wait_pop(r.stream, cmd.opaque, group, topic);
+                    }
+                    200051 => {
+                        qs.acks += 1;
+                        qs.acked_messages += 1;
+                    }
                     200053 => qs.invisible_time_changes += 1,
                     _ => {}
                 }
@@ -481,24 +512,6 @@ impl Consumers {
         }
     }
 
-    /// BATCH_ACK_MESSAGE's body: each BatchAck (`c` consumerGroup, `t` topic, `q` queueId,
-    /// or their long names) counts one entry on its queue.
-    fn batch_ack(&mut self, cmd: &RemotingCommand, server: SocketAddr) {
-        let Some(acks) = bodies::parse::<bodies::BatchAckBody>(&cmd.body).and_then(|b| b.acks)
-        else {
-            self.batch_acks_undecoded += 1;
-            return;
-        };
-        for a in &acks {
-            let group = a.consumer_group.as_deref().unwrap_or("");
-            let topic = a.topic.as_deref().unwrap_or("");
-            let qid = a.queue_id.and_then(|q| i32::try_from(q).ok()).unwrap_or(-1);
-            if let Some(q) = self.queue(group, topic, server, qid) {
-                self.queues[q as usize].batch_ack_entries += 1;
-            }
-        }
-    }
-
     /// Adds another pass's consumer view (its connections were not this one's).
     pub fn merge(&mut self, o: Consumers) -> Result<(), Unmergeable> {
         if self.full() || o.full() {
@@ -532,7 +545,10 @@ impl Consumers {
             m.max_offset.merge(&q.max_offset);
             m.committed.merge(&q.committed);
             m.pops += q.pops;
+            m.popped_offset.merge(&q.popped_offset);
+            m.pop_start_offset.merge(&q.pop_start_offset);
             m.acks += q.acks;
+            m.acked_messages += q.acked_messages;
             m.batch_ack_entries += q.batch_ack_entries;
             m.invisible_time_changes += q.invisible_time_changes;
             for (b, s) in q.intervals {
@@ -565,6 +581,8 @@ impl Consumers {
         }
         self.heartbeats_undecoded += o.heartbeats_undecoded;
         self.batch_acks_undecoded += o.batch_acks_undecoded;
+        self.batch_ack_bitsets_undecoded += o.batch_ack_bitsets_undecoded;
+        self.pop_offsets_malformed += o.pop_offsets_malformed;
         if self.groups.len() > MAX_GROUPS
             || self.queues.len() > MAX_QUEUES
             || self.max_offsets.len() > MAX_QUEUES
@@ -610,7 +628,9 @@ impl Consumers {
                 .cmp(&(&b.group, &b.topic, b.broker, b.queue_id))
         });
         let mut by_group: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        let max_by_queue = self.max_by_queue();
         for q in order {
+            let (pop_max, pop_lag) = Self::pop_lag(q, &max_by_queue);
             let max = self.last_max(q);
             let committed = q.committed.last;
             let lag = match (max, committed) {
@@ -644,7 +664,12 @@ impl Consumers {
                 "max_offset": max.map(|m| json!({"value": m.value, "packet": m.packet})),
                 "lag": lag,
                 "pops": q.pops,
+                "popped_offset": q.popped_offset.json(),
+                "pop_start_offset": q.pop_start_offset.json(),
+                "pop_max_offset": pop_max.map(|m| json!({"value": m.value, "packet": m.packet})),
+                "pop_lag": pop_lag,
                 "acks": q.acks,
+                "acked_messages": q.acked_messages,
                 "batch_ack_entries": q.batch_ack_entries,
                 "invisible_time_changes": q.invisible_time_changes,
             });
@@ -676,6 +701,8 @@ impl Consumers {
             "answers_unattributed": self.inflight_more,
             "heartbeats_undecoded": self.heartbeats_undecoded,
             "batch_acks_undecoded": self.batch_acks_undecoded,
+            "batch_ack_bitsets_undecoded": self.batch_ack_bitsets_undecoded,
+            "pop_offsets_malformed": self.pop_offsets_malformed,
         })
     }
 }
