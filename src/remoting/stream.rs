@@ -225,10 +225,11 @@ impl FrameSplitter {
             self.chunks.pop_front();
         }
         if self.buf.is_empty() {
-            self.chunks.clear();
-            if self.buf.capacity() > 1 << 20 {
-                self.buf = Vec::new();
-            }
+            // Nothing held: give the memory back. An idle connection keeps no buffer, so
+            // `--max-flows` idle connections that each once carried a large frame do not
+            // keep its size each (the fast path above needs no buffer at all).
+            self.chunks = VecDeque::new();
+            self.buf = Vec::new();
         }
     }
 
@@ -701,6 +702,27 @@ mod tests {
             frames.iter().flat_map(|f| f.1.clone()).collect::<Vec<_>>(),
             all
         );
+    }
+
+    #[test]
+    fn an_emptied_buffer_is_given_back() {
+        // A frame of 100 KiB in 1,400-byte segments: buffered while it comes, nothing held
+        // once it is out (an idle connection must not keep its last frame's size).
+        let f = frame(1, 100 << 10);
+        let mut sp = FrameSplitter::new(FrameLimits::default(), true);
+        let chunks: Vec<_> = f
+            .chunks(1400)
+            .enumerate()
+            .map(|(i, c)| ((i * 1400) as u64, c.to_vec(), i as u64 + 1))
+            .collect();
+        let (frames, _) = collect(&mut sp, &chunks[..chunks.len() - 1]);
+        assert!(frames.is_empty());
+        assert!(sp.buffered() >= f.len() - 1400);
+        let (frames, probs) = collect(&mut sp, &chunks[chunks.len() - 1..]);
+        assert!(probs.is_empty(), "{probs:?}");
+        assert_eq!(frames.len(), 1);
+        assert_eq!(sp.buffered(), 0);
+        assert_eq!(sp.chunks.capacity(), 0);
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl Direction {
 #[allow(clippy::too_many_arguments)]
 pub(super) fn handle_stream_event(
     e: StreamEvent<'_>,
-    splitter: &mut Option<FrameSplitter>,
+    splitter: &mut Option<Box<FrameSplitter>>,
     syn_known: bool,
     peer_remoting: bool,
     opts: &Options,
@@ -111,7 +111,9 @@ pub(super) fn handle_stream_event(
             ts,
         } => {
             let sp = splitter
-                .get_or_insert_with(|| FrameSplitter::new(opts.frame, offset == 0 && syn_known));
+                .get_or_insert_with(|| {
+                    Box::new(FrameSplitter::new(opts.frame, offset == 0 && syn_known))
+                });
             sp.set_peer_remoting(peer_remoting);
             sp.push(offset, bytes, packet, ts, &mut |se| {
                 collect_split(se, opts, stream, frames, problems)

@@ -239,12 +239,17 @@ impl Dissector {
                 stream: None,
                 kind: ProblemKind::Limit,
                 message: format!(
-                    "{} connections evicted at the flow limits in all ({} over --max-flows {}, {} handshake-only over {}); the first {} reported one by one, {unreported} more not",
+                    "{} connections evicted at the flow limits in all ({} over --max-flows {}, {} handshake-only over {}{}); the first {} reported one by one, {unreported} more not",
                     self.totals.evicted_flows + self.totals.evicted_half_open,
                     self.totals.evicted_flows,
                     self.opts.limits.max_flows,
                     self.totals.evicted_half_open,
                     self.opts.limits.max_half_open_flows,
+                    match self.opts.shard {
+                        Some(sh) if sh.count > 1 =>
+                            format!("; this pass's share, 1/{} of each limit", sh.count),
+                        _ => String::new(),
+                    },
                     self.evictions_reported,
                 ),
             }));

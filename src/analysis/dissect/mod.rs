@@ -107,7 +107,9 @@ impl Default for Options {
 
 struct Dir {
     half: HalfStream,
-    splitter: Option<FrameSplitter>,
+    /// Boxed: a direction that never carries data (the answer side of a SYN flood or of
+    /// one-packet connections) costs a pointer, not a splitter's couple of hundred bytes.
+    splitter: Option<Box<FrameSplitter>>,
 }
 
 struct Flow {
@@ -162,7 +164,8 @@ pub const EVICTIONS_REPORTED: u64 = 10;
 /// (the one idle longest is flushed and forgotten first), of which at most
 /// `Limits::max_half_open_flows` handshake-only ones, at most [`MAX_FINISHED_FLOWS`] closed
 /// ones remembered, `max_pending_requests` requests waiting, `max_buffered_total` bytes
-/// buffered.
+/// buffered. A sharded pass ([`Options::shard`]) gets `1/count` of each of these, so the
+/// passes together hold what one pass would.
 pub struct Dissector {
     opts: Options,
     /// Live connections, least recently active first.
@@ -203,6 +206,17 @@ impl Dissector {
     pub fn new(mut opts: Options) -> Self {
         // Headers are decoded with FrameLimits: carry the extFields budget there.
         opts.frame.max_ext_fields = opts.limits.max_ext_fields;
+        // Sharded, the passes run at once: each gets its share of the tracking budget, so
+        // that `--threads N` holds what one pass holds, not N times it.
+        if let Some(shard) = opts.shard
+            && shard.count > 1
+        {
+            let share = |n: usize| n.div_ceil(shard.count as usize).max(1);
+            opts.limits.max_flows = share(opts.limits.max_flows);
+            opts.limits.max_half_open_flows = share(opts.limits.max_half_open_flows);
+            opts.max_buffered_total = share(opts.max_buffered_total);
+            opts.max_pending_requests = share(opts.max_pending_requests);
+        }
         Self {
             opts,
             flows: Lru::default(),
@@ -486,7 +500,11 @@ impl Dissector {
         if done && let Some(mut flow) = self.remove_flow(&key) {
             self.flush_flow(&mut flow, out);
             self.closed.insert(key);
-            if self.closed.len() > MAX_FINISHED_FLOWS {
+            let finished = match self.opts.shard {
+                Some(sh) if sh.count > 1 => MAX_FINISHED_FLOWS.div_ceil(sh.count as usize),
+                _ => MAX_FINISHED_FLOWS,
+            };
+            if self.closed.len() > finished {
                 self.closed.pop_front();
             }
         }

@@ -146,14 +146,52 @@ pub fn shape(frames: &[Value]) -> Shape {
     b.finish()
 }
 
+/// A set of stream numbers: a bitmap for the dense numbers the dissector gives (one bit a
+/// stream), a tree for any past [`StreamSet::DENSE`] (frames from elsewhere).
+#[derive(Default)]
+struct StreamSet {
+    bits: Vec<u64>,
+    sparse: BTreeSet<u64>,
+}
+
+impl StreamSet {
+    /// Streams below this go in the bitmap (at most 16 MiB of it).
+    const DENSE: u64 = 1 << 27;
+
+    fn contains(&self, stream: u64) -> bool {
+        if stream < Self::DENSE {
+            self.bits
+                .get((stream / 64) as usize)
+                .is_some_and(|w| w & (1 << (stream % 64)) != 0)
+        } else {
+            self.sparse.contains(&stream)
+        }
+    }
+
+    fn insert(&mut self, stream: u64) {
+        if stream < Self::DENSE {
+            let i = (stream / 64) as usize;
+            if i >= self.bits.len() {
+                self.bits.resize(i + 1, 0);
+            }
+            self.bits[i] |= 1 << (stream % 64);
+        } else {
+            self.sparse.insert(stream);
+        }
+    }
+}
+
 /// Folds frames (`read --json` objects, in capture order) into a [`Shape`]. Holds the
 /// shape, and per connection its name and server address.
 #[derive(Default)]
 pub struct ShapeBuilder {
     s: Shape,
-    /// Stream → (connection name, server address); `None`: a connection past
-    /// [`MAX_CONNECTIONS`], with its server address.
-    conns: BTreeMap<u64, (Option<CompactString>, CompactString)>,
+    /// Stream → (connection name, server address) of the first [`MAX_CONNECTIONS`]
+    /// connections.
+    conns: BTreeMap<u64, (CompactString, CompactString)>,
+    /// The streams past [`MAX_CONNECTIONS`] (counted once, nothing else kept): one bit per
+    /// stream, so a million one-packet connections cost 128 KiB, not an entry each.
+    beyond: StreamSet,
     /// Connections named so far.
     named: usize,
     per_role: BTreeMap<&'static str, usize>,
@@ -171,7 +209,11 @@ impl ShapeBuilder {
         let named = &mut self.named;
         let per_role = &mut self.per_role;
         let beyond = &mut s.connections_beyond;
-        let (conn, server) = self.conns.entry(stream).or_insert_with(|| {
+        if self.beyond.contains(stream) {
+            let key = format!("{} {kind}", f["name"].as_str().unwrap_or("?"));
+            return self.push_rest(f, key);
+        }
+        if !self.conns.contains_key(&stream) {
             let server = if kind == "response" {
                 &f["src"]
             } else {
@@ -186,22 +228,23 @@ impl ShapeBuilder {
                 Some(10909) => "BrokerVIP",
                 _ => "Broker",
             };
-            let server = CompactString::from(server.as_str().unwrap_or(""));
             if *named >= MAX_CONNECTIONS {
                 *beyond.entry(role.to_string()).or_default() += 1;
-                return (None, server);
+                self.beyond.insert(stream);
+                let key = format!("{} {kind}", f["name"].as_str().unwrap_or("?"));
+                return self.push_rest(f, key);
             }
             *named += 1;
             let n = per_role.entry(role).or_default();
             *n += 1;
-            (Some(compact_str::format_compact!("{role}#{n}")), server)
-        });
+            let server = CompactString::from(server.as_str().unwrap_or(""));
+            let conn = compact_str::format_compact!("{role}#{n}");
+            self.conns.insert(stream, (conn, server));
+        }
+        let (conn, server) = &self.conns[&stream];
         let name = f["name"].as_str().unwrap_or("?");
         let key = format!("{name} {kind}");
         if kind != "response" {
-            let Some(conn) = conn else {
-                return self.push_rest(f, key);
-            };
             let to_server = f["dst"].as_str() == Some(server.as_str());
             let item = compact_str::format_compact!(
                 "{}{}{}",
@@ -419,6 +462,27 @@ mod tests {
                 "connection Broker#1: request sequence differs at request 11 (A has {n} requests, B {n}): A=A B=C"
             )]
         );
+    }
+
+    #[test]
+    fn connections_past_the_cap_keep_one_bit_each() {
+        // A million one-packet connections must not keep an entry each (diff on
+        // /work/bench/flows-1M.pcap grew to 213 MiB by this map).
+        let extra = 100_000u64;
+        let mut b = ShapeBuilder::default();
+        for stream in 0..MAX_CONNECTIONS as u64 + extra {
+            b.push(&req(stream, "SEND_MESSAGE_V2"));
+            // A second frame of a connection past the cap is not counted again.
+            b.push(&req(stream, "SEND_MESSAGE_V2"));
+        }
+        assert_eq!(b.conns.len(), MAX_CONNECTIONS);
+        assert!(b.beyond.bits.len() as u64 <= (MAX_CONNECTIONS as u64 + extra) / 64 + 1);
+        // Stream numbers past the bitmap's range still count once.
+        b.push(&req(u64::MAX, "SEND_MESSAGE_V2"));
+        b.push(&req(u64::MAX, "SEND_MESSAGE_V2"));
+        let s = b.finish();
+        assert_eq!(s.connections_beyond.get("Broker"), Some(&(extra + 1)));
+        assert_eq!(s.sequences.len(), MAX_CONNECTIONS);
     }
 
     #[test]
