@@ -187,7 +187,7 @@ fn headers() {
             .iter()
             .flat_map(|f| json_headers(&root.join(f)))
             .collect();
-        let mode = |layout: LayoutNeed, keep: Option<fn(&str) -> bool>| {
+        let mode = |layout: LayoutNeed, keep: Option<rmqdump::remoting::command::KeyFilter>| {
             let o = JsonHeaderOptions {
                 layout,
                 keep,

@@ -14,7 +14,7 @@ use std::io::Read;
 use super::dissect::{Event, FrameRecord, Options, Problem, ProblemKind};
 use crate::capture::CaptureError;
 use crate::remoting::codes::{RequestCode, ResponseCode, SerializeType};
-use crate::remoting::command::{HeaderLayout, Kind, encode_frame, encode_frame_canonical};
+use crate::remoting::command::{HeaderLayout, Kind, encode_frame, encode_frame_head};
 
 /// What `verify` found. [`Summary::clean`] is the exit status: every frame re-encoded
 /// byte-exact and every RocketMQ byte checked.
@@ -134,6 +134,13 @@ pub enum Verdict {
 
 /// Re-encodes one frame (recorded with `Options::keep_wire`) and compares it with the wire.
 pub fn check_frame(r: &FrameRecord) -> Verdict {
+    check_frame_in(r, &mut Vec::new())
+}
+
+/// [`check_frame`] encoding into `buf` (a buffer reused from frame to frame): the header is
+/// encoded and compared with the wire, the body compared where it lies; the whole frame
+/// is encoded only to describe a mismatch.
+pub fn check_frame_in(r: &FrameRecord, buf: &mut Vec<u8>) -> Verdict {
     let wire = r.wire.as_deref().unwrap_or(&[]);
     let cmd = match &r.command {
         Err(e) => {
@@ -157,12 +164,27 @@ pub fn check_frame(r: &FrameRecord) -> Verdict {
             ),
         };
     }
-    let canonical =
-        (cmd.serialize == SerializeType::Json).then(|| encode_frame_canonical(cmd) == wire);
-    let again = encode_frame(cmd);
-    if again == wire {
+    // Whether the frame encodes (in fastjson's form, or from its layout) to the wire bytes.
+    let mut encodes_to_wire = |canonical: bool| {
+        buf.clear();
+        encode_frame_head(cmd, canonical, buf);
+        wire.len() == buf.len() + cmd.body.len()
+            && wire[..buf.len()] == buf[..]
+            && wire[buf.len()..] == cmd.body[..]
+    };
+    let same = encodes_to_wire(false);
+    // A JSON header with no recorded layout is written in fastjson's form either way.
+    let canonical = (cmd.serialize == SerializeType::Json).then(|| {
+        if matches!(cmd.layout, HeaderLayout::Json(_)) {
+            encodes_to_wire(true)
+        } else {
+            same
+        }
+    });
+    if same {
         return Verdict::Identical { canonical };
     }
+    let again = encode_frame(cmd);
     let at = again
         .iter()
         .zip(wire)
@@ -247,10 +269,11 @@ pub fn verify_files<R: Read + Send>(
 ) -> (Summary, Vec<(usize, CaptureError)>) {
     opts.keep_wire = true;
     let mut s = Summary::default();
+    let mut buf = Vec::new();
     let (totals, err) = crate::dissect_files(inputs, opts, |file, ev| match ev {
         Event::Frame(r) => {
             s.frames += 1;
-            let (canonical, text) = match check_frame(&r) {
+            let (canonical, text) = match check_frame_in(&r, &mut buf) {
                 Verdict::Identical { canonical } => {
                     s.identical += 1;
                     (canonical, None)

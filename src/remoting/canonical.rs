@@ -287,12 +287,13 @@ fn plain_text(t: &str) -> Option<&str> {
 /// Reads a header in exactly fastjson's form, keeping only the extFields keys in `keep`
 /// (others are skipped without being decoded), and at most `max` entries (the rest skipped
 /// too, and counted in `ext_fields_dropped`).
+/// `t` is the header, already validated as UTF-8.
 pub(super) fn scan_keeping(
-    h: &[u8],
-    keep: Option<fn(&str) -> bool>,
+    t: &str,
+    keep: Option<super::json_header::KeyFilter>,
     max: usize,
 ) -> Option<RemotingCommand> {
-    let t = std::str::from_utf8(h).ok()?;
+    let h = t.as_bytes();
     let mut s = S { b: h, t, i: 0 };
     let mut cmd = RemotingCommand::default();
     s.lit(b"{\"code\":")?;
@@ -308,7 +309,7 @@ pub(super) fn scan_keeping(
                 if ext.len() >= max {
                     s.skip_string()?;
                     cmd.ext_fields_dropped += 1;
-                } else if keep.is_none_or(|f| f(&k)) {
+                } else if keep.is_none_or(|f| f(Some(cmd.code), &k)) {
                     let v = s.string()?;
                     let k: ExtString = match k {
                         std::borrow::Cow::Borrowed(t) => t.into(),

@@ -29,7 +29,7 @@ pub use super::binary::{decode_binary_header, decode_binary_header_keeping, enco
 use super::json::{JStr, JValue};
 use super::json_header::encode_json_canonical;
 pub use super::json_header::{
-    JsonHeaderOptions, LayoutNeed, decode_json_header, decode_json_header_keeping,
+    JsonHeaderOptions, KeyFilter, LayoutNeed, decode_json_header, decode_json_header_keeping,
     decode_json_header_tolerant, decode_json_header_with, encode_json_header,
     encode_json_header_canonical,
 };
@@ -360,7 +360,8 @@ fn decode_header(
         SerializeType::Json => decode_json_header_with(header, o),
         SerializeType::RocketMq => decode_binary_header_keeping(header, o.max_ext).map(|mut c| {
             if let (Some(keep), Some(ext)) = (o.keep, &mut c.ext_fields) {
-                ext.retain(|(k, _)| keep(k));
+                let code = c.code;
+                ext.retain(|(k, _)| keep(Some(code), k));
             }
             c
         }),
@@ -396,7 +397,7 @@ pub fn decode_frame_as(
 pub fn decode_frame_light(
     frame: &[u8],
     limits: &FrameLimits,
-    keys: fn(&str) -> bool,
+    keys: KeyFilter,
     keep_body: impl Fn(&RemotingCommand, &[u8]) -> bool,
 ) -> Result<RemotingCommand, FrameError> {
     let (st, header, body) = split_frame(frame, limits)?;
@@ -433,6 +434,15 @@ pub fn encode_frame_canonical(cmd: &RemotingCommand) -> Vec<u8> {
 }
 
 fn encode_frame_parts(cmd: &RemotingCommand, canonical: bool, out: &mut Vec<u8>) {
+    encode_frame_head(cmd, canonical, out);
+    out.extend_from_slice(&cmd.body);
+}
+
+/// Appends the encoded frame without its body: the length and header-length words and the
+/// header, as [`encode_frame`] (`canonical` false) or [`encode_frame_canonical`] writes
+/// them; the whole frame is these bytes followed by `cmd.body`. For comparing with the
+/// wire (`rmqdump verify`) without copying the body.
+pub fn encode_frame_head(cmd: &RemotingCommand, canonical: bool, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; 8]);
     match cmd.serialize {
@@ -441,8 +451,7 @@ fn encode_frame_parts(cmd: &RemotingCommand, canonical: bool, out: &mut Vec<u8>)
         SerializeType::RocketMq => encode_binary_header(cmd, out),
     }
     let header_len = out.len() - start - 8;
-    out.extend_from_slice(&cmd.body);
-    let length = (out.len() - start - 4) as u32;
+    let length = (header_len + 4 + cmd.body.len()) as u32;
     out[start..start + 4].copy_from_slice(&length.to_be_bytes());
     let word = ((cmd.serialize.byte() as u32) << 24) | (header_len as u32 & 0x00FF_FFFF);
     out[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());

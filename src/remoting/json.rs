@@ -445,9 +445,31 @@ pub fn escape_fastjson_bytes(s: &str, out: &mut Vec<u8>) {
 /// Runs of text that fastjson writes unchanged are passed on whole, escapes between them.
 fn escape_with(s: &str, mut push: impl FnMut(&str)) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // Bytes that may start something to escape (the C2 and E2 lead bytes only with the
+    // right continuation, checked below): everything else is stepped over by one lookup.
+    const MAYBE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 0x20 {
+            t[i] = true;
+            i += 1;
+        }
+        t[b'"' as usize] = true;
+        t[b'\\' as usize] = true;
+        t[0x7f] = true;
+        t[0xC2] = true;
+        t[0xE2] = true;
+        t
+    };
     let b = s.as_bytes();
     let (mut run, mut i) = (0, 0);
-    while let Some(&c) = b.get(i) {
+    loop {
+        while let Some(&c) = b.get(i)
+            && !MAYBE[c as usize]
+        {
+            i += 1;
+        }
+        let Some(&c) = b.get(i) else { break };
         // The length of the character to escape here, if any.
         let n = match c {
             b'"' | b'\\' | 0..=0x1f | 0x7f => 1,

@@ -8,15 +8,69 @@ use crate::reassembly::StreamEvent;
 use crate::remoting::command::{FrameError, Kind, LayoutNeed, RemotingCommand, decode_frame_as};
 use crate::remoting::stream::{FrameSplitter, SplitEvent};
 
-/// The extFields kept by [`Options::light`] decoding: producer group, topic, queue,
-/// properties and batch flag, as V2 letters or V1 names (sends); the consumer's group,
-/// offsets and long-poll fields (`PullMessageRequestHeader`, `PullMessageResponseHeader`,
-/// `UpdateConsumerOffsetRequestHeader`, `GetMaxOffsetResponseHeader`,
-/// `PopMessageRequestHeader`, `PopMessageResponseHeader`'s offset infos,
-/// `AckMessageRequestHeader`, `ChangeInvisibleTimeRequestHeader`).
-pub fn light_key(k: &str) -> bool {
+/// The extFields kept by [`Options::light`] decoding, by the header's code (see
+/// [`crate::remoting::command::KeyFilter`]): what statistics read and nothing else.
+///
+/// - Any request: `topic` (the pairing keeps it with the request).
+/// - Sends (`RequestCode::is_send`): producer group, topic, queue, properties and batch
+///   flag, as V2 letters or V1 names (`SendMessageRequestHeaderV2`, `SendMessageRequestHeader`).
+/// - The consumer view's requests: `consumerGroup`, `queueId`, and by code the offsets and
+///   long-poll fields (`PullMessageRequestHeader`, `UpdateConsumerOffsetRequestHeader`,
+///   `GetMaxOffsetRequestHeader`, `PopMessageRequestHeader`, `AckMessageRequestHeader`,
+///   `ChangeInvisibleTimeRequestHeader`, `NotificationRequestHeader`,
+///   `PollingInfoRequestHeader`).
+/// - Answers (any code may be a response code: the flag saying which usually comes after
+///   extFields): `nextBeginOffset`, `maxOffset` (`PullMessageResponseHeader`), `offset`
+///   (`GetMaxOffsetResponseHeader`) and `PopMessageResponseHeader`'s offset infos
+///   (`startOffsetInfo`, `msgOffsetInfo`, `orderCountInfo`).
+///
+/// A header whose code comes after its extFields (`None`) keeps every key named above.
+pub fn light_key(code: Option<i32>, k: &str) -> bool {
+    let Some(code) = code else {
+        return any_light_key(k);
+    };
+    if matches!(
+        k,
+        "nextBeginOffset"
+            | "maxOffset"
+            | "offset"
+            | "topic"
+            | "startOffsetInfo"
+            | "msgOffsetInfo"
+            | "orderCountInfo"
+    ) {
+        return true;
+    }
+    match code {
+        10 | 310 | 320 | 324 | 325 => match k.as_bytes() {
+            // SEND_MESSAGE_V2's letters, the common case, without a string compare.
+            [c] => matches!(c, b'a' | b'b' | b'e' | b'i' | b'm'),
+            _ => matches!(k, "producerGroup" | "queueId" | "properties" | "batch"),
+        },
+        // PULL_MESSAGE, LITE_PULL_MESSAGE
+        11 | 361 => matches!(
+            k,
+            "consumerGroup"
+                | "queueId"
+                | "queueOffset"
+                | "commitOffset"
+                | "sysFlag"
+                | "suspendTimeoutMillis"
+        ),
+        // UPDATE_CONSUMER_OFFSET
+        15 => matches!(k, "consumerGroup" | "queueId" | "commitOffset"),
+        // GET_MAX_OFFSET, HEART_BEAT, ACK_MESSAGE, CHANGE_MESSAGE_INVISIBLETIME,
+        // BATCH_ACK_MESSAGE
+        30 | 34 | 200051 | 200053 | 200151 => matches!(k, "consumerGroup" | "queueId"),
+        // POP_MESSAGE, NOTIFICATION, POLLING_INFO
+        200050 | 200054 | 200055 => matches!(k, "consumerGroup" | "queueId" | "pollTime"),
+        _ => false,
+    }
+}
+
+/// Every key [`light_key`] keeps for some code.
+fn any_light_key(k: &str) -> bool {
     match k.as_bytes() {
-        // SEND_MESSAGE_V2's letters, the common case, without a string compare.
         [c] => matches!(c, b'a' | b'b' | b'e' | b'i' | b'm'),
         _ => matches!(
             k,
@@ -230,5 +284,89 @@ pub(super) fn collect_split(
             kind: ProblemKind::NotRemoting,
             message: p.reason,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header whose code is known keeps only what the statistics read for that code
+    /// (and the answers' offsets, any code being possibly a response code); the union of
+    /// them when the code comes after the extFields.
+    #[test]
+    fn light_keys_follow_the_code() {
+        let all = [
+            "a",
+            "b",
+            "e",
+            "i",
+            "m",
+            "topic",
+            "producerGroup",
+            "queueId",
+            "properties",
+            "batch",
+            "consumerGroup",
+            "queueOffset",
+            "commitOffset",
+            "sysFlag",
+            "suspendTimeoutMillis",
+            "pollTime",
+            "nextBeginOffset",
+            "maxOffset",
+            "offset",
+        ];
+        let kept = |code: Option<i32>| -> Vec<&str> {
+            all.iter().copied().filter(|k| light_key(code, k)).collect()
+        };
+        let answers = ["nextBeginOffset", "maxOffset", "offset"];
+        // SEND_MESSAGE_V2: its letters, no consumer keys.
+        assert_eq!(
+            kept(Some(310)),
+            [
+                "a",
+                "b",
+                "e",
+                "i",
+                "m",
+                "topic",
+                "producerGroup",
+                "queueId",
+                "properties",
+                "batch",
+                "nextBeginOffset",
+                "maxOffset",
+                "offset"
+            ]
+        );
+        // GET_ROUTEINFO_BY_TOPIC (and a SUCCESS answer): the topic and the offsets.
+        assert_eq!(
+            kept(Some(105)),
+            ["topic", "nextBeginOffset", "maxOffset", "offset"]
+        );
+        assert_eq!(kept(Some(0)), kept(Some(105)));
+        // PULL_MESSAGE: group, queue, offsets and the long-poll fields.
+        for k in [
+            "consumerGroup",
+            "queueId",
+            "queueOffset",
+            "commitOffset",
+            "sysFlag",
+            "suspendTimeoutMillis",
+        ]
+        .iter()
+        .chain(&answers)
+        {
+            assert!(light_key(Some(11), k), "{k}");
+        }
+        assert!(!light_key(Some(11), "b") && !light_key(Some(11), "pollTime"));
+        assert!(light_key(Some(200050), "pollTime") && !light_key(Some(200050), "sysFlag"));
+        // Unknown keys never, whatever the code; the code unknown: every key above.
+        assert!(!light_key(Some(310), "c") && !light_key(None, "c"));
+        assert_eq!(kept(None), all);
+        for code in [10, 11, 15, 30, 34, 105, 310, 320, 361, 200050, 200151, -1] {
+            assert!(kept(Some(code)).iter().all(|k| light_key(None, k)));
+        }
     }
 }

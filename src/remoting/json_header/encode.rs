@@ -173,7 +173,11 @@ pub(in crate::remoting) fn encode_json_canonical(cmd: &RemotingCommand, out: &mu
     push_int(out, cmd.flag.into());
     out.push(b',');
     push_key(out, "language");
-    push_str(out, &cmd.language_str());
+    match (&cmd.language_name, cmd.language.name()) {
+        (Some(n), _) => push_str(out, n),
+        (None, Some(n)) => push_str(out, n),
+        (None, None) => push_str(out, &cmd.language_str()),
+    }
     out.push(b',');
     push_key(out, "opaque");
     push_int(out, cmd.opaque.into());

@@ -42,6 +42,12 @@ pub enum LayoutNeed {
     Full,
 }
 
+/// Which extFields keys a light decode keeps: given the header's `code` when it was read
+/// before the extFields object (always for fastjson's and the binary form, whose `code`
+/// comes first; `None` when a header writes it later), and the key. The code may be a
+/// request's or a response's: the flag that says which usually comes after extFields.
+pub type KeyFilter = fn(Option<i32>, &str) -> bool;
+
 /// What [`decode_json_header_with`] keeps.
 #[derive(Clone, Copy, Debug)]
 pub struct JsonHeaderOptions {
@@ -49,7 +55,7 @@ pub struct JsonHeaderOptions {
     /// and counted in `ext_fields_dropped`.
     pub max_ext: usize,
     /// Keep only the extFields keys this accepts (the others are checked and skipped).
-    pub keep: Option<fn(&str) -> bool>,
+    pub keep: Option<KeyFilter>,
     pub layout: LayoutNeed,
 }
 
@@ -86,14 +92,18 @@ pub fn decode_json_header_with(
     h: &[u8],
     o: &JsonHeaderOptions,
 ) -> Result<RemotingCommand, FrameError> {
+    // The header's bytes validated as UTF-8 once, for both scanners (and a second scan).
+    let whole = std::str::from_utf8(h).ok();
     // Exactly fastjson's form (Java): the faster scanner, no layout needed.
-    if let Some(cmd) = super::canonical::scan_keeping(h, o.keep, o.max_ext) {
+    if let Some(t) = whole
+        && let Some(cmd) = super::canonical::scan_keeping(t, o.keep, o.max_ext)
+    {
         return Ok(cmd);
     }
-    match scan(h, o, false) {
+    match scan(h, whole, o, false) {
         Scan::Done(cmd) => return Ok(cmd),
         Scan::NeedLayout => {
-            if let Scan::Done(cmd) = scan(h, o, true) {
+            if let Scan::Done(cmd) = scan(h, whole, o, true) {
                 return Ok(cmd);
             }
         }
@@ -102,7 +112,8 @@ pub fn decode_json_header_with(
     let mut cmd = decode_json_header_tolerant(h)?;
     limit_ext_fields(&mut cmd, o.max_ext);
     if let (Some(keep), Some(ext)) = (o.keep, &mut cmd.ext_fields) {
-        ext.retain(|(k, _)| keep(k));
+        let code = cmd.code;
+        ext.retain(|(k, _)| keep(Some(code), k));
     }
     Ok(cmd)
 }
@@ -154,8 +165,8 @@ pub use tolerant::decode_json_header_tolerant;
 use tolerant::*;
 
 /// One pass over the header; `build` records the layout from the start.
-fn scan(h: &[u8], o: &JsonHeaderOptions, build: bool) -> Scan {
-    match scan_inner(h, o, build) {
+fn scan(h: &[u8], whole: Option<&str>, o: &JsonHeaderOptions, build: bool) -> Scan {
+    match scan_inner(h, whole, o, build) {
         Ok(Some(cmd)) => Scan::Done(cmd),
         Ok(None) => Scan::Fallback,
         Err(NeedLayout) => Scan::NeedLayout,
@@ -204,8 +215,9 @@ fn canonical_members(seen: u8, cmd: &RemotingCommand) -> Vec<JsonMember> {
     m
 }
 
-fn scan_inner(
-    h: &[u8],
+fn scan_inner<'a>(
+    h: &'a [u8],
+    whole: Option<&'a str>,
     o: &JsonHeaderOptions,
     mut build: bool,
 ) -> Result<Option<RemotingCommand>, NeedLayout> {
@@ -215,7 +227,7 @@ fn scan_inner(
         irregular: false,
     };
     let cx = Cx {
-        whole: std::str::from_utf8(h).ok(),
+        whole,
         // Without a layout, the escaping is not compared.
         exact: o.layout != LayoutNeed::None,
     };
@@ -281,7 +293,9 @@ fn scan_inner(
         if which == EXT && p.peek() == Some(b'{') {
             switch!(was_canon, seen_before, false);
             let built_before = build;
-            let Some(el) = ext_fields(&mut p, cx, o, &mut build, &mut cmd, &mut canon)? else {
+            let code = (seen_before & (1 << CODE) != 0).then_some(cmd.code);
+            let Some(el) = ext_fields(&mut p, cx, o, code, &mut build, &mut cmd, &mut canon)?
+            else {
                 return Ok(None);
             };
             if build && !built_before {
@@ -381,6 +395,7 @@ fn ext_fields<'a>(
     p: &mut Parser<'a>,
     cx: Cx<'a>,
     o: &JsonHeaderOptions,
+    code: Option<i32>,
     build: &mut bool,
     cmd: &mut RemotingCommand,
     canon: &mut bool,
@@ -414,7 +429,7 @@ fn ext_fields<'a>(
             cmd.ext_fields_dropped += 1;
             *canon = false;
             get!(scalar(p, false, cx));
-        } else if o.keep.is_some_and(|f| !f(k.as_str())) {
+        } else if o.keep.is_some_and(|f| !f(code, k.as_str())) {
             get!(scalar(p, false, cx));
         } else {
             let v = get!(scalar(p, true, cx));

@@ -292,7 +292,12 @@ fn fastjson_form_needs_no_layout() {
         );
         // The one-pass decoder alone (the fastjson-form scanner goes first) tells the
         // same.
-        let Scan::Done(one) = scan(h, &JsonHeaderOptions::default(), false) else {
+        let Scan::Done(one) = scan(
+            h,
+            std::str::from_utf8(h).ok(),
+            &JsonHeaderOptions::default(),
+            false,
+        ) else {
             panic!("{}", String::from_utf8_lossy(h));
         };
         assert_eq!(one.layout, c.layout, "{}", String::from_utf8_lossy(h));
@@ -333,7 +338,7 @@ fn every_client_takes_the_one_pass_path() {
                 layout,
                 ..Default::default()
             };
-            let first = scan(h, &o, false);
+            let first = scan(h, std::str::from_utf8(h).ok(), &o, false);
             assert!(
                 match first {
                     Scan::Done(_) => true,
@@ -353,7 +358,7 @@ fn every_client_takes_the_one_pass_path() {
 fn light_decoding_keeps_only_what_is_asked() {
     let h = b"{\"code\":310,\"extFields\":{\"a\":\"g\",\"b\":\"T\",\"d\":4,\"k\":false},\"language\":\"CPP\",\"opaque\":3,\"remark\":\"\",\"version\":333}\n";
     let o = JsonHeaderOptions {
-        keep: Some(|k| k == "b"),
+        keep: Some(|_, k| k == "b"),
         layout: LayoutNeed::None,
         ..Default::default()
     };
@@ -380,4 +385,39 @@ fn light_decoding_keeps_only_what_is_asked() {
         f
     };
     assert_eq!(encode_frame(&c), frame);
+}
+
+/// The key filter is given the header's code when the code comes before the extFields
+/// (fastjson's form, the one-pass decoder, the reference reader's fallback), `None` when
+/// it comes after.
+#[test]
+fn light_decoding_gives_the_code_to_the_key_filter() {
+    let o = JsonHeaderOptions {
+        keep: Some(|code, k| match code {
+            Some(c) => k == "b" && c == 310,
+            None => k == "a",
+        }),
+        layout: LayoutNeed::None,
+        ..Default::default()
+    };
+    let keys = |h: &[u8]| -> Vec<String> {
+        let c = decode_json_header_with(h, &o).unwrap();
+        c.ext_fields
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect()
+    };
+    // fastjson's form (the canonical scanner)
+    let java = br#"{"code":310,"extFields":{"a":"g","b":"T"},"flag":0,"language":"JAVA","opaque":3,"serializeTypeCurrentRPC":"JSON","version":433}"#;
+    assert_eq!(keys(java), ["b"]);
+    // another order, code first (the one-pass decoder)
+    let rust = br#"{"code":310,"language":"RUST","extFields":{"a":"g","b":"T"},"opaque":3}"#;
+    assert_eq!(keys(rust), ["b"]);
+    // code after the extFields
+    let late = br#"{"extFields":{"a":"g","b":"T"},"code":310,"opaque":3}"#;
+    assert_eq!(keys(late), ["a"]);
+    // a duplicate member: the reference reader, then the filter with the code read
+    let dup = br#"{"code":310,"opaque":1,"opaque":3,"extFields":{"a":"g","b":"T"}}"#;
+    assert_eq!(keys(dup), ["b"]);
 }
