@@ -17,7 +17,6 @@ use rmqdump::cli::{
     CheckArgs, Cli, Cmd, DiffArgs, LiveArgs, ManArgs, ProduceArgs, ProxyArgs, ReadArgs, StatsArgs,
     VerifyArgs, limits,
 };
-use rmqdump::output::display_filter::DisplayFilter;
 use rmqdump::output::pipe::KeepVerdict;
 use rmqdump::output::read::{self as reader, ReadConfig};
 use rmqdump::output::stats_cmd::{self, StatsConfig};
@@ -87,19 +86,15 @@ fn read(a: ReadArgs) -> io::Result<u8> {
         Ok(x) => x,
         Err(e) => return usage(e),
     };
-    filter.broker = a.broker;
-    filter.since = a.since;
-    filter.until = a.until;
-    let display = match a.display_filter.as_deref().map(DisplayFilter::parse) {
-        Some(Err(e)) => return usage(e),
-        Some(Ok(y)) => Some(y),
-        None => None,
+    let display = match a.select.apply(&mut filter) {
+        Ok(y) => y,
+        Err(e) => return usage(e),
     };
     let opts = a.common.options(false);
     let cfg = ReadConfig {
         more: a.more,
         display,
-        count: a.count,
+        count: a.select.count,
         write: a.write,
         ..ReadConfig::new(
             opts,
@@ -176,6 +171,15 @@ fn extcap(a: rmqdump::cli::ExtcapArgs) -> io::Result<u8> {
         write!(io::stdout(), "{}", extcap::config(i))?;
         return Ok(0);
     }
+    if !a.capture
+        && let Some(f) = &a.extcap_capture_filter
+    {
+        // Wireshark's check of a capture filter: an error on stdout, nothing when valid.
+        if let Some(e) = extcap::verify_capture_filter(i, f) {
+            println!("{e}");
+        }
+        return Ok(0);
+    }
     let (true, Some(fifo)) = (a.capture, a.fifo.as_deref()) else {
         return usage(
             "extcap: give --extcap-interfaces, --extcap-dlts, --extcap-config or --capture --fifo",
@@ -186,6 +190,7 @@ fn extcap(a: rmqdump::cli::ExtcapArgs) -> io::Result<u8> {
         namesrv: a.namesrv,
         live_interface: a.live_interface,
         ports: a.ports,
+        filter: a.extcap_capture_filter,
     };
     let args = extcap::capture_args(i, fifo, &o).map_err(io::Error::other)?;
     let cli = Cli::try_parse_from(std::iter::once("rmqdump".to_string()).chain(args))

@@ -183,3 +183,117 @@ fn wireshark_lists_and_starts_the_extcap_interfaces() {
         "{lines}"
     );
 }
+
+/// `tshark -i rmqdump-live` with a capture filter: Wireshark's capture filter is live's
+/// display filter (`-Y`), checked through the extcap first; the pcap tshark wrote holds the
+/// packets of the selected frames only. Needs CAP_NET_RAW (skipped otherwise, not in CI).
+#[test]
+fn wireshark_captures_live_with_a_capture_filter() {
+    if !tshark_or_skip() {
+        return;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+        eprintln!("SKIPPED: live capture needs CAP_NET_RAW (not root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path();
+    let entry = install(conf);
+    // Listed, with its options; a capture filter checked as Wireshark's dialog does.
+    let list = stdout(with_env(&mut Command::new(&entry), conf).arg("--extcap-interfaces"));
+    assert!(list.contains("interface {value=rmqdump-live}"), "{list}");
+    let d = stdout(with_env(Command::new("tshark").arg("-D"), conf));
+    assert!(d.contains("rmqdump-live (RocketMQ live capture"), "{d}");
+    let check = |f: &str| {
+        stdout(with_env(&mut Command::new(&entry), conf).args([
+            "--extcap-capture-filter",
+            f,
+            "--extcap-interface",
+            "rmqdump-live",
+        ]))
+    };
+    assert_eq!(check("header.topic == \"LiveX\""), "");
+    let bad = check("header.topic ==");
+    assert!(
+        bad.starts_with("column 16: ") && bad.lines().count() == 1,
+        "{bad}"
+    );
+
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let pcap = dir.path().join("live.pcap");
+    let log = dir.path().join("extcap.log");
+    let tshark = with_env(&mut Command::new("tshark"), conf)
+        .args([
+            "-i",
+            "rmqdump-live",
+            "-o",
+            "extcap.rmqdump_live.liveinterface:lo",
+        ])
+        .arg("-o")
+        .arg(format!("extcap.rmqdump_live.ports:{port}"))
+        .args(["-f", "header.topic == \"LiveX\"", "-a", "duration:6", "-w"])
+        .arg(&pcap)
+        .env("RMQDUMP_EXTCAP_LOG", &log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("capturing on")) {
+        assert!(t.elapsed() < Duration::from_secs(6), "live did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let request = |opaque: i32, topic: &str| {
+        let cmd = RemotingCommand {
+            code: 105,
+            language: LanguageCode::JAVA,
+            version: 401,
+            opaque,
+            ext_fields: Some(vec![("topic".into(), topic.into())]),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        encode_frame_into(&cmd, &mut out);
+        out
+    };
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = server.accept().unwrap();
+        for opaque in 1..=3 {
+            read_frame(&mut s);
+            s.write_all(&frame(17, opaque, true)).unwrap();
+        }
+    });
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_nodelay(true).unwrap();
+    for (opaque, topic) in [(1, "LiveX"), (2, "LiveY"), (3, "LiveX")] {
+        c.write_all(&request(opaque, topic)).unwrap();
+        read_frame(&mut c);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    drop(c);
+    peer.join().unwrap();
+    let out = tshark.wait_with_output().unwrap();
+    assert!(out.status.success(), "tshark: {out:?}");
+    let read = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["read", "--json"])
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let frames: Vec<(String, i64)> = String::from_utf8_lossy(&read.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|f| {
+            (
+                f["header"]["topic"].as_str().unwrap_or("").to_string(),
+                f["opaque"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(frames, [("LiveX".into(), 1), ("LiveX".into(), 3)]);
+}

@@ -246,6 +246,77 @@ fn check_capture(capture: &str, chrome: &str, screenshots: bool) -> usize {
         );
         assert!(p50 <= p99 && p99 <= max, "{capture}: {p50} {p99} {max}");
     }
+    // Latency by request code: the plot is drawn when a request was answered, and each code's
+    // figures over its intervals are those of codes[].latency_us (the same histogram over
+    // the same responses); the codes drawn and "other" add up to every paired response.
+    if paired > 0 {
+        assert!(
+            r.dom.contains("data-plot=\"latency-by-code\""),
+            "{capture}: latency by code drawn"
+        );
+        let mut sum = 0;
+        for (k, v) in &derived {
+            let Some(rest) = k.strip_prefix("latency_by_code/") else {
+                continue;
+            };
+            let (key, field) = rest.split_once('/').unwrap();
+            let v: Value = serde_json::from_str(v.as_deref().unwrap()).unwrap();
+            if field == "count" {
+                sum += v.as_u64().unwrap();
+            }
+            if key == "other" {
+                continue;
+            }
+            let code: i64 = key.parse().unwrap();
+            let c = codes
+                .iter()
+                .find(|c| c["code"].as_i64() == Some(code))
+                .unwrap_or_else(|| panic!("{capture}: code {code} not in stats --json"));
+            assert_eq!(v, c["latency_us"][field], "{capture}: code {code} {field}");
+        }
+        assert_eq!(
+            sum, paired,
+            "{capture}: latency by code covers every response"
+        );
+    }
+    // Consumers' offsets over time: drawn when a pull carried a queueOffset, and every
+    // queue's figures shown (data-stat, compared above).
+    let groups = doc["consumers"]["groups"].as_array().unwrap();
+    let mut with_intervals = 0;
+    for (g, gv) in groups.iter().enumerate() {
+        for (q, qv) in gv["queues"].as_array().unwrap().iter().enumerate() {
+            if qv["intervals"].as_array().is_some_and(|i| !i.is_empty()) {
+                with_intervals += 1;
+                for f in ["pulls", "lag", "pops"] {
+                    let p = format!("/consumers/groups/{g}/queues/{q}/{f}");
+                    assert!(stats.iter().any(|(s, _)| *s == p), "{capture}: {p} shown");
+                }
+            }
+        }
+    }
+    if with_intervals > 0 {
+        assert!(
+            r.dom.contains("data-plot=\"pull_offset\""),
+            "{capture}: pull offsets drawn"
+        );
+        let drawn = with_intervals.min(8);
+        let more = derived
+            .iter()
+            .find(|(k, _)| k == "offsets_queues_more")
+            .map_or(0, |(_, v)| v.as_deref().unwrap().parse::<usize>().unwrap());
+        assert_eq!(
+            drawn + more,
+            with_intervals,
+            "{capture}: queues drawn or said"
+        );
+        // The figures drawn are the statistics' per-interval offsets.
+        assert!(
+            stats
+                .iter()
+                .any(|(s, _)| s.contains("/intervals/0/pull_offset/last/value")),
+            "{capture}: per-interval offsets shown"
+        );
+    }
     // Per interval, the requests of every request code add up to the interval's requests.
     let intervals = doc["intervals"].as_array().unwrap();
     assert!(!intervals.is_empty(), "{capture}: intervals");
@@ -303,6 +374,7 @@ fn report_figures_equal_stats_json_in_chromium() {
         "captures/cpp/rocketmq-cpp-dev.pcapng",
         "captures/node/rocketmq-node-dev.pcap",
         "captures/public/deepflow/rocketmq-pull-message.pcap",
+        "captures/java/java5-broker5.pcap",
     ]
     .into_iter()
     .enumerate()

@@ -117,12 +117,19 @@ pub fn port_filter(ports: &[u16]) -> Vec<libc::sock_filter> {
         .collect()
 }
 
+/// Where a packet's `sockaddr_ll` lies after its `tpacket3_hdr` (TPACKET_ALIGN, 16 bytes).
+const SLL_OFFSET: usize = (std::mem::size_of::<libc::tpacket3_hdr>() + 15) & !15;
+
 /// A live capture: the socket and its mapped ring.
 pub struct Live {
     fd: libc::c_int,
     ring: *mut u8,
     ring_len: usize,
     block: usize,
+    /// The loopback interface's index (0: none): AF_PACKET hands every packet sent on it
+    /// twice, as outgoing and as incoming; the outgoing copy is skipped, as libpcap does
+    /// (pcap-linux.c, `lo_ifindex`), so each packet is seen once, as tcpdump sees it.
+    lo_ifindex: i32,
 }
 
 // SAFETY: the ring is owned by this value alone (no aliasing pointers escape); moving it to
@@ -179,6 +186,8 @@ impl Live {
             ring: ptr::null_mut(),
             ring_len: 0,
             block: 0,
+            // SAFETY: a valid C string.
+            lo_ifindex: unsafe { libc::if_nametoindex(c"lo".as_ptr()) } as i32,
         };
         let filter = port_filter(ports);
         let prog = libc::sock_fprog {
@@ -343,8 +352,16 @@ impl Live {
             ) else {
                 break;
             };
+            // The sockaddr_ll after the header (TPACKET_ALIGN(sizeof(tpacket3_hdr))):
+            // sll_ifindex at 4, sll_pkttype at 10.
+            let sll = off + SLL_OFFSET;
+            let outgoing_on_lo = self.lo_ifindex != 0
+                && rd32(sll + 4).is_some_and(|i| i as i32 == self.lo_ifindex)
+                && data.get(sll + 10) == Some(&libc::PACKET_OUTGOING);
             let start = off + net as usize;
-            if let Some(pkt) = data.get(start..start + snap as usize) {
+            if outgoing_on_lo {
+                // Seen again as incoming.
+            } else if let Some(pkt) = data.get(start..start + snap as usize) {
                 f(sec as i64 * 1_000_000_000 + nsec as i64, pkt, len);
                 n += 1;
             }

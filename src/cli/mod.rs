@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::Options;
 use crate::limits::Limits;
+use crate::output::display_filter::DisplayFilter;
 use crate::output::{self, OutputOptions};
 
 pub mod help;
@@ -181,7 +182,8 @@ pub struct ExtcapArgs {
     pub capture: bool,
     #[arg(long)]
     pub fifo: Option<String>,
-    /// Accepted and not applied: proxy and live choose their traffic themselves.
+    /// rmqdump-live: an rmqdump display filter (`live -Y`); rmqdump-proxy takes none.
+    /// Without --capture: checks it (an error on stdout, nothing when valid).
     #[arg(long)]
     pub extcap_capture_filter: Option<String>,
     #[arg(long)]
@@ -367,15 +369,18 @@ pub struct LiveArgs {
     /// With --stats: refresh period (e.g. 5s).
     #[arg(long, value_parser = output::tables::parse_interval)]
     pub interval: Option<i64>,
-    /// Also write the captured packets to this pcap (raw IP link type).
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Write the packets of the selected frames to this pcap (raw IP link type), flushed as
+    /// frames are selected.
     #[arg(short = 'w', long)]
     pub write: Option<String>,
     /// Stop after this many seconds (more than 0).
     #[arg(long, value_parser = positive_seconds)]
     pub duration: Option<f64>,
-    /// Stop after this many packets (at least 1).
+    /// Stop after this many captured packets (at least 1).
     #[arg(long, value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
-    pub count: Option<u64>,
+    pub packets: Option<u64>,
     /// Show AccessKey, Signature and SecurityToken values.
     #[arg(long)]
     pub show_secrets: bool,
@@ -583,17 +588,9 @@ pub struct FrameArgs {
     pub max_body_print: usize,
 }
 
+/// The selection `read` and `live` share beyond [`FrameArgs`]'s criteria.
 #[derive(Args)]
-pub struct ReadArgs {
-    #[command(flatten)]
-    pub common: CommonArgs,
-    /// More capture files, merged with the first by packet time (docs/follow.md).
-    pub more: Vec<String>,
-    #[command(flatten)]
-    pub frames: FrameArgs,
-    /// Only this TCP stream (connection index, as in tshark's tcp.stream).
-    #[arg(long)]
-    pub stream: Option<u64>,
+pub struct SelectArgs {
     /// Only connections to or from this broker address (ip:port, or ip for any port).
     #[arg(long, value_parser = parse_broker)]
     pub broker: Option<output::filter::Broker>,
@@ -610,6 +607,36 @@ pub struct ReadArgs {
     /// 'header.queueId == 3 && messages.topic == "T"'.
     #[arg(short = 'Y', long = "display-filter")]
     pub display_filter: Option<String>,
+}
+
+impl SelectArgs {
+    /// Sets `filter`'s broker and time bounds; the display filter parsed (its error points
+    /// at the column).
+    pub fn apply(&self, filter: &mut output::Filter) -> Result<Option<DisplayFilter>, String> {
+        filter.broker = self.broker;
+        filter.since = self.since;
+        filter.until = self.until;
+        self.display_filter
+            .as_deref()
+            .map(DisplayFilter::parse)
+            .transpose()
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Args)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// More capture files, merged with the first by packet time (docs/follow.md).
+    pub more: Vec<String>,
+    #[command(flatten)]
+    pub frames: FrameArgs,
+    /// Only this TCP stream (connection index, as in tshark's tcp.stream).
+    #[arg(long)]
+    pub stream: Option<u64>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Write the packets of the selected frames to this pcap file (not with standard input).
     #[arg(short = 'w', long = "write")]
     pub write: Option<String>,
@@ -767,6 +794,13 @@ impl LiveArgs {
             ..Options::default()
         };
         let f = &self.frames;
+        let mut filter = f.filter(None).map_err(|e| e.to_string())?;
+        let display = self.select.apply(&mut filter)?;
+        if self.stats && (filter.active() || display.is_some() || self.select.count.is_some()) {
+            return Err(
+                "--stats counts every frame: the filters, -Y and -c select frames to print".into(),
+            );
+        }
         Ok(crate::analysis::live::LiveConfig {
             interface: self.interface.clone(),
             ports: if self.port.is_empty() {
@@ -776,14 +810,16 @@ impl LiveArgs {
             },
             opts,
             output: f.output_options(self.show_secrets, &opts),
-            filter: f.filter(None).map_err(|e| e.to_string())?,
+            filter,
+            display,
             json: f.json,
             verbose: f.verbose,
             stats: self.stats,
             interval_ns: self.interval,
             write: self.write.clone(),
             duration: self.duration,
-            count: self.count,
+            count: self.select.count,
+            packets: self.packets,
         })
     }
 }

@@ -42,15 +42,41 @@ impl Interface {
     }
 }
 
-/// The answer to `--extcap-interfaces`. `rmqdump-live` is not listed: `live -w` writes
-/// through a buffer (packets would reach Wireshark in 8 KiB lumps, the file header only
-/// with the first); it can still be started by name.
+/// The answer to `--extcap-interfaces`: the proxy, and the live capture (`live -w` writes
+/// the file header at once and flushes after each block of selected frames, so Wireshark
+/// sees packets as they come).
 pub fn interfaces() -> String {
     format!(
         "extcap {{version={}}}\n\
-         interface {{value=rmqdump-proxy}}{{display=RocketMQ proxy (rmqdump, no privileges)}}\n",
+         interface {{value=rmqdump-proxy}}{{display=RocketMQ proxy (rmqdump, no privileges)}}\n\
+         interface {{value=rmqdump-live}}{{display=RocketMQ live capture (rmqdump, CAP_NET_RAW)}}\n",
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// The answer to `--extcap-capture-filter F --extcap-interface I` without `--capture`:
+/// Wireshark's capture dialog asks whether F is a valid capture filter of I (extcap.c,
+/// `extcap_verify_capture_filter`: nothing on standard output is valid, else the first
+/// line is the error shown). `rmqdump-live` takes an rmqdump display filter
+/// (docs/display-filter.md, as `-Y`); `rmqdump-proxy` takes none.
+pub fn verify_capture_filter(i: Interface, filter: &str) -> Option<String> {
+    if filter.trim().is_empty() {
+        return None;
+    }
+    match i {
+        Interface::Proxy => {
+            Some("rmqdump-proxy takes no capture filter: it records what passes through it".into())
+        }
+        Interface::Live => super::display_filter::DisplayFilter::parse(filter)
+            .err()
+            .map(|e| {
+                // The first line says the column and what was expected (the next ones
+                // draw a caret under it, which Wireshark's one-line message cannot show).
+                let e = e.to_string();
+                let first = e.lines().next().unwrap_or("");
+                first.strip_prefix("-Y: ").unwrap_or(first).to_string()
+            }),
+    }
 }
 
 /// The answer to `--extcap-dlts`: the link type of the pcap each writes (proxy: Ethernet,
@@ -81,10 +107,17 @@ pub struct CaptureOptions {
     pub namesrv: Option<String>,
     pub live_interface: Option<String>,
     pub ports: Option<String>,
+    /// Wireshark's capture filter (`--extcap-capture-filter`): `live -Y`.
+    pub filter: Option<String>,
 }
 
 /// The `rmqdump` arguments (after the program name) that capture interface `i` into `fifo`.
 pub fn capture_args(i: Interface, fifo: &str, o: &CaptureOptions) -> Result<Vec<String>, String> {
+    if let Some(f) = &o.filter
+        && let Some(e) = verify_capture_filter(i, f)
+    {
+        return Err(format!("capture filter {f:?}: {e}"));
+    }
     let mut v: Vec<String> = Vec::new();
     match i {
         Interface::Proxy => {
@@ -107,6 +140,10 @@ pub fn capture_args(i: Interface, fifo: &str, o: &CaptureOptions) -> Result<Vec<
                     v.push(n.to_string());
                 }
             }
+            if let Some(f) = o.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+                v.push("-Y".into());
+                v.push(f.into());
+            }
         }
     }
     v.push("-w".into());
@@ -126,7 +163,7 @@ mod tests {
             .filter_map(|l| l.strip_prefix("interface {value="))
             .filter_map(|l| l.split('}').next())
             .collect();
-        assert_eq!(listed, ["rmqdump-proxy"]);
+        assert_eq!(listed, ["rmqdump-proxy", "rmqdump-live"]);
         for name in listed {
             let i = Interface::parse(name).unwrap();
             assert_eq!(i.name(), name);
@@ -168,5 +205,38 @@ mod tests {
             ..Default::default()
         };
         assert!(capture_args(Interface::Live, "/tmp/f", &bad).is_err());
+    }
+
+    #[test]
+    fn the_capture_filter_is_live_s_display_filter() {
+        let o = CaptureOptions {
+            filter: Some("header.queueId == 3".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            capture_args(Interface::Live, "/tmp/f", &o).unwrap(),
+            [
+                "live",
+                "-i",
+                "lo",
+                "-Y",
+                "header.queueId == 3",
+                "-w",
+                "/tmp/f"
+            ]
+        );
+        assert_eq!(verify_capture_filter(Interface::Live, "code == 10"), None);
+        assert_eq!(verify_capture_filter(Interface::Live, " "), None);
+        let e = verify_capture_filter(Interface::Live, "code ==").unwrap();
+        assert!(e.starts_with("column 8: "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        // The proxy has nothing to filter with: said, not ignored.
+        assert!(verify_capture_filter(Interface::Proxy, "code == 10").is_some());
+        assert!(capture_args(Interface::Proxy, "/tmp/f", &o).is_err());
+        let empty = CaptureOptions {
+            filter: Some(String::new()),
+            ..Default::default()
+        };
+        assert!(capture_args(Interface::Proxy, "/tmp/f", &empty).is_ok());
     }
 }

@@ -73,7 +73,11 @@ struct Held {
     selected: Option<bool>,
 }
 
-struct Run<'a, W: Write, E: Write> {
+/// The selection driver of `read` and `live`: fed packets' times ([`Follower::packet`])
+/// and the dissector's events ([`Follower::event`]) as they come, it applies the filters,
+/// `-Y` and `-c`, prints the selected frames and the problems the filters let through, and
+/// collects the packet ranges of the selected frames (`-w`).
+pub struct Follower<'a, W: Write, E: Write> {
     cfg: ReadConfig,
     names: &'a [String],
     out: &'a mut W,
@@ -107,26 +111,7 @@ pub fn read<R: Read + Send, W: Write, E: Write>(
 ) -> io::Result<ReadResult> {
     let n = inputs.len();
     let stop = AtomicBool::new(false);
-    let content = cfg.filter.content_active()
-        || cfg.filter.broker.is_some()
-        || cfg.filter.since.is_some()
-        || cfg.filter.until.is_some()
-        || cfg.display.is_some();
-    let mut run = Run {
-        writer: FrameWriter::new(cfg.json, cfg.verbose),
-        cfg,
-        names,
-        out,
-        err,
-        held: VecDeque::new(),
-        selected_streams: HashSet::new(),
-        res: ReadResult::default(),
-        stop: &stop,
-        content,
-        requests: HashMap::new(),
-        request_order: VecDeque::new(),
-        json: Vec::new(),
-    };
+    let mut run = Follower::new(cfg, names, out, err, &stop);
     let mut dissectors: Vec<Dissector> = (0..n).map(|_| Dissector::new(run.cfg.dissect)).collect();
     // Per file: global stream id of each of its dissector's streams.
     let mut streams: Vec<Vec<u64>> = vec![Vec::new(); n];
@@ -146,12 +131,7 @@ pub fn read<R: Read + Send, W: Write, E: Write>(
         let mut push = |e: Event| events.push(e);
         match it {
             Merged::Packet { packet: p, .. } => {
-                if run.res.packets == 0 {
-                    // `--time relative` counts from the first packet of the merged input.
-                    run.cfg.output.clock.start = p.ts;
-                }
-                run.res.packets += 1;
-                run.cfg.filter.first_ts.get_or_insert(p.ts);
+                run.packet(p.ts);
                 d.handle_packet(p.number, p.ts, p.link, p.data, &mut push);
             }
             Merged::Damage {
@@ -196,21 +176,7 @@ pub fn read<R: Read + Send, W: Write, E: Write>(
     if let Some(e) = io_err {
         return Err(e);
     }
-    if !run.res.stopped {
-        // The end: requests still waiting had no response.
-        for h in run.held.iter_mut() {
-            h.selected.get_or_insert(false);
-        }
-        run.release()?;
-    }
-    if run.res.hidden_problems > 0 {
-        writeln!(
-            run.err,
-            "rmqdump: {} problems outside the filters not shown",
-            run.res.hidden_problems
-        )?;
-    }
-    Ok(run.res)
+    run.finish()
 }
 
 /// A damaged end located after the merged number of the file's last packet.
@@ -237,8 +203,86 @@ pub(crate) fn renumber(e: CaptureError, last: u64) -> CaptureError {
     }
 }
 
-impl<W: Write, E: Write> Run<'_, W, E> {
-    fn event(&mut self, file: usize, e: Event, ids: &[u64]) -> io::Result<()> {
+impl<'a, W: Write, E: Write> Follower<'a, W, E> {
+    /// A driver printing to `out` (frames) and `err` (problem lines, each prefixed by the
+    /// name of its file in `names`); `stop` is set when `-c` is reached.
+    pub fn new(
+        cfg: ReadConfig,
+        names: &'a [String],
+        out: &'a mut W,
+        err: &'a mut E,
+        stop: &'a AtomicBool,
+    ) -> Self {
+        let content = cfg.filter.content_active()
+            || cfg.filter.broker.is_some()
+            || cfg.filter.since.is_some()
+            || cfg.filter.until.is_some()
+            || cfg.display.is_some();
+        Self {
+            writer: FrameWriter::new(cfg.json, cfg.verbose),
+            cfg,
+            names,
+            out,
+            err,
+            held: VecDeque::new(),
+            selected_streams: HashSet::new(),
+            res: ReadResult::default(),
+            stop,
+            content,
+            requests: HashMap::new(),
+            request_order: VecDeque::new(),
+            json: Vec::new(),
+        }
+    }
+
+    /// A packet of time `ts` was read (before it is given to the dissector): the first sets
+    /// the start of `--time relative` and of relative `--since`/`--until`.
+    pub fn packet(&mut self, ts: i64) {
+        if self.res.packets == 0 {
+            self.cfg.output.clock.start = ts;
+        }
+        self.res.packets += 1;
+        self.cfg.filter.first_ts.get_or_insert(ts);
+    }
+
+    /// Flushes the frames printed so far.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// What was found so far.
+    pub fn result(&self) -> &ReadResult {
+        &self.res
+    }
+
+    /// The packet ranges of the frames selected since the last call (`-w` as packets come).
+    pub fn take_ranges(&mut self) -> PacketRanges {
+        std::mem::take(&mut self.res.ranges)
+    }
+
+    /// The end of the input: requests still waiting for their response are not selected,
+    /// the count of problems not shown is said.
+    pub fn finish(mut self) -> io::Result<ReadResult> {
+        if !self.res.stopped {
+            // The end: requests still waiting had no response.
+            for h in self.held.iter_mut() {
+                h.selected.get_or_insert(false);
+            }
+            self.release()?;
+        }
+        if self.res.hidden_problems > 0 {
+            writeln!(
+                self.err,
+                "rmqdump: {} problems outside the filters not shown",
+                self.res.hidden_problems
+            )?;
+        }
+        Ok(self.res)
+    }
+
+    /// One event of file `file`'s dissector, whose stream ids map to `ids` (merged
+    /// numbering; an id past `ids` is kept).
+    pub fn event(&mut self, file: usize, e: Event, ids: &[u64]) -> io::Result<()> {
         let global = |s: u64| ids.get(s as usize).copied().unwrap_or(s);
         match e {
             Event::Frame(mut r) => {

@@ -48,6 +48,18 @@ impl PacketRanges {
         v.push((first, last.max(first)));
     }
 
+    /// The ranges, each as (file, src, dst, first, last), for a writer that has the packets
+    /// at hand (`live -w`).
+    pub fn into_ranges(self) -> Vec<(usize, SocketAddr, SocketAddr, u64, u64)> {
+        let mut v: Vec<_> = self
+            .ranges
+            .into_iter()
+            .flat_map(|((f, s, d), r)| r.into_iter().map(move |(a, b)| (f, s, d, a, b)))
+            .collect();
+        v.sort_unstable_by_key(|r| r.3);
+        v
+    }
+
     /// Sorted, overlapping ranges joined, each direction's with a cursor (the first range
     /// not yet passed).
     fn finish(mut self) -> HashMap<Direction, (Vec<(u64, u64)>, usize)> {

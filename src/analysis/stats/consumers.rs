@@ -101,6 +101,16 @@ pub struct Slice {
     pub next_begin_offset: Span,
 }
 
+impl Slice {
+    /// Adds another record of the same queue (another pass, or a finer interval inside
+    /// this one).
+    pub fn merge(&mut self, o: &Slice) {
+        self.pulls += o.pulls;
+        self.pull_offset.merge(&o.pull_offset);
+        self.next_begin_offset.merge(&o.next_begin_offset);
+    }
+}
+
 /// One queue as one consumer group used it.
 #[derive(Clone, Debug)]
 pub struct QueueStats {
@@ -512,6 +522,18 @@ impl Consumers {
         }
     }
 
+    /// Moves the per-interval records to a coarser interval: `at` gives the start of the
+    /// new interval an old start lies in (the report chooses its interval as the capture
+    /// goes on, src/output/report/series.rs).
+    pub fn coarsen_intervals(&mut self, at: impl Fn(i64) -> i64) {
+        for q in &mut self.queues {
+            for (b, s) in std::mem::take(&mut q.intervals) {
+                q.intervals.entry(at(b)).or_default().merge(&s);
+            }
+        }
+        self.slices = self.queues.iter().map(|q| q.intervals.len()).sum();
+    }
+
     /// Adds another pass's consumer view (its connections were not this one's).
     pub fn merge(&mut self, o: Consumers) -> Result<(), Unmergeable> {
         if self.full() || o.full() {
@@ -552,10 +574,7 @@ impl Consumers {
             m.batch_ack_entries += q.batch_ack_entries;
             m.invisible_time_changes += q.invisible_time_changes;
             for (b, s) in q.intervals {
-                let x = m.intervals.entry(b).or_default();
-                x.pulls += s.pulls;
-                x.pull_offset.merge(&s.pull_offset);
-                x.next_begin_offset.merge(&s.next_begin_offset);
+                m.intervals.entry(b).or_default().merge(&s);
             }
         }
         self.slices = self.queues.iter().map(|q| q.intervals.len()).sum();

@@ -225,6 +225,7 @@ fn capture(o: &mut String, i: usize, a: &Analysis) {
     o.push_str("</section>\n");
     open(o, "consumers", "Consumers");
     consumers(o, d);
+    super::offsets::offsets(o, a);
     o.push_str("</section>\n");
     open(o, "slowest", "Slowest requests");
     slowest(o, d);

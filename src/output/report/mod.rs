@@ -10,6 +10,7 @@
 //! rendered and compare them with `stats --json` (see docs/report.md).
 
 mod html;
+mod offsets;
 mod over_time;
 mod parties;
 mod plots;

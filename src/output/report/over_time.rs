@@ -1,5 +1,6 @@
 //! The report's sections over time: throughput, latency, response codes.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -8,6 +9,7 @@ use super::Analysis;
 use super::html::{code_name, derived, group, micros, plain, stat};
 use super::plots::{self, Line, colour, error_colour};
 use super::series::OTHER;
+use crate::analysis::stats::Histogram;
 use crate::remoting::codes::ResponseCode;
 
 /// Request code series drawn one by one (the rest together as "other").
@@ -229,6 +231,7 @@ pub(super) fn latency(o: &mut String, a: &Analysis) {
             );
         }
     }
+    latency_by_code(o, a);
     if a.series.latency_bins.iter().any(|&n| n > 0) {
         let _ = writeln!(
             o,
@@ -275,6 +278,135 @@ pub(super) fn latency(o: &mut String, a: &Analysis) {
         );
     }
     o.push_str("</table></div>\n");
+}
+
+/// Request codes whose latency is drawn one by one (p50 and p99 each); the rest are folded
+/// into "other codes".
+const DRAWN_LATENCY_CODES: usize = 5;
+
+/// p50 and p99 per interval of the request codes with the most answered requests, on a log
+/// scale, and the figures over all intervals (count, p50, p99, max per code: those of
+/// `stats --json` `codes[].latency_us`, the same histogram over the same responses).
+fn latency_by_code(o: &mut String, a: &Analysis) {
+    let s = &a.series;
+    let times = timeline(a);
+    let Some(&t0) = times.first() else {
+        return;
+    };
+    let mut per: BTreeMap<i32, Histogram> = BTreeMap::new();
+    for m in s.by_code.values() {
+        for (c, b) in m {
+            per.entry(*c).or_default().merge(&b.latency);
+        }
+    }
+    let mut ranked: Vec<(i32, u64)> = per
+        .iter()
+        .filter(|(_, h)| h.count > 0)
+        .map(|(c, h)| (*c, h.count))
+        .collect();
+    if ranked.is_empty() {
+        return;
+    }
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let drawn: Vec<i32> = ranked
+        .iter()
+        .map(|r| r.0)
+        .filter(|&c| c != OTHER)
+        .take(DRAWN_LATENCY_CODES)
+        .collect();
+    let folded: Vec<i32> = ranked
+        .iter()
+        .map(|r| r.0)
+        .filter(|c| !drawn.contains(c))
+        .collect();
+    // Each interval's histogram of a set of codes.
+    let at = |t: &i64, codes: &[i32]| -> Histogram {
+        let mut h = Histogram::default();
+        if let Some(m) = s.by_code.get(t) {
+            for c in codes {
+                if let Some(b) = m.get(c) {
+                    h.merge(&b.latency);
+                }
+            }
+        }
+        h
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    let mut series: Vec<(String, Vec<i32>, plotters::style::RGBColor)> = drawn
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| (code_name(c), vec![c], colour(k)))
+        .collect();
+    if !folded.is_empty() {
+        series.push(("other codes".into(), folded.clone(), plots::PALETTE[8]));
+    }
+    for (name, codes, col) in &series {
+        let hs: Vec<(f64, Histogram)> = times
+            .iter()
+            .map(|t| (secs(*t, t0), at(t, codes)))
+            .filter(|(_, h)| h.count > 0)
+            .collect();
+        for (q, width, dots) in [(0.5, 1, false), (0.99, 2, true)] {
+            lines.push(Line {
+                name: format!("{name} p{}", (q * 100.0) as u32),
+                colour: *col,
+                width,
+                points: hs
+                    .iter()
+                    .filter_map(|(x, h)| h.quantile(q).map(|v| (*x, v as f64)))
+                    .collect(),
+                dots,
+            });
+        }
+    }
+    let _ = writeln!(
+        o,
+        "<div class=\"plot\" data-plot=\"latency-by-code\">{}</div>",
+        plots::time_lines_legend_below(
+            "Latency per interval by request code: p50 thin, p99 thick with dots (log scale)",
+            "latency",
+            &lines,
+            true
+        )
+    );
+    o.push_str("<details><summary>Latency by request code over all intervals</summary><div class=\"scroll\"><table><tr><th>request code</th><th>answered</th><th>p50</th><th>p99</th><th>max</th></tr>\n");
+    let row = |o: &mut String, key: &str, name: &str, h: &Histogram| {
+        let _ = write!(o, "<tr><td>{}</td>", super::html::esc(name));
+        let count = Value::from(h.count);
+        let _ = write!(
+            o,
+            "<td class=\"n\">{}</td>",
+            derived(
+                &format!("latency_by_code/{key}/count"),
+                &count,
+                &group(h.count)
+            )
+        );
+        for (f, v) in [
+            ("p50", h.quantile(0.5)),
+            ("p99", h.quantile(0.99)),
+            ("max", Some(h.max)),
+        ] {
+            let v = Value::from(v);
+            let _ = write!(
+                o,
+                "<td class=\"n\">{}</td>",
+                derived(&format!("latency_by_code/{key}/{f}"), &v, &micros(&v))
+            );
+        }
+        o.push_str("</tr>\n");
+    };
+    for &c in &drawn {
+        row(o, &c.to_string(), &code_name(c), &per[&c]);
+    }
+    if !folded.is_empty() {
+        let mut h = Histogram::default();
+        for c in &folded {
+            h.merge(&per[c]);
+        }
+        row(o, "other", &format!("other codes ({})", folded.len()), &h);
+    }
+    o.push_str("</table></div></details>\n");
 }
 
 pub(super) fn responses(o: &mut String, a: &Analysis) {

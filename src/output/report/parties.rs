@@ -275,7 +275,9 @@ pub(super) fn consumers(o: &mut String, d: &Value) {
         o.push_str("<p class=\"note\">No consumer request (pull, pop, offsets, heartbeat) in the capture.</p>");
         return;
     }
-    o.push_str("<p class=\"note\">Consumer requests (pull, pop, offsets, heartbeats, rebalancing); offsets and lag over time are not yet in the statistics.</p>");
+    o.push_str(
+        "<p class=\"note\">Consumer requests (pull, pop, offsets, heartbeats, rebalancing).</p>",
+    );
     o.push_str("<div class=\"scroll\"><table><tr><th>request code</th><th>requests</th><th>p50</th><th>p99</th><th>error rate</th><th>request bytes</th><th>response bytes</th></tr>\n");
     for k in shown {
         let p = |f: &str| format!("/codes/{k}/{f}");

@@ -72,6 +72,33 @@ pub struct Line {
 
 /// Lines over time, y from 0 (or on a log scale), with axes, units and a legend.
 pub fn time_lines(title: &str, y_desc: &str, lines: &[Line], log_y: bool) -> String {
+    time_lines_with(title, y_desc, lines, log_y, true)
+}
+
+/// Lines over time with the legend as HTML below the plot (many lines: a legend inside
+/// the plot would hide some of them).
+pub fn time_lines_legend_below(title: &str, y_desc: &str, lines: &[Line], log_y: bool) -> String {
+    let mut o = time_lines_with(title, y_desc, lines, log_y, false);
+    o.push_str("<div class=\"legend\">");
+    for l in lines {
+        let RGBColor(r, g, b) = l.colour;
+        o.push_str(&format!(
+            "<span style=\"display:inline-block;margin:0 12px 4px 0;white-space:nowrap\"><span style=\"display:inline-block;width:22px;height:{}px;background:rgb({r},{g},{b});vertical-align:middle;margin-right:5px\"></span>{}</span>",
+            l.width + 1,
+            super::html::esc(&l.name)
+        ));
+    }
+    o.push_str("</div>");
+    o
+}
+
+fn time_lines_with(
+    title: &str,
+    y_desc: &str,
+    lines: &[Line],
+    log_y: bool,
+    svg_legend: bool,
+) -> String {
     let x_max = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.0))
@@ -108,13 +135,18 @@ pub fn time_lines(title: &str, y_desc: &str, lines: &[Line], log_y: bool) -> Str
             for l in lines {
                 let pts: Vec<(f64, f64)> = l.points.iter().copied().filter(|p| p.1 > 0.0).collect();
                 let colour = l.colour;
+                if l.dots {
+                    c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+                }
                 c.draw_series(LineSeries::new(pts, colour.stroke_width(l.width)))?
                     .label(pad(&l.name))
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
                     });
             }
-            legend(&mut c)?;
+            if svg_legend {
+                legend(&mut c)?;
+            }
         } else {
             let mut c = b.build_cartesian_2d(0.0..x_max, 0.0..(y_max * 1.1).max(1.0))?;
             c.configure_mesh()
@@ -143,7 +175,9 @@ pub fn time_lines(title: &str, y_desc: &str, lines: &[Line], log_y: bool) -> Str
                     )?;
                 }
             }
-            legend(&mut c)?;
+            if svg_legend {
+                legend(&mut c)?;
+            }
         }
         Ok(())
     })

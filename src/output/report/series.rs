@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::analysis::FrameRecord;
-use crate::analysis::stats::{Bucket, Stats};
+use crate::analysis::stats::{Bucket, Histogram, Stats};
 use crate::remoting::command::Kind;
 
 /// Intervals kept at most while the pass goes on: past them the next coarser interval of
@@ -47,14 +47,15 @@ pub const LADDER_NS: [i64; 19] = [
     7 * 86_400 * S,
 ];
 
-/// One request code in one interval: frames (requests and their responses), messages sent
-/// and frame bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// One request code in one interval: frames (requests and their responses), messages sent,
+/// frame bytes, and the latency of its answered requests (long polls apart, as in `stats`).
+#[derive(Clone, Debug, Default)]
 pub struct CodeBucket {
     pub frames: u64,
     pub requests: u64,
     pub messages: u64,
     pub bytes: u64,
+    pub latency: Histogram,
 }
 
 /// Latencies in powers of two of microseconds: bin `i` holds `[2^(i-1), 2^i)` µs, bin 0
@@ -140,6 +141,11 @@ impl Series {
         if kind != Kind::Response {
             b.requests += 1;
         } else {
+            if let Some(l) = r.latency_us()
+                && !r.request.as_ref().is_some_and(|q| q.long_poll)
+            {
+                b.latency.record(l.max(0) as u64);
+            }
             let key = Self::key(&mut self.response_codes, cmd.code);
             *self
                 .by_response
@@ -194,6 +200,7 @@ impl Series {
         }
         st.buckets = buckets;
         st.interval_ns = Some(to);
+        st.consumers.coarsen_intervals(at);
         let mut by_code: BTreeMap<i64, BTreeMap<i32, CodeBucket>> = BTreeMap::new();
         for (t, codes) in std::mem::take(&mut self.by_code) {
             let n = by_code.entry(at(t)).or_default();
@@ -203,6 +210,7 @@ impl Series {
                 m.requests += b.requests;
                 m.messages += b.messages;
                 m.bytes += b.bytes;
+                m.latency.merge(&b.latency);
             }
         }
         self.by_code = by_code;

@@ -1,0 +1,170 @@
+//! The report's consumer offsets over time: per consumer group and queue, the pulls'
+//! `queueOffset` and the answers' `nextBeginOffset` (the last of each interval), from the
+//! consumer view of the statistics (`stats --json` `consumers.groups[].queues[].intervals`,
+//! src/analysis/stats/consumers.rs), and per queue the committed offset, the broker's max
+//! offset and the lag where both were seen. Every figure of the tables is a `data-stat` of
+//! that document.
+//!
+//! The lag is known at the end only (the max offset and the committed offset are not kept
+//! per interval by the statistics), and POP_MESSAGE offsets are not kept per interval
+//! either: pops and acks are counted per queue.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::Analysis;
+use super::html::{esc, plain, stat};
+use super::plots::{self, Line, colour};
+
+/// Queues drawn (those with the most pulls); the others are said as "N more".
+pub const DRAWN_QUEUES: usize = 8;
+
+/// (group index, queue index, pulls) of the queues with per-interval records.
+fn queues(d: &Value) -> Vec<(usize, usize, u64)> {
+    let mut v = Vec::new();
+    let groups = d
+        .pointer("/consumers/groups")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (g, gv) in groups.iter().enumerate() {
+        let qs = gv["queues"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (q, qv) in qs.iter().enumerate() {
+            if qv["intervals"].as_array().is_some_and(|i| !i.is_empty()) {
+                v.push((g, q, qv["pulls"].as_u64().unwrap_or(0)));
+            }
+        }
+    }
+    v.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    v
+}
+
+fn label(d: &Value, g: usize, q: usize) -> String {
+    let gv = &d["consumers"]["groups"][g];
+    let qv = &gv["queues"][q];
+    format!(
+        "{} · {} · {} · q{}",
+        gv["group"].as_str().unwrap_or(""),
+        qv["topic"].as_str().unwrap_or(""),
+        qv["broker"].as_str().unwrap_or(""),
+        qv["queue_id"]
+    )
+}
+
+pub(super) fn offsets(o: &mut String, a: &Analysis) {
+    let d = &a.doc;
+    let all = queues(d);
+    if all.is_empty() {
+        o.push_str("<p class=\"note\">No pull with a queueOffset in the capture: no offsets over time.</p>");
+        return;
+    }
+    // Interval start (as the document writes it) → ns, from the statistics' intervals.
+    let starts: HashMap<&str, i64> = d
+        .pointer("/intervals")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .zip(&a.interval_starts)
+        .filter_map(|(b, t)| Some((b["start"].as_str()?, *t)))
+        .collect();
+    let t0 = a.interval_starts.first().copied().unwrap_or(0);
+    let drawn = &all[..all.len().min(DRAWN_QUEUES)];
+    for (field, title) in [
+        (
+            "pull_offset",
+            "Pull offsets (queueOffset, last per interval) by group and queue",
+        ),
+        (
+            "next_begin_offset",
+            "nextBeginOffset of the pull answers (last per interval) by group and queue",
+        ),
+    ] {
+        let lines: Vec<Line> = drawn
+            .iter()
+            .enumerate()
+            .map(|(k, &(g, q, _))| Line {
+                name: label(d, g, q),
+                colour: colour(k),
+                width: 2,
+                points: d["consumers"]["groups"][g]["queues"][q]["intervals"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|s| {
+                        let t = starts.get(s["start"].as_str()?)?;
+                        let v = s[field]["last"]["value"].as_f64()?;
+                        Some(((t - t0) as f64 / 1e9, v))
+                    })
+                    .collect(),
+                dots: true,
+            })
+            .filter(|l: &Line| !l.points.is_empty())
+            .collect();
+        if lines.is_empty() {
+            let _ = writeln!(o, "<p class=\"note\">{}: none seen.</p>", esc(title));
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "<div class=\"plot\" data-plot=\"{field}\">{}</div>",
+            plots::time_lines_legend_below(title, "offset", &lines, false)
+        );
+    }
+    if all.len() > drawn.len() {
+        let n = all.len() - drawn.len();
+        let _ = writeln!(
+            o,
+            "<p class=\"note\" data-derived=\"offsets_queues_more\" data-value=\"{n}\">{n} more {} not drawn (the {DRAWN_QUEUES} with the most pulls are; all are in the table).</p>",
+            if n == 1 { "queue" } else { "queues" },
+        );
+    }
+    // Per queue at the end: the offsets and the lag.
+    o.push_str("<div class=\"scroll\"><table><tr><th>group · topic · broker · queue</th><th>pulls</th><th>first queueOffset</th><th>last queueOffset</th><th>last nextBeginOffset</th><th>committed</th><th>max offset</th><th>lag</th><th>pops</th><th>acks</th></tr>\n");
+    for &(g, q, _) in &all {
+        let p = |f: &str| format!("/consumers/groups/{g}/queues/{q}/{f}");
+        let _ = write!(o, "<tr><td>{}</td>", esc(&label(d, g, q)));
+        for f in [
+            "pulls",
+            "pull_offset/first/value",
+            "pull_offset/last/value",
+            "next_begin_offset/last/value",
+            "committed_offset/last/value",
+            "max_offset/value",
+            "lag",
+            "pops",
+            "acks",
+        ] {
+            let _ = write!(o, "<td class=\"n\">{}</td>", stat(d, &p(f), plain));
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</table></div>\n");
+    // The figures drawn, per interval.
+    o.push_str("<details><summary>Offsets per interval of the queues drawn</summary><div class=\"scroll\"><table><tr><th>queue</th><th>start</th><th>pulls</th><th>last queueOffset</th><th>last nextBeginOffset</th></tr>\n");
+    for &(g, q, _) in drawn {
+        let n = d["consumers"]["groups"][g]["queues"][q]["intervals"]
+            .as_array()
+            .map_or(0, Vec::len);
+        for k in 0..n {
+            let p = |f: &str| format!("/consumers/groups/{g}/queues/{q}/intervals/{k}/{f}");
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(&label(d, g, q)),
+                stat(d, &p("start"), plain),
+                stat(d, &p("pulls"), plain),
+                stat(d, &p("pull_offset/last/value"), plain),
+                stat(d, &p("next_begin_offset/last/value"), plain),
+            );
+        }
+    }
+    o.push_str("</table></div></details>\n");
+    o.push_str("<p class=\"note\">The lag (max offset − committed offset) is that of the end of the capture: the statistics keep the max and committed offsets per queue, not per interval. POP_MESSAGE offsets are not kept per interval yet: pops and acks are counted per queue.</p>\n");
+}
