@@ -157,7 +157,7 @@ fn spark_and_clickhouse_answer_the_docs_queries_as_duckdb_and_stats_do() {
     let questions = [
         "p99 send latency per topic per hour",
         "Producer queue skew",
-        "Consumer lag",
+        "Consumer pull lag",
         "Checking an export against `rmqdump stats`",
     ];
     assert_eq!(
