@@ -189,3 +189,51 @@ fn verify_of_several_files_is_one_result() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--manifest checks one capture"), "{err}");
 }
+
+/// `read` of several files judges the requests still waiting at the end as `stats` does:
+/// at the merged input's last packet, so its frames and its problem lines (kind, packet,
+/// what they say; the file name in front left aside; in any order) are those of `read` of
+/// mergecap's merge.
+/// Judged per file, the rust capture's long polls came out `unanswered` where the merge has
+/// them `pending`.
+#[test]
+fn read_of_several_files_judges_waiting_requests_as_their_merge_does() {
+    if Command::new("mergecap").arg("-v").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "mergecap is installed in CI"
+        );
+        eprintln!("SKIPPED: mergecap not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let read = |files: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+            .args(["read", "--json"])
+            .args(files)
+            .output()
+            .unwrap();
+        let problems: Vec<String> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .map(|l| l.split_once(".pcap: ").map_or(l, |(_, p)| p).to_string())
+            .collect();
+        (out.stdout, problems)
+    };
+    for (a, b) in PAIRS {
+        let (a, b) = (path(a), path(b));
+        let m = dir.path().join("merged.pcap");
+        let st = Command::new("mergecap")
+            .args(["-F", "pcap", "-w", m.to_str().unwrap(), &a, &b])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let (frames, mut problems) = read(&[&a, &b]);
+        let (m_frames, mut m_problems) = read(&[m.to_str().unwrap()]);
+        assert_eq!(frames, m_frames, "{a} {b}: frames");
+        // The end-of-capture judgements come file by file (one dissector each), the merge's
+        // by its one dissector's streams: the same lines, in another order.
+        problems.sort();
+        m_problems.sort();
+        assert_eq!(problems, m_problems, "{a} {b}: problems");
+    }
+}

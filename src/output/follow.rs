@@ -155,28 +155,69 @@ pub fn read<R: Read + Send, W: Write, E: Write>(
                 {
                     run.res.capture_errors.push((file, e));
                 }
-                d.finish(&mut push);
-                run.res.undecodable += d.totals.undecodable;
             }
         }
         let ids = &mut streams[file];
-        while (ids.len() as u64) < d.totals.streams {
-            ids.push(next_stream);
-            next_stream += 1;
-        }
-        for e in events.drain(..) {
-            if io_err.is_some() || stop.load(Ordering::Relaxed) {
-                continue;
-            }
-            if let Err(e) = run.event(file, e, ids) {
-                io_err = Some(e);
-            }
-        }
+        deliver(
+            &mut run,
+            file,
+            d,
+            ids,
+            &mut next_stream,
+            &mut events,
+            &mut io_err,
+        );
     });
+    // Requests still waiting are judged at the merged input's last packet, every file
+    // alike, as `stats` and `verify` judge them ([`crate::dissect_files`]): a file that
+    // ends early does not make its waiting requests unanswered.
+    if io_err.is_none() && !stop.load(Ordering::Relaxed) {
+        let end = dissectors.iter().filter_map(|d| d.totals.last_ts).max();
+        for (file, d) in dissectors.iter_mut().enumerate() {
+            d.finish_at(end, &mut |e| events.push(e));
+            run.res.undecodable += d.totals.undecodable;
+            let ids = &mut streams[file];
+            deliver(
+                &mut run,
+                file,
+                d,
+                ids,
+                &mut next_stream,
+                &mut events,
+                &mut io_err,
+            );
+        }
+    }
     if let Some(e) = io_err {
         return Err(e);
     }
     run.finish()
+}
+
+/// Hands the events of file `file` to the follower, its streams numbered over all files
+/// (`ids`: global id of each of its dissector's streams, extended from `next` as streams
+/// appear).
+fn deliver<W: Write, E: Write>(
+    run: &mut Follower<'_, W, E>,
+    file: usize,
+    d: &Dissector,
+    ids: &mut Vec<u64>,
+    next: &mut u64,
+    events: &mut Vec<Event>,
+    io_err: &mut Option<io::Error>,
+) {
+    while (ids.len() as u64) < d.totals.streams {
+        ids.push(*next);
+        *next += 1;
+    }
+    for e in events.drain(..) {
+        if io_err.is_some() || run.stop.load(Ordering::Relaxed) {
+            continue;
+        }
+        if let Err(e) = run.event(file, e, ids) {
+            *io_err = Some(e);
+        }
+    }
 }
 
 /// A damaged end located after the merged number of the file's last packet.
