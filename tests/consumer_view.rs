@@ -735,3 +735,102 @@ fn pop_consumer_of_the_java_capture_against_its_manifest() {
     }
     assert_eq!(got, want);
 }
+
+/// `--interval 1s`: each queue's per-interval committed offsets, pull-answer max offsets
+/// and lag, against the frames themselves (`read --json`, bucketed by the second of their
+/// `ts`): the spans of each second, and the lag at each interval's end carried from the
+/// last max offset and the last commit seen up to then.
+#[test]
+fn consumer_intervals_match_the_frames() {
+    type Sec = BTreeMap<String, (Vec<(u64, i64)>, Vec<(u64, i64)>)>;
+    for rel in [
+        "java/java5-broker5.pcap",
+        "java/java4-broker4.pcap",
+        "node/rocketmq-node-dev.pcap",
+        "public/deepflow/rocketmq-update-consumer-offset.pcap",
+    ] {
+        let p = path(rel);
+        let s: Value =
+            serde_json::from_slice(&run(&["stats", "--json", "--interval", "1s", &p])).unwrap();
+        // (key) → second → (committed, max) from the frames.
+        let mut want: BTreeMap<Key, Sec> = BTreeMap::new();
+        let mut pulls: BTreeMap<u64, Key> = BTreeMap::new();
+        for l in String::from_utf8(run(&["read", "--json", &p]))
+            .unwrap()
+            .lines()
+        {
+            let f: Value = serde_json::from_str(l).unwrap();
+            let packet = f["packet"].as_u64().unwrap();
+            let sec = f["ts"].as_str().unwrap()[..19].to_string();
+            let e = &f["ext_fields"];
+            let key = || -> Key {
+                (
+                    e["consumerGroup"].as_str().unwrap().to_string(),
+                    e["topic"].as_str().unwrap().to_string(),
+                    f["dst"].as_str().unwrap().to_string(),
+                    int(&e["queueId"]).unwrap(),
+                )
+            };
+            let kind = f["kind"].as_str().unwrap();
+            match (kind, f["code"].as_i64().unwrap()) {
+                ("request" | "oneway", 11 | 361) => {
+                    let k = key();
+                    if int(&e["sysFlag"]).unwrap() & 1 != 0 {
+                        let c = int(&e["commitOffset"]).unwrap();
+                        let w = want.entry(k.clone()).or_default();
+                        w.entry(sec).or_default().0.push((packet, c));
+                    }
+                    pulls.insert(packet, k);
+                }
+                ("request" | "oneway", 15) => {
+                    let c = int(&e["commitOffset"]).unwrap();
+                    let w = want.entry(key()).or_default();
+                    w.entry(sec).or_default().0.push((packet, c));
+                }
+                ("response", _) => {
+                    let Some(k) = f["request"]["packet"].as_u64().and_then(|r| pulls.get(&r))
+                    else {
+                        continue;
+                    };
+                    if let Some(m) = int(&e["maxOffset"]) {
+                        let w = want.entry(k.clone()).or_default();
+                        w.entry(sec).or_default().1.push((packet, m));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut checked = 0;
+        for g in s["consumers"]["groups"].as_array().unwrap() {
+            for q in g["queues"].as_array().unwrap() {
+                let k: Key = (
+                    g["group"].as_str().unwrap().to_string(),
+                    q["topic"].as_str().unwrap().to_string(),
+                    q["broker_addr"].as_str().unwrap().to_string(),
+                    q["queue_id"].as_i64().unwrap(),
+                );
+                let w = want.remove(&k).unwrap_or_default();
+                let intervals = q["intervals"].as_array().cloned().unwrap_or_default();
+                let (mut max, mut committed) = (None::<i64>, None::<i64>);
+                let mut seen = 0;
+                for i in &intervals {
+                    let sec = &i["start"].as_str().unwrap()[..19];
+                    let (c, m) = w.get(sec).cloned().unwrap_or_default();
+                    seen += (!c.is_empty() || !m.is_empty()) as usize;
+                    let what = format!("{rel} {k:?} {sec}");
+                    span_check(&i["committed_offset"], &c, &format!("{what} committed"));
+                    span_check(&i["max_offset"], &m, &format!("{what} max"));
+                    max = m.iter().max_by_key(|x| x.0).map(|x| x.1).or(max);
+                    committed = c.iter().max_by_key(|x| x.0).map(|x| x.1).or(committed);
+                    let lag = max.zip(committed).map(|(m, c)| m - c);
+                    assert_eq!(i["lag"].as_i64(), lag, "{what} lag");
+                    checked += 1;
+                }
+                // Every second with a commit or a max offset has its interval.
+                assert_eq!(seen, w.len(), "{rel} {k:?}: seconds");
+            }
+        }
+        assert!(want.is_empty(), "{rel}: queues not in stats: {want:?}");
+        assert!(checked > 0, "{rel}: intervals checked");
+    }
+}

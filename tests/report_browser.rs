@@ -309,12 +309,29 @@ fn check_capture(capture: &str, chrome: &str, screenshots: bool) -> usize {
             with_intervals,
             "{capture}: queues drawn or said"
         );
-        // The figures drawn are the statistics' per-interval offsets.
+        // The figures drawn are the statistics' per-interval offsets, and the lag over time
+        // (each one a data-stat, so equal to `stats --json` as every figure is).
         assert!(
             stats
                 .iter()
                 .any(|(s, _)| s.contains("/intervals/0/pull_offset/last/value")),
             "{capture}: per-interval offsets shown"
+        );
+        assert!(
+            stats.iter().any(|(s, _)| s.ends_with("/intervals/0/lag")),
+            "{capture}: per-interval lag shown"
+        );
+        let any_lag = groups.iter().any(|g| {
+            g["queues"].as_array().unwrap().iter().any(|q| {
+                q["intervals"]
+                    .as_array()
+                    .is_some_and(|i| i.iter().any(|x| x["lag"].is_number()))
+            })
+        });
+        assert_eq!(
+            r.dom.contains("data-plot=\"lag\""),
+            any_lag,
+            "{capture}: lag over time drawn where an interval has one"
         );
     }
     // Per interval, the requests of every request code add up to the interval's requests.

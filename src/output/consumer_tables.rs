@@ -116,6 +116,9 @@ pub fn render(c: &Value, opts: &TableOptions) -> String {
         "Pulls",
         "queueOffset",
         "nextBeginOffset",
+        "Committed",
+        "Lag",
+        "Popped offsets",
     ]);
     let (mut rows, mut more, mut irows, mut imore) = (0, 0, 0, 0);
     for g in &groups {
@@ -170,6 +173,9 @@ pub fn render(c: &Value, opts: &TableOptions) -> String {
                     right(text(&i["pulls"])),
                     right(span(&i["pull_offset"])),
                     right(span(&i["next_begin_offset"])),
+                    right(span(&i["committed_offset"])),
+                    right(text(&i["lag"])),
+                    right(span(&i["popped_offset"])),
                 ]);
             }
         }

@@ -99,6 +99,13 @@ pub struct Slice {
     pub pulls: u64,
     pub pull_offset: Span,
     pub next_begin_offset: Span,
+    /// The pull answers' `maxOffset` in the interval.
+    pub max_offset: Span,
+    /// The commits in the interval (UPDATE_CONSUMER_OFFSET's `commitOffset`, and a pull's
+    /// with FLAG_COMMIT_OFFSET).
+    pub committed: Span,
+    /// The queue offsets POP_MESSAGE answers' `msgOffsetInfo` name in the interval.
+    pub popped_offset: Span,
 }
 
 impl Slice {
@@ -108,6 +115,9 @@ impl Slice {
         self.pulls += o.pulls;
         self.pull_offset.merge(&o.pull_offset);
         self.next_begin_offset.merge(&o.next_begin_offset);
+        self.max_offset.merge(&o.max_offset);
+        self.committed.merge(&o.committed);
+        self.popped_offset.merge(&o.popped_offset);
     }
 }
 
@@ -369,8 +379,15 @@ impl Consumers {
                     if let Some(m) = max {
                         qs.max_offset.add(mark(m));
                     }
-                    if let (Some(n), Some(s)) = (next, self.slice(q, bucket)) {
-                        s.next_begin_offset.add(mark(n));
+                    if (next.is_some() || max.is_some())
+                        && let Some(s) = self.slice(q, bucket)
+                    {
+                        if let Some(n) = next {
+                            s.next_begin_offset.add(mark(n));
+                        }
+                        if let Some(m) = max {
+                            s.max_offset.add(mark(m));
+                        }
                     }
                 }
                 Inflight::MaxOffset(i) if req.code == 30 && cmd.code == 0 => {
@@ -380,7 +397,7 @@ impl Consumers {
                 }
                 Inflight::MaxOffset(_) => {}
                 Inflight::Pop(k) if req.code == 200050 && cmd.code == 0 => {
-                    self.pop_answer(cmd, k, server, mark);
+                    self.pop_answer(cmd, k, server, bucket, mark);
                 }
                 Inflight::Pop(_) => {}
             }
@@ -434,9 +451,10 @@ impl Consumers {
                         if let Some(o) = offset {
                             qs.pull_offset.add(mark(o));
                         }
-                        if num(cmd, "sysFlag").unwrap_or(0) & PULL_FLAG_COMMIT_OFFSET != 0
-                            && let Some(c) = num(cmd, "commitOffset")
-                        {
+                        let commit = num(cmd, "commitOffset").filter(|_| {
+                            num(cmd, "sysFlag").unwrap_or(0) & PULL_FLAG_COMMIT_OFFSET != 0
+                        });
+                        if let Some(c) = commit {
                             qs.committed.add(mark(c));
                         }
                         if let Some(s) = self.slice(q, bucket) {
@@ -444,12 +462,18 @@ impl Consumers {
                             if let Some(o) = offset {
                                 s.pull_offset.add(mark(o));
                             }
+                            if let Some(c) = commit {
+                                s.committed.add(mark(c));
+                            }
                         }
                         self.wait(r.stream, cmd.opaque, Inflight::Pull(q));
                     }
                     15 => {
                         if let Some(c) = num(cmd, "commitOffset") {
                             qs.committed.add(mark(c));
+                            if let Some(s) = self.slice(q, bucket) {
+                                s.committed.add(mark(c));
+                            }
                         }
                     }
                     200050 => {
@@ -656,15 +680,29 @@ impl Consumers {
                 (Some(m), Some(c)) => Value::from(m.value.saturating_sub(c.value)),
                 _ => Value::Null,
             };
+            // The lag at each interval's end: the last max offset and the last committed
+            // offset seen up to then (pull answers' maxOffset; commits), as `lag` is at the
+            // end of the capture.
+            let (mut last_max, mut last_committed) = (None::<Mark>, None::<Mark>);
             let intervals: Vec<Value> = q
                 .intervals
                 .iter()
                 .map(|(b, s)| {
+                    last_max = s.max_offset.last.or(last_max);
+                    last_committed = s.committed.last.or(last_committed);
+                    let lag = match (last_max, last_committed) {
+                        (Some(m), Some(c)) => Value::from(m.value.saturating_sub(c.value)),
+                        _ => Value::Null,
+                    };
                     json!({
                         "start": rfc3339(*b),
                         "pulls": s.pulls,
                         "pull_offset": s.pull_offset.json(),
                         "next_begin_offset": s.next_begin_offset.json(),
+                        "max_offset": s.max_offset.json(),
+                        "committed_offset": s.committed.json(),
+                        "lag": lag,
+                        "popped_offset": s.popped_offset.json(),
                     })
                 })
                 .collect();

@@ -5,9 +5,9 @@
 //! offset and the lag where both were seen. Every figure of the tables is a `data-stat` of
 //! that document.
 //!
-//! The lag is known at the end only (the max offset and the committed offset are not kept
-//! per interval by the statistics), and POP_MESSAGE offsets are not kept per interval
-//! either: pops and acks are counted per queue.
+//! The lag over time is each interval's `lag` (the last pull-answer `maxOffset` − the last
+//! committed offset seen by the interval's end), and the popped offsets those POP_MESSAGE
+//! answers name per interval.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -84,6 +84,14 @@ pub(super) fn offsets(o: &mut String, a: &Analysis) {
             "next_begin_offset",
             "nextBeginOffset of the pull answers (last per interval) by group and queue",
         ),
+        (
+            "lag",
+            "Lag (max offset − committed offset, at each interval's end) by group and queue",
+        ),
+        (
+            "popped_offset",
+            "Popped offsets (POP_MESSAGE answers' msgOffsetInfo, last per interval) by group and queue",
+        ),
     ] {
         let lines: Vec<Line> = drawn
             .iter()
@@ -99,7 +107,11 @@ pub(super) fn offsets(o: &mut String, a: &Analysis) {
                     .iter()
                     .filter_map(|s| {
                         let t = starts.get(s["start"].as_str()?)?;
-                        let v = s[field]["last"]["value"].as_f64()?;
+                        let v = if field == "lag" {
+                            s[field].as_f64()?
+                        } else {
+                            s[field]["last"]["value"].as_f64()?
+                        };
                         Some(((t - t0) as f64 / 1e9, v))
                     })
                     .collect(),
@@ -147,7 +159,7 @@ pub(super) fn offsets(o: &mut String, a: &Analysis) {
     }
     o.push_str("</table></div>\n");
     // The figures drawn, per interval.
-    o.push_str("<details><summary>Offsets per interval of the queues drawn</summary><div class=\"scroll\"><table><tr><th>queue</th><th>start</th><th>pulls</th><th>last queueOffset</th><th>last nextBeginOffset</th></tr>\n");
+    o.push_str("<details><summary>Offsets per interval of the queues drawn</summary><div class=\"scroll\"><table><tr><th>queue</th><th>start</th><th>pulls</th><th>last queueOffset</th><th>last nextBeginOffset</th><th>last committed</th><th>lag</th><th>last popped offset</th></tr>\n");
     for &(g, q, _) in drawn {
         let n = d["consumers"]["groups"][g]["queues"][q]["intervals"]
             .as_array()
@@ -156,15 +168,18 @@ pub(super) fn offsets(o: &mut String, a: &Analysis) {
             let p = |f: &str| format!("/consumers/groups/{g}/queues/{q}/intervals/{k}/{f}");
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 esc(&label(d, g, q)),
                 stat(d, &p("start"), plain),
                 stat(d, &p("pulls"), plain),
                 stat(d, &p("pull_offset/last/value"), plain),
                 stat(d, &p("next_begin_offset/last/value"), plain),
+                stat(d, &p("committed_offset/last/value"), plain),
+                stat(d, &p("lag"), plain),
+                stat(d, &p("popped_offset/last/value"), plain),
             );
         }
     }
     o.push_str("</table></div></details>\n");
-    o.push_str("<p class=\"note\">The lag (max offset − committed offset) is that of the end of the capture: the statistics keep the max and committed offsets per queue, not per interval. POP_MESSAGE offsets are not kept per interval yet: pops and acks are counted per queue.</p>\n");
+    o.push_str("<p class=\"note\">Lag: the last max offset a pull answer gave minus the last committed offset, at each interval's end (the table's lag is the end of the capture's, where GET_MAX_OFFSET answers count too). For a popped queue see pop_lag in stats --json.</p>\n");
 }

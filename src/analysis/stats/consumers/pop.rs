@@ -40,6 +40,7 @@ impl Consumers {
         cmd: &RemotingCommand,
         k: u32,
         server: SocketAddr,
+        bucket: Option<i64>,
         mark: impl Fn(i64) -> Mark,
     ) {
         let (group, topic) = self.pop_keys[k as usize].clone();
@@ -60,6 +61,11 @@ impl Consumers {
             let qs = &mut self.queues[q as usize];
             for &o in &m.offsets {
                 qs.popped_offset.add(mark(o));
+            }
+            if let Some(s) = self.slice(q, bucket) {
+                for &o in &m.offsets {
+                    s.popped_offset.add(mark(o));
+                }
             }
         }
         for s in &info.start_offsets {
