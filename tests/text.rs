@@ -642,3 +642,53 @@ fn tree_shows_raw_value_where_the_typed_one_differs() {
         "{t}"
     );
 }
+
+/// `-V` on a POP_MESSAGE answer shows its offset infos decoded under the raw lines: one
+/// line per queue of `msgOffsetInfo` with the offsets `read --json` decodes
+/// (`msgOffsetInfoDecoded`), and one per queue of `startOffsetInfo`.
+#[test]
+fn tree_decodes_the_pop_answers_offset_infos() {
+    let cap = root().join("captures/java/java5-broker5.pcap");
+    let cap = cap.to_str().unwrap();
+    let tree = rmqdump(&["read", "-V", "--code", "POP_MESSAGE", cap], None);
+    let json = rmqdump(&["read", "--json", "--code", "POP_MESSAGE", cap], None);
+    let mut checked = 0;
+    for l in json.lines() {
+        let f: serde_json::Value = serde_json::from_str(l).unwrap();
+        for e in f["header"]["msgOffsetInfoDecoded"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let offsets: Vec<String> = e["offsets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o.to_string())
+                .collect();
+            let want = format!(
+                "queueId {}: queueOffset {} ({} popped)",
+                e["queue_id"],
+                offsets.join(", "),
+                offsets.len()
+            );
+            assert!(tree.lines().any(|l| l.trim() == want), "{want}\n{tree}");
+            checked += 1;
+        }
+        for e in f["header"]["startOffsetInfoDecoded"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let want = format!(
+                "queueId {}: startOffset {}",
+                e["queue_id"], e["start_offset"]
+            );
+            assert!(tree.lines().any(|l| l.trim() == want), "{want}\n{tree}");
+        }
+    }
+    assert!(
+        checked >= 4,
+        "the capture's POP answer has four queues: {json}"
+    );
+}

@@ -302,6 +302,9 @@ fn ext_fields(
             let _ = write!(line, " ({})", opts.clock.date_ms(*ms));
         }
         t.line(2, line);
+        if let Some(p) = d.and_then(|d| d.pop.as_ref()) {
+            pop_info_lines(t, name, p);
+        }
         if send_response && name == "msgId" {
             for id in raw.split(',') {
                 if let Some(o) = message::decode_offset_msg_id(id) {
@@ -330,6 +333,55 @@ fn ext_fields(
                 cmd.ext_fields_dropped
             ),
         );
+    }
+}
+
+/// A POP_MESSAGE answer's offset infos decoded under their raw lines
+/// (`PopMessageResponseHeader`, `ExtraInfoUtil`): per queue (retry 1/2 are the pop retry
+/// topic's queues), where the pop started, the offsets popped, the order counts.
+fn pop_info_lines(t: &mut Tree, name: &str, p: &protocol::pop_info::PopInfo) {
+    let q = |retry: protocol::pop_info::Retry, queue_id: i32| match retry.wire() {
+        0 => format!("queueId {queue_id}"),
+        r => format!("queueId {queue_id} of the retry topic ({r})"),
+    };
+    match name {
+        "startOffsetInfo" => {
+            for s in &p.start_offsets {
+                t.line(
+                    3,
+                    format_args!("{}: startOffset {}", q(s.retry, s.queue_id), s.start_offset),
+                );
+            }
+        }
+        "msgOffsetInfo" => {
+            for m in &p.msg_offsets {
+                let list: Vec<String> = m.offsets.iter().map(i64::to_string).collect();
+                t.line(
+                    3,
+                    format_args!(
+                        "{}: queueOffset {} ({} popped)",
+                        q(m.retry, m.queue_id),
+                        list.join(", "),
+                        m.offsets.len()
+                    ),
+                );
+            }
+        }
+        "orderCountInfo" => {
+            for o in &p.order_counts {
+                let at = o.queue_offset.map(|x| format!(" at queueOffset {x}"));
+                t.line(
+                    3,
+                    format_args!(
+                        "{}{}: consumed {} times",
+                        q(o.retry, o.queue_id),
+                        at.unwrap_or_default(),
+                        o.count
+                    ),
+                );
+            }
+        }
+        _ => {}
     }
 }
 
