@@ -243,6 +243,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A field path of 30,000 names overflowed the stack (the breaker's finding, also
+    /// through the extcap capture filter): past 64 names it is a located error.
+    #[test]
+    fn long_paths_are_an_error_not_a_crash() {
+        let long = format!("{} == 1", vec!["a"; 30_000].join("."));
+        let e = DisplayFilter::parse(&long).unwrap_err();
+        assert!(e.message.contains("more than 64 names"), "{e}");
+        let bare = vec!["a"; 30_000].join(".");
+        assert!(DisplayFilter::parse(&bare).is_err());
+        let ok = format!("{} == 1", vec!["a"; 64].join("."));
+        assert!(DisplayFilter::parse(&ok).is_ok());
+        assert!(DisplayFilter::parse("header.queueId == 1.5 && x == \"a.b.c\"").is_ok());
+    }
+
     /// Nesting past the limit is a located error, not a stack overflow (the breaker's
     /// 5,000 parentheses and 30,000 `!` aborted the process).
     #[test]

@@ -224,12 +224,16 @@ fn string(i: &mut In) -> ModalResult<String> {
 /// parser and the evaluator recurse that deep, and a stack overflow would abort the process.
 pub const MAX_NESTING: usize = 256;
 pub const MAX_OPERATORS: usize = 4_096;
+/// Most names in one field path (`messages.properties.KEYS` has 3; the JSON Lines
+/// documents go 5 deep): the evaluator walks a path recursively too.
+pub const MAX_PATH_NAMES: usize = 64;
 
 /// Where the expression first goes past [`MAX_NESTING`] or [`MAX_OPERATORS`] (strings
 /// skipped), with what.
 fn too_deep(text: &str) -> Option<(usize, String)> {
     let b = text.as_bytes();
     let (mut depth, mut bangs, mut ops, mut i) = (0usize, 0usize, 0usize, 0usize);
+    let mut names = 0usize;
     while i < b.len() {
         match b[i] {
             q @ (b'"' | b'\'') => {
@@ -249,7 +253,15 @@ fn too_deep(text: &str) -> Option<(usize, String)> {
                 bangs = 0;
                 i += 1;
             }
-            _ => {}
+            b'.' if names > 0 => names += 1,
+            c if c.is_ascii_alphanumeric() || c == b'_' => names = names.max(1),
+            _ => names = 0,
+        }
+        if names > MAX_PATH_NAMES {
+            return Some((
+                i,
+                format!("a field path of more than {MAX_PATH_NAMES} names"),
+            ));
         }
         if depth + bangs > MAX_NESTING {
             return Some((
