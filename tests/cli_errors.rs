@@ -360,3 +360,61 @@ fn a_closed_pipe_keeps_the_verdict() {
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
+
+/// `produce` refuses before sending what cannot be sent or recorded (the breaker's
+/// findings): a body over Java's maxMessageSize (4 MiB; a 100 GB `--size` aborted on its
+/// allocation), a batch over it, a NameServer address that is no HOST:PORT, and a
+/// recording or manifest path that cannot be created (found only after sending before).
+/// Each exits 2 with nothing sent: the dead NameServer is never dialled, so no summary.
+#[test]
+fn produce_refuses_up_front_what_it_cannot_send_or_record() {
+    let dead = format!("127.0.0.1:{}", dead_port());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--size", "99999999999"], "maxMessageSize"),
+        (&["--size", "4194305"], "maxMessageSize"),
+        (&["--batch", "100000", "--size", "1000"], "maxMessageSize"),
+        (
+            &["-w", "/nonexistent-dir/x.pcap"],
+            "/nonexistent-dir/x.pcap",
+        ),
+        (
+            &["--manifest", "/nonexistent-dir/x.json"],
+            "/nonexistent-dir/x.json",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["produce", "--namesrv", &dead, "--topic", "T"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: nothing sent, no summary: {out}");
+        assert!(
+            err.starts_with("rmqdump: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
+    }
+    for bad in ["abc", "", "127.0.0.1:99999", "127.0.0.1:0", ":9876"] {
+        let (code, out, err) = run(&["produce", "--namesrv", bad, "--topic", "T"]);
+        assert_eq!(code, 2, "--namesrv {bad:?}: {err}");
+        assert!(
+            out.is_empty() && err.contains("--namesrv"),
+            "{bad:?}: {err}"
+        );
+    }
+    // The largest body Java accepts is accepted (then fails on the dead NameServer: 1),
+    // and the summary says no latency when nothing was sent.
+    let (code, out, _) = run(&[
+        "produce",
+        "--namesrv",
+        &dead,
+        "--topic",
+        "T",
+        "--size",
+        "4194304",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("sent 0 of 1") && out.contains("latency -"),
+        "{out}"
+    );
+}

@@ -695,6 +695,9 @@ impl FrameArgs {
     }
 }
 
+/// `DefaultMQProducer.maxMessageSize`: 4 MiB.
+pub const MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+
 impl ProduceArgs {
     /// The job these arguments describe; an error names the argument and what it expects.
     pub fn job(&self) -> Result<crate::producer::run::ProduceJob, String> {
@@ -713,6 +716,18 @@ impl ProduceArgs {
                 _ => return Err(format!("--property {p}: expected k=v")),
             }
         }
+        let port = self
+            .namesrv
+            .rsplit_once(':')
+            .filter(|(h, _)| !h.is_empty() && !h.contains(';'))
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .filter(|&p| p > 0);
+        if port.is_none() {
+            return Err(format!(
+                "--namesrv {:?}: expected one HOST:PORT",
+                self.namesrv
+            ));
+        }
         let body = match &self.body_file {
             Some(f) => match std::fs::read(f) {
                 // Java's Validators.checkMessage: "the message body length is zero".
@@ -726,6 +741,20 @@ impl ProduceArgs {
             },
             None => None,
         };
+        // Java's Validators.checkMessage: "the message body size over max value" (the
+        // producer's maxMessageSize, 4 MiB by default); a batch is checked whole.
+        let body_len = body.as_ref().map_or(self.size, Vec::len);
+        if body_len > MAX_MESSAGE_SIZE {
+            return Err(format!(
+                "a body of {body_len} bytes: over the producer's maxMessageSize of {MAX_MESSAGE_SIZE} (Validators.checkMessage)"
+            ));
+        }
+        if body_len.saturating_mul(self.batch) > MAX_MESSAGE_SIZE {
+            return Err(format!(
+                "--batch {} of {body_len}-byte bodies: over the producer's maxMessageSize of {MAX_MESSAGE_SIZE} for one batch (Validators.checkMessage)",
+                self.batch
+            ));
+        }
         Ok(crate::producer::run::ProduceJob {
             producer: ProducerConfig {
                 namesrv: self.namesrv.clone(),

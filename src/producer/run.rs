@@ -102,14 +102,18 @@ impl Summary {
             Some(r) => format!("{r:.0} msg/s"),
             None => "- msg/s".into(),
         };
+        // No latency without a message sent ("-", as the rate).
+        let latency = if self.sent == 0 {
+            "latency -".to_string()
+        } else {
+            format!("latency p50 {}us p99 {}us", self.p50_us, self.p99_us)
+        };
         format!(
-            "sent {} of {}, failed {}, {rate} over {:.3} s, latency p50 {}us p99 {}us, queues {:?} (spread {spread})",
+            "sent {} of {}, failed {}, {rate} over {:.3} s, {latency}, queues {:?} (spread {spread})",
             self.sent,
             self.sent + self.failed,
             self.failed,
             self.elapsed.as_secs_f64(),
-            self.p50_us,
-            self.p99_us,
             self.per_queue
         )
     }
@@ -179,6 +183,13 @@ pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<Summary> {
     let seed = (now.as_nanos() as u32) ^ std::process::id();
     // The UNIQ_KEY counts milliseconds from the start of the month (UTC here).
     let month_start_ms = crate::protocol::message::utc_month_start_ms(now.as_millis() as i64);
+    // The recording and the manifest are created before anything is sent: a path that
+    // cannot be written is refused up front, not found out after the messages went.
+    let create = |path: &String| {
+        std::fs::File::create(path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
+    };
+    let record_file = job.record.as_ref().map(create).transpose()?;
+    let manifest_file = job.manifest.as_ref().map(create).transpose()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -248,20 +259,22 @@ pub fn produce<W: Write>(job: &ProduceJob, out: W) -> io::Result<Summary> {
     };
     writeln!(w, "{}", summary.line())?;
     w.flush()?;
-    if let Some(path) = &job.record {
-        let f = std::fs::File::create(path)
+    if let (Some(f), Some(path)) = (record_file, &job.record) {
+        producer
+            .rec
+            .write_pcap(BufWriter::new(f))
             .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
-        producer.rec.write_pcap(BufWriter::new(f))?;
     }
-    if let Some(path) = &job.manifest {
-        write_manifest(path, job, &messages, &outcomes)?;
+    if let (Some(f), Some(path)) = (manifest_file, &job.manifest) {
+        write_manifest(f, job, &messages, &outcomes)
+            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
     }
     Ok(summary)
 }
 
 /// The manifest (rocketmq-capture-manifest/1) of what was sent and what came back.
 fn write_manifest(
-    path: &str,
+    mut f: std::fs::File,
     job: &ProduceJob,
     messages: &[OutMessage],
     outcomes: &[Outcome],
@@ -311,11 +324,8 @@ fn write_manifest(
         "producer_group": job.producer.group,
         "messages": msgs,
     });
-    std::fs::write(
-        path,
-        serde_json::to_vec_pretty(&doc).map_err(io::Error::from)?,
-    )
-    .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
+    f.write_all(&serde_json::to_vec_pretty(&doc).map_err(io::Error::from)?)?;
+    f.flush()
 }
 
 fn sha256_hex(b: &[u8]) -> String {
