@@ -116,6 +116,7 @@ fn read(a: ReadArgs) -> io::Result<u8> {
 /// `export`: one summary line per capture on stderr; exit 2 when a capture could not be
 /// exported (the others still are).
 fn export(a: rmqdump::cli::ExportArgs) -> io::Result<u8> {
+    rmqdump::output::read::refuse_stdin_twice(&a.files)?;
     let sums =
         rmqdump::output::export::export(&a.files, &a.options(), |s| eprintln!("{}", s.line()));
     Ok(if sums.iter().any(|s| s.error.is_some()) {

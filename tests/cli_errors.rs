@@ -298,17 +298,56 @@ fn outputs_never_overwrite_an_input() {
 }
 
 /// Standard input can be read once: given twice it is a usage error saying so, not "not a
-/// pcap" (the breaker's finding 11).
+/// pcap" nor half a capture read twice (the breakers' findings: read and diff, then
+/// verify, stats, export and report, and verify's --manifest with standard input). The
+/// capture is on standard input, so a command that read it would find frames.
 #[test]
 fn standard_input_twice_is_a_usage_error() {
-    for args in [vec!["read", "-", "-"], vec!["diff", "-", "-"]] {
-        let (code, _, err) = run(&args);
-        assert_eq!(code, 2, "{args:?}: {err}");
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("x");
+    let html = dir.path().join("x.html");
+    let manifest = format!(
+        "{}/captures/java/java5-broker5.manifest.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["read", "-", "-"],
+        vec!["diff", "-", "-"],
+        vec!["verify", "-", "-"],
+        vec!["stats", "-", "-"],
+        vec!["export", "-o", out_dir.to_str().unwrap(), "-", "-"],
+        vec!["report", "-o", html.to_str().unwrap(), "-", "-"],
+        vec!["verify", "-", "--manifest", &manifest],
+    ];
+    for args in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+            .args(&args)
+            .stdin(std::fs::File::open(capture()).unwrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing read");
         assert!(
-            err.starts_with("rmqdump: ") && err.contains("given"),
+            err.starts_with("rmqdump: ") && (err.contains("given") || err.contains("twice")),
             "{args:?}: {err}"
         );
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "{args:?}: refused before reading: {err}"
+        );
     }
+    assert!(!out_dir.exists() && !html.exists());
 }
 
 /// Runs rmqdump with its standard output closed before it writes (as `| head -0` or a

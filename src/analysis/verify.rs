@@ -332,6 +332,13 @@ pub fn run<W: std::io::Write>(
 ) -> std::io::Result<bool> {
     use crate::output::{self, read};
     use std::io::{self, Write};
+    read::refuse_stdin_twice(files)?;
+    if manifest.is_some() && files.iter().any(|f| f == "-") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--manifest reads the capture twice: give a file, not standard input",
+        ));
+    }
     let [file] = files else {
         if manifest.is_some() {
             return Err(io::Error::new(

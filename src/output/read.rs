@@ -115,6 +115,18 @@ impl ReadOutcome {
     }
 }
 
+/// Every command that takes several captures: standard input (`-`) can be read once, so
+/// given twice it is a usage error (exit 2), before anything is read.
+pub fn refuse_stdin_twice(files: &[String]) -> io::Result<()> {
+    if files.iter().filter(|x| *x == "-").count() > 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "standard input (-) given more than once: it can be read only once",
+        ));
+    }
+    Ok(())
+}
+
 /// `rmqdump read` of the capture named `file` (`-`: standard input) and of `cfg.more`,
 /// merged by time: frames to `out`, problem lines to `diag`; with `cfg.write`, the packets
 /// of the selected frames written to that pcap (the files read a second time).
@@ -127,12 +139,7 @@ pub fn read<W: Write>(
     let files: Vec<String> = std::iter::once(file.to_string())
         .chain(cfg.more.iter().cloned())
         .collect();
-    if files.iter().filter(|x| *x == "-").count() > 1 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "standard input (-) given more than once: it can be read only once",
-        ));
-    }
+    refuse_stdin_twice(&files)?;
     if cfg.write.is_some() && files.iter().any(|x| x == "-") {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,

@@ -43,6 +43,7 @@ pub fn stats<W: Write>(
     out: W,
     diag: &mut dyn Write,
 ) -> io::Result<()> {
+    super::read::refuse_stdin_twice(files)?;
     let size: u64 = files
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))

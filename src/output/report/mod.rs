@@ -99,7 +99,8 @@ pub fn run<W: std::io::Write>(
     mut out: W,
     diag: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    use super::read::{capture_error, open, refuse_overwrite};
+    use super::read::{capture_error, open, refuse_overwrite, refuse_stdin_twice};
+    refuse_stdin_twice(files)?;
     if output != "-" {
         let inputs: Vec<&str> = files.iter().map(String::as_str).collect();
         refuse_overwrite(output, &inputs)?;
