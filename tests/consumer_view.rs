@@ -497,6 +497,8 @@ fn consumer_view_of_a_written_capture() {
         22,
         &[pq("2"), vec![("offset", "3".to_string())]].concat(),
     );
+    // Acks count when the broker answers SUCCESS (this one), not on the request.
+    send(&mut b, &mut w, 21 * S, false, 0, 22, &[]);
     send(
         &mut b,
         &mut w,
@@ -512,6 +514,19 @@ fn consumer_view_of_a_written_capture() {
     let body = br#"{"acks":[{"c":"cg","t":"T","q":2,"so":100,"b":"Kg=="},{"c":"cg","t":"T","q":3,"so":0,"b":[1]},{"c":"cg","t":"T","q":3,"so":0,"b":"!!"}],"brokerName":"broker-a"}"#;
     b.send(&mut w, 22 * S, true, &frame(200151, 24, 0, &[], body))
         .unwrap();
+    send(&mut b, &mut w, 22 * S, false, 0, 24, &[]);
+    // An ack the broker fails (SYSTEM_ERROR, as the Java broker's OutOfMemoryError in the
+    // java5 capture): its message is not acknowledged.
+    send(
+        &mut b,
+        &mut w,
+        23 * S,
+        true,
+        200051,
+        25,
+        &[pq("2"), vec![("offset", "4".to_string())]].concat(),
+    );
+    send(&mut b, &mut w, 23 * S, false, 1, 25, &[]);
     w.flush().unwrap();
     drop(w);
     let p = f.to_str().unwrap();
@@ -608,10 +623,12 @@ fn consumer_view_of_a_written_capture() {
             q2["invisible_time_changes"].as_u64(),
             q2["batch_ack_entries"].as_u64()
         ),
-        (Some(1), Some(1), Some(1), Some(1))
+        (Some(1), Some(2), Some(1), Some(1))
     );
-    // One ACK_MESSAGE and the three bits of the batch entry.
+    // One ACK_MESSAGE answered SUCCESS and the three bits of the batch entry; the ack
+    // answered SYSTEM_ERROR is a failed one.
     assert_eq!(q2["acked_messages"], 4);
+    assert_eq!(q2["ack_failed_messages"], 1);
     assert_eq!(
         q2["popped_offset"],
         serde_json::json!({"count": 2, "first": mk(23, 3), "last": mk(23, 4)})
@@ -648,8 +665,9 @@ fn consumer_view_of_a_written_capture() {
 }
 
 /// The Java 5.3.3 pop consumer (captures/java/java5-broker5.pcap) against its manifest:
-/// per queue the offsets popped are the deliveries' POP_CK queue offsets, the acked
-/// messages are the deliveries less the one consumed later (CHANGE_MESSAGE_INVISIBLETIME),
+/// per queue the offsets popped are the deliveries' POP_CK queue offsets, the acks sent
+/// (acknowledged or failed by the broker) are the deliveries less the one consumed later
+/// (CHANGE_MESSAGE_INVISIBLETIME), the acknowledged ones the SUCCESS answers,
 /// and the max offset seen for each queue (the push consumer's pull answers) is the
 /// broker's offset the admin read afterwards, so the lag is 0.
 #[test]
@@ -707,6 +725,7 @@ fn pop_consumer_of_the_java_capture_against_its_manifest() {
         .find(|g| g["group"] == pop["group"])
         .unwrap();
     let mut got: BTreeMap<i64, (BTreeSet<i64>, u64)> = BTreeMap::new();
+    let mut acked = 0;
     for q in g["queues"].as_array().unwrap() {
         if q["topic"] != m["topic"] || q["queue_id"] == -1 {
             continue;
@@ -719,13 +738,16 @@ fn pop_consumer_of_the_java_capture_against_its_manifest() {
         );
         // The offsets of one answer are contiguous here: count, first and last say them.
         assert_eq!(po["count"].as_i64().unwrap(), last - first + 1, "{q}");
+        // The consumer acked what the manifest says; the broker failed some of those acks
+        // (SYSTEM_ERROR), which are not acknowledged messages.
         got.insert(
             qid,
             (
                 (first..=last).collect(),
-                q["acked_messages"].as_u64().unwrap(),
+                q["acked_messages"].as_u64().unwrap() + q["ack_failed_messages"].as_u64().unwrap(),
             ),
         );
+        acked += q["acked_messages"].as_u64().unwrap();
         assert_eq!(
             q["pop_max_offset"]["value"].as_i64(),
             broker.get(&qid).copied(),
@@ -734,6 +756,15 @@ fn pop_consumer_of_the_java_capture_against_its_manifest() {
         assert_eq!(q["pop_lag"], 0, "{q}");
     }
     assert_eq!(got, want);
+    // Acknowledged: the ACK_MESSAGE answers that are SUCCESS (8 here; 7 are SYSTEM_ERROR).
+    let success = String::from_utf8(run(&["read", "--json", &p]))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|f| f["kind"] == "response" && f["request"]["code"] == 200051 && f["code"] == 0)
+        .count() as u64;
+    assert_eq!(acked, success);
+    assert!(success > 0 && success < 15, "{success}");
 }
 
 /// `--interval 1s`: each queue's per-interval committed offsets, pull-answer max offsets

@@ -143,7 +143,12 @@ pub fn render(c: &Value, opts: &TableOptions) -> String {
                 right(span(&q["pull_offset"])),
                 right(span(&q["next_begin_offset"])),
                 right(span(&q["committed_offset"])),
-                right(text(&q["max_offset"]["value"])),
+                // A popped queue: its max offset and lag are the pop side's.
+                right(if q["lag"].is_null() && !q["pop_lag"].is_null() {
+                    text(&q["pop_max_offset"]["value"])
+                } else {
+                    text(&q["max_offset"]["value"])
+                }),
                 right(if q["lag"].is_null() {
                     text(&q["pop_lag"])
                 } else {
@@ -152,11 +157,15 @@ pub fn render(c: &Value, opts: &TableOptions) -> String {
                 right(text(&q["pops"])),
                 right(span(&q["popped_offset"])),
                 right(format!(
-                    "{} ({}/{}/{})",
+                    "{} ({}/{}/{}){}",
                     text(&q["acked_messages"]),
                     text(&q["acks"]),
                     text(&q["batch_ack_entries"]),
-                    text(&q["invisible_time_changes"])
+                    text(&q["invisible_time_changes"]),
+                    match q["ack_failed_messages"].as_u64() {
+                        Some(n) if n > 0 => format!(", {n} failed"),
+                        _ => String::new(),
+                    }
                 )),
             ]);
             for i in q["intervals"].as_array().into_iter().flatten() {

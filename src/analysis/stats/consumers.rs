@@ -148,8 +148,12 @@ pub struct QueueStats {
     pub pop_start_offset: Span,
     pub acks: u64,
     /// Messages acknowledged: one per ACK_MESSAGE, the set bits of each BATCH_ACK_MESSAGE
-    /// entry's `bitSet`.
+    /// entry's `bitSet`, counted when the broker answers SUCCESS (or the ack is one-way).
     pub acked_messages: u64,
+    /// Messages whose ack the broker answered with an error (`AckMessageProcessor`:
+    /// SYSTEM_ERROR, NO_MESSAGE…): not acknowledged, they come back after their
+    /// invisible time.
+    pub ack_failed_messages: u64,
     pub batch_ack_entries: u64,
     pub invisible_time_changes: u64,
     pub intervals: BTreeMap<i64, Slice>,
@@ -173,7 +177,7 @@ pub struct GroupStats {
 type QueueIndex = BTreeMap<(SocketAddr, i32), u32>;
 
 /// What a request waits for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Inflight {
     /// A pull of queue `.0`.
     Pull(u32),
@@ -181,6 +185,9 @@ enum Inflight {
     MaxOffset(u32),
     /// POP_MESSAGE of (group, topic) `.0` of `pop_keys`.
     Pop(u32),
+    /// ACK_MESSAGE / BATCH_ACK_MESSAGE: (queue, messages) acknowledged if the broker
+    /// answers SUCCESS.
+    Acks(Vec<(u32, u64)>),
 }
 
 /// The consumer view of a capture (see the module docs).
@@ -275,6 +282,7 @@ impl Consumers {
             pop_start_offset: Span::default(),
             acks: 0,
             acked_messages: 0,
+            ack_failed_messages: 0,
             batch_ack_entries: 0,
             invisible_time_changes: 0,
             intervals: BTreeMap::new(),
@@ -356,7 +364,7 @@ impl Consumers {
             let Some(req) = r
                 .request
                 .as_ref()
-                .filter(|q| matches!(q.code, 11 | 30 | 361 | 200050))
+                .filter(|q| matches!(q.code, 11 | 30 | 361 | 200050 | 200051 | 200151))
             else {
                 return;
             };
@@ -400,6 +408,16 @@ impl Consumers {
                     self.pop_answer(cmd, k, server, bucket, mark);
                 }
                 Inflight::Pop(_) => {}
+                Inflight::Acks(acks) => {
+                    for (q, n) in acks {
+                        let qs = &mut self.queues[q as usize];
+                        if cmd.code == 0 {
+                            qs.acked_messages += n;
+                        } else {
+                            qs.ack_failed_messages += n;
+                        }
+                    }
+                }
             }
             return;
         }
@@ -436,7 +454,7 @@ impl Consumers {
                 };
                 self.wait(r.stream, cmd.opaque, Inflight::MaxOffset(i));
             }
-            200151 => self.batch_ack(cmd, server),
+            200151 => self.batch_ack(r, cmd, kind, server),
             code => {
                 let Some(qid) = queue_id else { return };
                 let Some(q) = self.queue(group, topic, server, qid) else {
@@ -482,12 +500,23 @@ impl Consumers {
                     }
                     200051 => {
                         qs.acks += 1;
-                        qs.acked_messages += 1;
+                        self.ack_sent(r.stream, cmd.opaque, kind, vec![(q, 1)]);
                     }
                     200053 => qs.invisible_time_changes += 1,
                     _ => {}
                 }
             }
+        }
+    }
+
+    /// Acks sent: one-way, acknowledged at once; else when the broker answers SUCCESS.
+    fn ack_sent(&mut self, stream: u64, opaque: i32, kind: Kind, acks: Vec<(u32, u64)>) {
+        if kind == Kind::Oneway {
+            for (q, n) in acks {
+                self.queues[q as usize].acked_messages += n;
+            }
+        } else {
+            self.wait(stream, opaque, Inflight::Acks(acks));
         }
     }
 
@@ -595,6 +624,7 @@ impl Consumers {
             m.pop_start_offset.merge(&q.pop_start_offset);
             m.acks += q.acks;
             m.acked_messages += q.acked_messages;
+            m.ack_failed_messages += q.ack_failed_messages;
             m.batch_ack_entries += q.batch_ack_entries;
             m.invisible_time_changes += q.invisible_time_changes;
             for (b, s) in q.intervals {
@@ -727,6 +757,7 @@ impl Consumers {
                 "pop_lag": pop_lag,
                 "acks": q.acks,
                 "acked_messages": q.acked_messages,
+                "ack_failed_messages": q.ack_failed_messages,
                 "batch_ack_entries": q.batch_ack_entries,
                 "invisible_time_changes": q.invisible_time_changes,
             });

@@ -21,8 +21,9 @@ use super::plots::{self, Line, colour};
 /// Queues drawn (those with the most pulls); the others are said as "N more".
 pub const DRAWN_QUEUES: usize = 8;
 
-/// (group index, queue index, pulls) of the queues with per-interval records.
-fn queues(d: &Value) -> Vec<(usize, usize, u64)> {
+/// (group index, queue index, pulls) of every queue (`with_intervals`: only those with
+/// per-interval records).
+fn queues(d: &Value, with_intervals: bool) -> Vec<(usize, usize, u64)> {
     let mut v = Vec::new();
     let groups = d
         .pointer("/consumers/groups")
@@ -35,7 +36,7 @@ fn queues(d: &Value) -> Vec<(usize, usize, u64)> {
             .map(Vec::as_slice)
             .unwrap_or_default();
         for (q, qv) in qs.iter().enumerate() {
-            if qv["intervals"].as_array().is_some_and(|i| !i.is_empty()) {
+            if !with_intervals || qv["intervals"].as_array().is_some_and(|i| !i.is_empty()) {
                 v.push((g, q, qv["pulls"].as_u64().unwrap_or(0)));
             }
         }
@@ -58,11 +59,12 @@ fn label(d: &Value, g: usize, q: usize) -> String {
 
 pub(super) fn offsets(o: &mut String, a: &Analysis) {
     let d = &a.doc;
-    let all = queues(d);
-    if all.is_empty() {
-        o.push_str("<p class=\"note\">No pull with a queueOffset in the capture: no offsets over time.</p>");
+    let every = queues(d, false);
+    if every.is_empty() {
+        o.push_str("<p class=\"note\">No consumer queue in the capture: no offsets.</p>");
         return;
     }
+    let all = queues(d, true);
     // Interval start (as the document writes it) → ns, from the statistics' intervals.
     let starts: HashMap<&str, i64> = d
         .pointer("/intervals")
@@ -137,9 +139,9 @@ pub(super) fn offsets(o: &mut String, a: &Analysis) {
             if n == 1 { "queue" } else { "queues" },
         );
     }
-    // Per queue at the end: the offsets and the lag.
-    o.push_str("<div class=\"scroll\"><table><tr><th>group · topic · broker · queue</th><th>pulls</th><th>first queueOffset</th><th>last queueOffset</th><th>last nextBeginOffset</th><th>committed</th><th>max offset</th><th>lag</th><th>pops</th><th>acks</th></tr>\n");
-    for &(g, q, _) in &all {
+    // Every queue at the end: the offsets and the lag, pulled and popped.
+    o.push_str("<div class=\"scroll\"><table><tr><th>group · topic · broker · queue</th><th>pulls</th><th>first queueOffset</th><th>last queueOffset</th><th>last nextBeginOffset</th><th>committed</th><th>max offset</th><th>lag</th><th>pops</th><th>last popped offset</th><th>pop max offset</th><th>pop lag</th><th>acks</th><th>acked messages</th><th>ack failed</th></tr>\n");
+    for &(g, q, _) in &every {
         let p = |f: &str| format!("/consumers/groups/{g}/queues/{q}/{f}");
         let _ = write!(o, "<tr><td>{}</td>", esc(&label(d, g, q)));
         for f in [
@@ -151,7 +153,12 @@ pub(super) fn offsets(o: &mut String, a: &Analysis) {
             "max_offset/value",
             "lag",
             "pops",
+            "popped_offset/last/value",
+            "pop_max_offset/value",
+            "pop_lag",
             "acks",
+            "acked_messages",
+            "ack_failed_messages",
         ] {
             let _ = write!(o, "<td class=\"n\">{}</td>", stat(d, &p(f), plain));
         }

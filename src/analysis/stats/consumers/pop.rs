@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use super::{Consumers, Inflight, MAX_QUEUES, Mark, QueueStats, bodies};
+use crate::analysis::FrameRecord;
 use crate::protocol::pop_info;
+use crate::remoting::Kind;
 use crate::remoting::command::RemotingCommand;
 
 impl Consumers {
@@ -79,14 +81,21 @@ impl Consumers {
     }
 
     /// BATCH_ACK_MESSAGE's body: each BatchAck (`c` consumerGroup, `t` topic, `q` queueId,
-    /// or their long names) counts one entry on its queue and the set bits of its `b`
-    /// bitSet as acked messages.
-    pub(super) fn batch_ack(&mut self, cmd: &RemotingCommand, server: SocketAddr) {
+    /// or their long names) counts one entry on its queue, and the set bits of its `b`
+    /// bitSet as acked (or failed) messages when the broker answers.
+    pub(super) fn batch_ack(
+        &mut self,
+        r: &FrameRecord,
+        cmd: &RemotingCommand,
+        kind: Kind,
+        server: SocketAddr,
+    ) {
         let Some(acks) = bodies::parse::<bodies::BatchAckBody>(&cmd.body).and_then(|b| b.acks)
         else {
             self.batch_acks_undecoded += 1;
             return;
         };
+        let mut sent = Vec::new();
         for a in &acks {
             let group = a.consumer_group.as_deref().unwrap_or("");
             let topic = a.topic.as_deref().unwrap_or("");
@@ -98,9 +107,10 @@ impl Consumers {
             if let Some(q) = self.queue(group, topic, server, qid) {
                 let qs = &mut self.queues[q as usize];
                 qs.batch_ack_entries += 1;
-                qs.acked_messages += acked.flatten().unwrap_or(0);
+                sent.push((q, acked.flatten().unwrap_or(0)));
             }
         }
+        self.ack_sent(r.stream, cmd.opaque, kind, sent);
     }
 
     /// The last max offset seen for each (topic, broker, queueId), whichever group's pull
