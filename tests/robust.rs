@@ -694,3 +694,39 @@ fn a_response_timestamped_before_its_request_is_a_clock_problem_without_latency(
     let out = bin().args(["read", "--strict", p]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A capture whose clock steps back an hour after its first packets spans from its
+/// earliest to its latest packet (the breaker saw "-3599.990 s"), in `stats --json` as in
+/// its text overview.
+#[test]
+fn a_clock_stepping_back_gives_no_negative_capture_span() {
+    let s = 1_700_000_000_000_000_000i64;
+    let hour = 3_600_000_000_000i64;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("step.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut c = TcpConversation::new(
+        "10.0.0.1:40000".parse().unwrap(),
+        "10.0.0.2:9876".parse().unwrap(),
+    );
+    c.handshake(&mut w, s).unwrap(); // packets 1-3 at s
+    let req = encode_frame(&RemotingCommand {
+        code: 105,
+        opaque: 1,
+        ext_fields: Some(vec![("topic".into(), "T".into())]),
+        ..Default::default()
+    });
+    c.send(&mut w, s + 2_000_000_000, true, &req).unwrap(); // packet 4: s + 2 s
+    c.send(&mut w, s - hour, true, &req).unwrap(); // packet 5: an hour back
+    w.flush().unwrap();
+    drop(w);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["stats", "--json", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let span = &st["overview"]["span"];
+    assert_eq!(span["seconds"].as_f64(), Some(3602.0), "{span}");
+    assert_eq!(span["first"], "2023-11-14T21:13:20.000000Z", "{span}");
+    assert_eq!(span["last"], "2023-11-14T22:13:22.000000Z", "{span}");
+}

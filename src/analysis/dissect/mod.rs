@@ -315,8 +315,10 @@ impl Dissector {
     ) {
         self.totals.packets += 1;
         self.totals.bytes += data.len() as u64;
-        self.totals.first_ts.get_or_insert(ts);
-        self.totals.last_ts = Some(ts);
+        // The earliest and the latest packet time: a capture whose clock stepped back
+        // spans from its earliest to its latest packet, never a negative span.
+        self.totals.first_ts = Some(self.totals.first_ts.map_or(ts, |f| f.min(ts)));
+        self.totals.last_ts = Some(self.totals.last_ts.map_or(ts, |l| l.max(ts)));
         // Every 1024 packets of the capture, whatever they are (so passes side by side
         // sweep at the same packets, and times, as one pass): idle connections, budget.
         self.since_budget_check += 1;

@@ -201,7 +201,10 @@ pub struct Totals {
     /// Handshake-only connections (no payload yet) forgotten because more than
     /// `Limits::max_half_open_flows` were tracked (also counted in `dropped_by_limits`).
     pub evicted_half_open: u64,
+    /// The earliest packet time (ns since the epoch).
     pub first_ts: Option<i64>,
+    /// The latest packet time (ns since the epoch; the end requests still waiting are
+    /// judged at).
     pub last_ts: Option<i64>,
 }
 
