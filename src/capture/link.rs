@@ -76,19 +76,40 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Result<Option<TcpSegment<'_
     }
 }
 
-/// Ethernet II or raw-IP framing around a packet [`ipv4_tcp`] takes.
-fn fast_path(link: LinkType, data: &[u8]) -> Option<TcpSegment<'_>> {
+/// The IP packet inside Ethernet II or raw-IP framing, where [`ipv4_tcp`] may take it.
+fn fast_ip(link: LinkType, data: &[u8]) -> Option<&[u8]> {
     match link {
-        LinkType::ETHERNET if data.get(12..14) == Some(&[0x08, 0x00][..]) => ipv4_tcp(&data[14..]),
-        LinkType::RAW | LinkType(12) | LinkType(14) | LinkType::IPV4 => ipv4_tcp(data),
+        LinkType::ETHERNET if data.get(12..14) == Some(&[0x08, 0x00][..]) => data.get(14..),
+        LinkType::RAW | LinkType(12) | LinkType(14) | LinkType::IPV4 => Some(data),
         _ => None,
     }
 }
 
-/// A whole, unfragmented IPv4 packet carrying a whole TCP header: the segment, exactly as
-/// the etherparse path gives it (the property tests compare them); `None` for anything
-/// else, which then takes that path.
-fn ipv4_tcp(ip: &[u8]) -> Option<TcpSegment<'_>> {
+/// Ethernet II or raw-IP framing around a packet [`ipv4_tcp`] takes.
+fn fast_path(link: LinkType, data: &[u8]) -> Option<TcpSegment<'_>> {
+    ipv4_tcp(fast_ip(link, data)?)
+}
+
+/// The endpoints of a packet [`decode_packet`] reads straight (whole IPv4 TCP in Ethernet
+/// II or raw-IP framing), read at their fixed offsets without decoding the rest: the
+/// source and destination address octets and ports, exactly those of the segment
+/// [`decode_packet`] gives; `None` for any other packet. Sharded passes use it to skip the
+/// other shards' packets cheaply.
+pub fn ipv4_tcp_ends(link: LinkType, data: &[u8]) -> Option<([u8; 4], u16, [u8; 4], u16)> {
+    let ip = fast_ip(link, data)?;
+    let (h, tcp) = ipv4_tcp_bounds(ip)?;
+    let port = |o: usize| u16::from_be_bytes([tcp[o], tcp[o + 1]]);
+    Some((
+        [h[12], h[13], h[14], h[15]],
+        port(0),
+        [h[16], h[17], h[18], h[19]],
+        port(2),
+    ))
+}
+
+/// A whole, unfragmented IPv4 packet carrying a whole TCP header: its IP header and its
+/// TCP part (header and payload), or `None`.
+fn ipv4_tcp_bounds(ip: &[u8]) -> Option<(&[u8], &[u8])> {
     let h = ip.get(..20)?;
     if h[0] >> 4 != 4 || h[9] != 6 {
         return None;
@@ -104,6 +125,15 @@ fn ipv4_tcp(ip: &[u8]) -> Option<TcpSegment<'_>> {
     if doff < 20 || doff > tcp.len() {
         return None;
     }
+    Some((h, tcp))
+}
+
+/// A whole, unfragmented IPv4 packet carrying a whole TCP header: the segment, exactly as
+/// the etherparse path gives it (the property tests compare them); `None` for anything
+/// else, which then takes that path.
+fn ipv4_tcp(ip: &[u8]) -> Option<TcpSegment<'_>> {
+    let (h, tcp) = ipv4_tcp_bounds(ip)?;
+    let doff = (tcp[12] >> 4) as usize * 4;
     let src_ip = IpAddr::from([h[12], h[13], h[14], h[15]]);
     let dst_ip = IpAddr::from([h[16], h[17], h[18], h[19]]);
     let be32 = |o: usize| u32::from_be_bytes([tcp[o], tcp[o + 1], tcp[o + 2], tcp[o + 3]]);
@@ -330,7 +360,13 @@ mod tests {
         ) {
             let p = packet(ether_type, version_ihl, total_delta, frag, proto, doff_flags, opts, payload, cut);
             for (link, data) in [(LinkType::ETHERNET, &p[..]), (LinkType::RAW, p.get(14..).unwrap_or(&[]))] {
+                let ends = ipv4_tcp_ends(link, data);
+                prop_assert_eq!(ends.is_some(), fast_path(link, data).is_some());
                 if let Some(f) = fast_path(link, data) {
+                    // The fixed-offset endpoints are the segment's.
+                    let (sip, sport, dip, dport) = ends.unwrap_or_default();
+                    prop_assert_eq!(f.src, SocketAddr::from((sip, sport)));
+                    prop_assert_eq!(f.dst, SocketAddr::from((dip, dport)));
                     prop_assert_eq!(Ok(Some(f)), slow_path(link, data));
                 }
             }

@@ -17,7 +17,7 @@ pub mod replay;
 pub mod writer;
 
 pub use gzip::GzipDamage;
-pub use link::{LinkType, TcpSegment, decode_packet};
+pub use link::{LinkType, TcpSegment, decode_packet, ipv4_tcp_ends};
 pub use reader::{Damage, Item, MAX_BLOCK};
 
 use std::fmt;

@@ -70,22 +70,47 @@ impl Shard {
     /// 4-tuple (a new connection after FIN or idle time) stays in its shard.
     pub fn owner(count: u16, a: SocketAddr, b: SocketAddr) -> u16 {
         let (lo, hi) = flow_key(a, b);
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        let mut eat = |bytes: &[u8]| {
-            for &x in bytes {
-                h = (h ^ x as u64).wrapping_mul(0x0100_0000_01b3);
-            }
-        };
+        let mut h = FNV_OFFSET;
         for end in [lo, hi] {
             match end.ip() {
-                std::net::IpAddr::V4(ip) => eat(&ip.octets()),
-                std::net::IpAddr::V6(ip) => eat(&ip.octets()),
+                std::net::IpAddr::V4(ip) => fnv(&mut h, &ip.octets()),
+                std::net::IpAddr::V6(ip) => fnv(&mut h, &ip.octets()),
             }
-            eat(&end.port().to_be_bytes());
+            fnv(&mut h, &end.port().to_be_bytes());
         }
-        // The low bits of FNV-1a are the weakest: fold the high half in.
-        ((h ^ (h >> 32)) % count.max(1) as u64) as u16
+        fold(h, count)
     }
+
+    /// [`Shard::owner`] of an IPv4 connection given as `(address << 16) | port` of each
+    /// end (as [`crate::capture::ipv4_tcp_ends`] reads them): the same shard, without
+    /// building socket addresses. Such values order as the socket addresses do.
+    pub fn owner_v4(count: u16, a: u64, b: u64) -> u16 {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let mut h = FNV_OFFSET;
+        fnv(&mut h, &lo.to_be_bytes()[2..]);
+        fnv(&mut h, &hi.to_be_bytes()[2..]);
+        fold(h, count)
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes`.
+fn fnv(h: &mut u64, bytes: &[u8]) {
+    for &x in bytes {
+        *h = (*h ^ x as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+/// The shard of hash `h`: the low bits of FNV-1a are the weakest, so the high half is
+/// folded in.
+fn fold(h: u64, count: u16) -> u16 {
+    ((h ^ (h >> 32)) % count.max(1) as u64) as u16
+}
+
+/// `(address << 16) | port` of an IPv4 endpoint ([`Shard::owner_v4`]).
+fn v4_end(ip: [u8; 4], port: u16) -> u64 {
+    ((u32::from_be_bytes(ip) as u64) << 16) | port as u64
 }
 
 impl Default for Options {
@@ -192,6 +217,8 @@ pub struct Dissector {
     /// Sharded: the last connection asked about and whether it is ours (packets come in
     /// runs of one connection), and the packet that started each of our streams.
     last_owned: Option<(FlowKey, bool)>,
+    /// The same for IPv4 endpoints read at fixed offsets (before any decoding).
+    last_owned_v4: Option<((u64, u64), bool)>,
     stream_first_packets: Vec<u64>,
     /// Streams ended since the last [`Dissector::take_ended`] (with `report_ended`).
     ended: Vec<u64>,
@@ -233,6 +260,7 @@ impl Dissector {
             scratch_frames: Vec::new(),
             scratch_problems: Vec::new(),
             last_owned: None,
+            last_owned_v4: None,
             stream_first_packets: Vec::new(),
             ended: Vec::new(),
         }
@@ -262,6 +290,20 @@ impl Dissector {
         }
         let ours = Shard::owner(shard.count, src, dst) == shard.index;
         self.last_owned = Some((key, ours));
+        ours
+    }
+
+    /// Sharded: whether the connection of a packet whose endpoints are read at fixed
+    /// offsets ([`crate::capture::ipv4_tcp_ends`]) is ours.
+    fn owns_v4(&mut self, shard: Shard, a: u64, b: u64) -> bool {
+        let key = if a <= b { (a, b) } else { (b, a) };
+        if let Some((k, ours)) = self.last_owned_v4
+            && k == key
+        {
+            return ours;
+        }
+        let ours = Shard::owner_v4(shard.count, a, b) == shard.index;
+        self.last_owned_v4 = Some((key, ours));
         ours
     }
 
@@ -327,6 +369,18 @@ impl Dissector {
             self.expire_idle(ts, out);
             self.enforce_budget(number, out);
         }
+        // Sharded, the other shards' packets are skipped before any decoding where their
+        // endpoints can be read at fixed offsets (nearly all packets): a pass then costs
+        // little more than reading the capture for the connections it does not own.
+        let mut owned = false;
+        if let Some(shard) = self.opts.shard
+            && let Some((sip, sport, dip, dport)) = crate::capture::ipv4_tcp_ends(link, data)
+        {
+            if !self.owns_v4(shard, v4_end(sip, sport), v4_end(dip, dport)) {
+                return;
+            }
+            owned = true;
+        }
         let seg = match decode_packet(link, data) {
             Ok(Some(s)) => s,
             Ok(None) => return,
@@ -344,6 +398,7 @@ impl Dissector {
             }
         };
         if let Some(shard) = self.opts.shard
+            && !owned
             && !self.owns(shard, seg.src, seg.dst)
         {
             return;
@@ -518,6 +573,25 @@ mod tests {
     use super::*;
     use crate::capture::writer::{PacketSink, TcpConversation};
     use crate::remoting::command::encode_frame;
+
+    proptest::proptest! {
+        /// The fixed-offset shard of an IPv4 connection is the one its socket addresses
+        /// give, in either direction and for any number of shards (ends that share an
+        /// address or a port included).
+        #[test]
+        fn owner_v4_is_owner(
+            a in proptest::prelude::any::<([u8; 4], u16)>(),
+            b in proptest::prelude::any::<([u8; 4], u16)>(),
+            same_ip: bool,
+            count in 1u16..9,
+        ) {
+            let b = if same_ip { (a.0, b.1) } else { b };
+            let (sa, sb) = (SocketAddr::from(a), SocketAddr::from(b));
+            let want = Shard::owner(count, sa, sb);
+            proptest::prop_assert_eq!(Shard::owner_v4(count, v4_end(a.0, a.1), v4_end(b.0, b.1)), want);
+            proptest::prop_assert_eq!(Shard::owner_v4(count, v4_end(b.0, b.1), v4_end(a.0, a.1)), want);
+        }
+    }
 
     /// Collects the synthesised raw-IP packets.
     struct Packets(Vec<Vec<u8>>);
