@@ -13,7 +13,7 @@ use super::Cli;
 /// documentation is.
 pub const AFTER_HELP: &str = "\
 Exit codes: 0 all well; 1 the command found something (verify: a mismatch or bytes it could \
-not check; read --strict: any problem; check/diff: a difference; produce: a message failed; \
+not check; read --strict: any problem but pending; check/diff: a difference; produce: a message failed; \
 proxy: clients closed because an upstream could not be reached); 2 a usage or I/O error. \
 Errors go to stderr prefixed `rmqdump:`. A closed standard output (| head) keeps the verdict: \
 those commands finish with their output discarded and exit as above.

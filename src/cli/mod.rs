@@ -367,12 +367,12 @@ pub struct LiveArgs {
     #[arg(long)]
     pub stats: bool,
     /// With --stats: refresh period (e.g. 5s).
-    #[arg(long, value_parser = output::tables::parse_interval)]
+    #[arg(long, value_parser = output::tables::parse_interval, requires = "stats")]
     pub interval: Option<i64>,
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Write the packets of the selected frames to this pcap (raw IP link type), flushed as
-    /// frames are selected.
+    /// Write to this pcap (raw IP link type), flushed as packets come: every captured
+    /// packet when nothing selects (or with --stats), else the packets of the selected frames.
     #[arg(short = 'w', long)]
     pub write: Option<String>,
     /// Stop after this many seconds (more than 0).
