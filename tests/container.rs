@@ -376,3 +376,87 @@ fn zero_bytes_after_an_oversize_record_are_skipped_not_read_as_empty_packets() {
     assert_eq!(damage.len(), 1, "{damage:?}");
     assert_eq!((damage[0].offset, damage[0].skipped), (24, 16 + 64));
 }
+
+/// A little-endian pcapng: SHB, one IDB (raw IP) with `if_tsresol` `resol`, one EPB per
+/// timestamp (in the interface's units), each a 20-byte IPv4 header alone.
+fn pcapng_with_tsresol(resol: u8, stamps: &[u64]) -> Vec<u8> {
+    fn block(t: u32, body: &[u8]) -> Vec<u8> {
+        let len = (12 + body.len()) as u32;
+        let mut b = t.to_le_bytes().to_vec();
+        b.extend(len.to_le_bytes());
+        b.extend(body);
+        b.extend(len.to_le_bytes());
+        b
+    }
+    let mut shb = 0x1A2B_3C4Du32.to_le_bytes().to_vec();
+    shb.extend(1u16.to_le_bytes());
+    shb.extend(0u16.to_le_bytes());
+    shb.extend((-1i64).to_le_bytes());
+    let mut d = block(0x0A0D_0D0A, &shb);
+    let mut idb = 101u16.to_le_bytes().to_vec(); // LINKTYPE_RAW
+    idb.extend(0u16.to_le_bytes());
+    idb.extend(65535u32.to_le_bytes());
+    idb.extend(9u16.to_le_bytes()); // if_tsresol
+    idb.extend(1u16.to_le_bytes());
+    idb.extend([resol, 0, 0, 0]);
+    idb.extend([0u8; 4]); // opt_endofopt
+    d.extend(block(1, &idb));
+    let ip = [
+        0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    for &ts in stamps {
+        let mut epb = 0u32.to_le_bytes().to_vec();
+        epb.extend(((ts >> 32) as u32).to_le_bytes());
+        epb.extend((ts as u32).to_le_bytes());
+        epb.extend(20u32.to_le_bytes());
+        epb.extend(20u32.to_le_bytes());
+        epb.extend(ip);
+        d.extend(block(6, &epb));
+    }
+    d
+}
+
+/// Packet times of an interface with a binary resolution (`if_tsresol` bit 7: 2^-30 s)
+/// are those tshark reads (pcap-parser 0.17 refused every binary resolution and they were
+/// read as microseconds: 1970 instead of 2026, the breaker's finding); a resolution no u64
+/// counts in (10^-127) is a located damage report, its times read as microseconds.
+#[test]
+fn pcapng_binary_timestamp_resolution_is_read_as_tshark_reads_it() {
+    let t = |secs: u64, frac: u64| (secs << 30) | frac;
+    let stamps = [t(1_795_000_000, 1 << 29), t(1_795_000_001, 1 << 28)];
+    let d = pcapng_with_tsresol(0x80 | 30, &stamps);
+    let mut times = Vec::new();
+    let res = for_each_packet(&d[..], |it| {
+        if let Item::Packet(p) = it {
+            times.push(p.ts);
+        }
+    });
+    assert!(res.is_ok(), "{res:?}");
+    assert_eq!(
+        times,
+        [1_795_000_000_500_000_000, 1_795_000_001_250_000_000]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bin.pcapng");
+    std::fs::write(&f, &d).unwrap();
+    if let Ok(o) = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&f)
+        .args(["-T", "fields", "-e", "frame.time_epoch"])
+        .output()
+    {
+        let got: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(got, ["1795000000.500000000", "1795000001.250000000"]);
+    }
+    let bad = pcapng_with_tsresol(127, &[1_000_000]);
+    let (packets, damage, res) = read(&bad);
+    assert!(res.is_ok());
+    assert_eq!(packets.len(), 1);
+    assert!(
+        damage.iter().any(|x| x.reason.contains("if_tsresol 0x7f")),
+        "{damage:?}"
+    );
+}

@@ -440,11 +440,30 @@ fn pcapng<R: Read, F: FnMut(Item<'_>)>(w: &mut Window<R>, f: &mut F) -> Result<u
         };
         match block {
             Block::SectionHeader(_) => ifaces.clear(),
-            Block::InterfaceDescription(idb) => ifaces.push(Iface {
-                link: LinkType(idb.linktype.0 as u32),
-                resolution: idb.ts_resolution().unwrap_or(1_000_000),
-                offset_s: idb.ts_offset(),
-            }),
+            Block::InterfaceDescription(idb) => {
+                let resolution = match ts_resolution(idb.if_tsresol) {
+                    Some(r) => r,
+                    None => {
+                        // Said, not guessed silently: its packets' times are read as µs.
+                        f(Item::Damage(Damage {
+                            offset: at,
+                            skipped: 0,
+                            after_packet: number,
+                            reason: format!(
+                                "interface {} has if_tsresol {:#04x}, no resolution a u64 counts in: its packets' times are read as microseconds",
+                                ifaces.len(),
+                                idb.if_tsresol
+                            ),
+                        }));
+                        1_000_000
+                    }
+                };
+                ifaces.push(Iface {
+                    link: LinkType(idb.linktype.0 as u32),
+                    resolution,
+                    offset_s: idb.ts_offset(),
+                })
+            }
             Block::EnhancedPacket(epb) => {
                 number += 1;
                 let (link, res, off) = match ifaces.get(epb.if_id as usize) {
@@ -560,5 +579,18 @@ fn resync_ng<R: Read>(w: &mut Window<R>, e: Endian) -> io::Result<u64> {
         if eof {
             return Ok(skipped);
         }
+    }
+}
+
+/// Units per second of an interface's `if_tsresol` (pcapng spec, 4.2): bit 7 clear, 10 to
+/// the power of the rest (at most 19 in a u64); set, 2 to the power of the rest (at most
+/// 63). pcap-parser 0.17's `ts_resolution` refuses every binary resolution (it compares
+/// the byte with its bit 7 still set), which read 2^-30 timestamps as microseconds.
+fn ts_resolution(r: u8) -> Option<u64> {
+    let e = u32::from(r & 0x7f);
+    if r & 0x80 == 0 {
+        (e <= 19).then(|| 10u64.pow(e))
+    } else {
+        (e <= 63).then(|| 1u64 << e)
     }
 }
