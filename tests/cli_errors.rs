@@ -350,6 +350,28 @@ fn standard_input_twice_is_a_usage_error() {
     assert!(!out_dir.exists() && !html.exists());
 }
 
+/// `read -w -` and `live -w -` are refused (exit 2) instead of writing a file named `-`:
+/// standard output carries the frames (the breaker's finding 15).
+#[test]
+fn write_to_standard_output_is_refused_where_frames_go_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = capture();
+    for args in [
+        vec!["read", "-w", "-", &c],
+        vec!["live", "-i", "lo", "-w", "-", "--duration", "0.1"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("-w -"), "{args:?}: {err}");
+        assert!(!dir.path().join("-").exists(), "{args:?}");
+    }
+}
+
 /// Runs rmqdump with its standard output closed before it writes (as `| head -0` or a
 /// `head -1` that has its line does); its exit code and stderr.
 fn run_closed_stdout(args: &[&str]) -> (i32, String) {

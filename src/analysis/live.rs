@@ -181,6 +181,7 @@ pub fn run<W: Write>(cfg: LiveConfig, out: W) -> io::Result<LiveReport> {
         count,
         packets: max_packets,
     } = cfg;
+    crate::output::read::refuse_write_to_stdout(write.as_deref())?;
     let mut cap = Live::open(&interface, &ports)?;
     let stop = stop_flag();
     let mut pcap = match &write {

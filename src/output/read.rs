@@ -115,6 +115,19 @@ impl ReadOutcome {
     }
 }
 
+/// `-w -`: standard output is where `read` and `live` print the frames, so the pcap cannot
+/// go there too (tshark's `-w -` prints nothing else); refused rather than writing a file
+/// named `-`.
+pub fn refuse_write_to_stdout(write: Option<&str>) -> io::Result<()> {
+    if write == Some("-") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "-w -: standard output carries the frames printed; give a file name",
+        ));
+    }
+    Ok(())
+}
+
 /// Every command that takes several captures: standard input (`-`) can be read once, so
 /// given twice it is a usage error (exit 2), before anything is read.
 pub fn refuse_stdin_twice(files: &[String]) -> io::Result<()> {
@@ -140,6 +153,7 @@ pub fn read<W: Write>(
         .chain(cfg.more.iter().cloned())
         .collect();
     refuse_stdin_twice(&files)?;
+    refuse_write_to_stdout(cfg.write.as_deref())?;
     if cfg.write.is_some() && files.iter().any(|x| x == "-") {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
