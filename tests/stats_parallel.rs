@@ -521,6 +521,25 @@ fn producers_past_the_cap_are_folded_alike_in_every_pass() {
         text.contains(&format!("+{folded} sends from more addresses")),
         "{text}"
     );
+    // So does the report.
+    let html = dir.path().join("report.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args([
+            "report",
+            path.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains(&format!(
+            "980 more producers audited, not listed; {folded} sends of producers not audited"
+        )),
+        "no note in the report"
+    );
 }
 
 #[test]

@@ -847,6 +847,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keep_lowest_keeps_the_lowest_whatever_the_order() {
+        // 50 keys, each seen three times, in three orders: the 10 lowest are kept and the
+        // rest folded, however they came.
+        for step in [1u32, 7, 49] {
+            let mut kept: BTreeMap<u32, u64> = BTreeMap::new();
+            let mut folded = 0u64;
+            for i in 0..150u32 {
+                let k = (i * step) % 50;
+                match keep_lowest(&mut kept, &k, 10) {
+                    Ok(evicted) => {
+                        folded += evicted.map_or(0, |(_, n)| n);
+                        *kept.entry(k).or_default() += 1;
+                    }
+                    Err(()) => folded += 1,
+                }
+            }
+            assert_eq!(
+                kept.keys().copied().collect::<Vec<_>>(),
+                (0..10).collect::<Vec<_>>()
+            );
+            assert_eq!(kept.values().sum::<u64>() + folded, 150, "step {step}");
+        }
+    }
+
+    #[test]
     fn tag_of_takes_the_first_tags_entry() {
         // As splitting on \u{2} and taking the first entry that starts with TAGS\u{1}.
         let reference = |p: &str| -> Option<String> {
