@@ -190,11 +190,29 @@ pub fn stats_pass_observed<R: Read + Send>(
 /// errors come with the index of their file.
 pub fn stats_pass_files<R: Read + Send>(
     inputs: Vec<R>,
+    opts: Options,
+    so: impl Into<analysis::stats::StatsOptions>,
+    observe: impl FnMut(&mut analysis::stats::Stats, &analysis::FrameRecord),
+) -> (analysis::stats::ShardResult, Vec<(usize, CaptureError)>) {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    stats_pass_stoppable(inputs, opts, so, observe, &stop, false)
+}
+
+/// [`stats_pass_files`] as one of several passes side by side: it stops reading once `stop`
+/// is set, and sets it itself when `stop_on_drop` and it dropped data at its limits (an
+/// evicted flow: the passes cannot be merged, one pass runs instead, so the others stop and
+/// give their memory back before it). A stopped pass's result is incomplete: only for
+/// [`stats_files`] to discard.
+fn stats_pass_stoppable<R: Read + Send>(
+    inputs: Vec<R>,
     mut opts: Options,
     so: impl Into<analysis::stats::StatsOptions>,
     mut observe: impl FnMut(&mut analysis::stats::Stats, &analysis::FrameRecord),
+    stop: &std::sync::atomic::AtomicBool,
+    stop_on_drop: bool,
 ) -> (analysis::stats::ShardResult, Vec<(usize, CaptureError)>) {
     use capture::merge::{Merged, for_each_merged};
+    use std::sync::atomic::Ordering;
     let so = so.into();
     let interval_ns = so.interval_ns;
     use protocol::DecodeOptions;
@@ -270,8 +288,7 @@ pub fn stats_pass_files<R: Read + Send>(
             st.end_connection(global(s));
         }
     };
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    for_each_merged(inputs, &stop, |it| {
+    for_each_merged(inputs, stop, |it| {
         let file = match &it {
             Merged::Packet { file, .. }
             | Merged::Damage { file, .. }
@@ -312,14 +329,18 @@ pub fn stats_pass_files<R: Read + Send>(
                     errors.push((file, e));
                 }
                 // Several files end together, at the merged input's last packet (below).
-                if one {
+                // A stopped pass is discarded: nothing to finish.
+                if one && !stop.load(Ordering::Relaxed) {
                     d.finish(&mut push);
                 }
             }
         }
+        if stop_on_drop && d.totals.dropped_by_limits > 0 {
+            stop.store(true, Ordering::Relaxed);
+        }
         deliver(d, &mut ids[file], &mut events, &mut st, at);
     });
-    if !one {
+    if !one && !stop.load(Ordering::Relaxed) {
         let end = ds.iter().filter_map(|d| d.totals.last_ts).max();
         for (file, d) in ds.iter_mut().enumerate() {
             d.finish_at(end, &mut |e| events.push(e));
@@ -371,9 +392,15 @@ where
     let open_all = |pass: usize| -> std::io::Result<Vec<R>> {
         (0..files.max(1)).map(|f| open(pass, f)).collect()
     };
-    let pass = |inputs: Vec<R>, opts: Options| stats_pass_files(inputs, opts, so, |_, _| {});
+    // Passes side by side stop together once one dropped data at its limits (unmergeable).
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let pass = |inputs: Vec<R>, opts: Options| {
+        stats_pass_stoppable(inputs, opts, so, |_, _| {}, &stop, opts.shard.is_some())
+    };
     let one = |opts: Options| -> std::io::Result<_> {
-        let ((stats, totals, _), capture_errors) = pass(open_all(0)?, opts);
+        let alone = std::sync::atomic::AtomicBool::new(false);
+        let ((stats, totals, _), capture_errors) =
+            stats_pass_stoppable(open_all(0)?, opts, so, |_, _| {}, &alone, false);
         Ok(StatsRun {
             stats,
             totals,
@@ -407,6 +434,17 @@ where
         }
         out
     });
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        // The passes' state is given back before the one pass runs: its peak is not added
+        // to theirs.
+        drop(results);
+        return one(opts).map(|r| StatsRun {
+            unmergeable: Some(analysis::stats::Unmergeable(
+                "a shard dropped data at its limits",
+            )),
+            ..r
+        });
+    }
     let mut parts = Vec::with_capacity(results.len());
     let mut cap_errs = Vec::new();
     for (i, r) in results.into_iter().enumerate() {

@@ -430,3 +430,144 @@ fn idle_connections_expire_at_the_same_packets_in_every_pass() {
         assert_eq!(run(threads), one, "{threads} passes differ from one");
     }
 }
+
+/// `n` producers, each from its own client address (10.9.a.b), arriving highest address
+/// first then scrambled, producer k sending k % 3 + 1 messages with a queueId to one topic
+/// over one connection each: past the 1,000 kept, the lowest addresses keep their detail.
+fn write_many_producers(path: &Path, n: u32) -> Vec<(u32, u32)> {
+    let mut pw = PcapWriter::new(std::fs::File::create(path).unwrap()).unwrap();
+    let broker: SocketAddr = "10.0.0.1:10911".parse().unwrap();
+    let mut ts: i64 = 1_795_519_000_000_000_000;
+    let order: Vec<u32> = (0..n).map(|i| (n - 1 - i) * 7 % n).collect();
+    let mut sent = Vec::new();
+    for &k in &order {
+        let mut c = TcpConversation::new(
+            format!("10.9.{}.{}:40000", k / 250, k % 250 + 1)
+                .parse()
+                .unwrap(),
+            broker,
+        );
+        ts += 1_000;
+        c.handshake(&mut pw, ts).unwrap();
+        for i in 0..k % 3 + 1 {
+            ts += 1_000;
+            let q = request(
+                310,
+                i as i32,
+                vec![
+                    ("a", "PG".into()),
+                    ("b", "ManyTopic".into()),
+                    ("e", (i % 4).to_string()),
+                ],
+                vec![b'x'; 10],
+            );
+            c.send(&mut pw, ts, true, &q).unwrap();
+        }
+        c.close(&mut pw, ts).unwrap();
+        sent.push((k, k % 3 + 1));
+    }
+    pw.flush().unwrap();
+    sent
+}
+
+#[test]
+fn producers_past_the_cap_are_folded_alike_in_every_pass() {
+    // 1,100 producers: the audits and the per-topic producer lists keep the 1,000 lowest
+    // client addresses whatever order they came in; the 100 highest's sends are counted
+    // (`*_folded_sends`), the totals stay exact, and passes side by side merge to exactly
+    // one pass's document (no fallback).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("producers.pcap");
+    let sent = write_many_producers(&path, 1100);
+    let folded: u64 = sent
+        .iter()
+        .filter(|(k, _)| *k >= 1000)
+        .map(|(_, s)| *s as u64)
+        .sum();
+    let all: u64 = sent.iter().map(|(_, s)| *s as u64).sum();
+    let (one, r1) = run(&path, 1, None);
+    assert_eq!(r1.merged_passes, 1);
+    let t = &one["topics"][0];
+    assert_eq!(t["messages"], all);
+    assert_eq!(t["queue_selection_folded_sends"], folded, "{t}");
+    assert_eq!(t["producers_folded_sends"], folded);
+    // 1,000 audits kept: the top 20 listed, 980 more; the names listed are the lowest.
+    assert_eq!(t["queue_selection"].as_array().unwrap().len(), 20);
+    assert_eq!(t["queue_selection_more"], 980);
+    assert_eq!(t["producers"][0], "PG@10.9.0.1");
+    assert_eq!(t["producers_more"], 980);
+    let listed: u64 = t["queue_selection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["picks"].as_u64().unwrap())
+        .sum();
+    assert_eq!(listed, 20 * 3);
+    for threads in [2, 3] {
+        let (many, r) = run(&path, threads, None);
+        assert!(r.unmergeable.is_none(), "{:?}", r.unmergeable);
+        assert_eq!(r.merged_passes, threads);
+        assert_eq!(many, one, "{threads} passes differ from one");
+    }
+    // The tables say it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args(["stats", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("980 more, and more not audited"), "{text}");
+    assert!(text.contains(&format!("{folded} (not audited)")), "{text}");
+    assert!(
+        text.contains(&format!("+{folded} sends from more addresses")),
+        "{text}"
+    );
+    // So does the report.
+    let html = dir.path().join("report.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+        .args([
+            "report",
+            path.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains(&format!(
+            "980 more producers audited, not listed; {folded} sends of producers not audited"
+        )),
+        "no note in the report"
+    );
+}
+
+#[test]
+fn passes_that_evict_stop_and_one_pass_gives_the_result() {
+    // Past max_flows a pass evicts flows: passes side by side cannot be merged, they stop
+    // and one pass runs; the result is that pass's.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flows.pcap");
+    write_capture(&path, 12, 50, 40000, Hosts::Spread);
+    let mut opts = Options::default();
+    opts.limits.max_flows = 8;
+    let run = |threads| {
+        let mut r = rmqdump::stats(|_| std::fs::File::open(&path), opts, None, threads).unwrap();
+        r.stats.finish_roles();
+        (r.stats.to_json(&r.totals), r.unmergeable, r.merged_passes)
+    };
+    let (one, why, n) = run(1);
+    assert_eq!((why, n), (None, 1));
+    assert!(one["overview"]["dropped_by_limits"].as_u64().unwrap() > 0);
+    for threads in [2, 3] {
+        let (many, why, n) = run(threads);
+        assert_eq!(n, 1);
+        assert_eq!(
+            why,
+            Some(rmqdump::analysis::stats::Unmergeable(
+                "a shard dropped data at its limits"
+            ))
+        );
+        assert_eq!(many, one, "{threads} passes");
+    }
+}

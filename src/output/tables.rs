@@ -380,11 +380,17 @@ pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
                 num(&p["send_errors"]),
                 Cell::new(queues),
                 Cell::new(list(&p["tags"], 8)),
-                Cell::new(list_more(
-                    &p["producers"],
-                    p["producers_more"].as_u64().unwrap_or(0),
-                    4,
-                )),
+                Cell::new({
+                    let names = list_more(
+                        &p["producers"],
+                        p["producers_more"].as_u64().unwrap_or(0),
+                        4,
+                    );
+                    match p["producers_folded_sends"].as_u64().unwrap_or(0) {
+                        0 => names,
+                        n => format!("{names} (+{n} sends from more addresses)"),
+                    }
+                }),
             ]);
         }
         emit(&mut out, "", t, opts);
@@ -433,11 +439,18 @@ pub fn render_with(doc: &Value, opts: &TableOptions) -> String {
                 ]);
             }
             let more = p["queue_selection_more"].as_u64().unwrap_or(0);
-            if more > 0 {
-                t.add_row(vec![
-                    Cell::new(format!("… {more} more")),
-                    Cell::new(s(&p["topic"])),
-                ]);
+            let folded = p["queue_selection_folded_sends"].as_u64().unwrap_or(0);
+            if more > 0 || folded > 0 {
+                let what = match (more, folded) {
+                    (m, 0) => format!("… {m} more"),
+                    (0, _) => "… more producers, not audited".to_string(),
+                    (m, _) => format!("… {m} more, and more not audited"),
+                };
+                let mut row = vec![Cell::new(what), Cell::new(s(&p["topic"]))];
+                if folded > 0 {
+                    row.push(Cell::new(format!("{folded} (not audited)")));
+                }
+                t.add_row(row);
             }
         }
         emit(

@@ -69,12 +69,12 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
     let Some((mut st, mut t)) = parts.next() else {
         return Err(Unmergeable("no shards"));
     };
-    if full_of_picks(&st) {
-        return Err(Unmergeable("the stored picks are full"));
+    if full_of_brokers(&st) {
+        return Err(Unmergeable("too many brokers"));
     }
     for (o, ot) in parts {
-        if full_of_picks(&o) {
-            return Err(Unmergeable("the stored picks are full"));
+        if full_of_brokers(&o) {
+            return Err(Unmergeable("too many brokers"));
         }
         // Totals: every shard counted every packet; the rest is the shard's own.
         t.tcp_packets += ot.tcp_packets;
@@ -111,9 +111,22 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
                 *m.queues.entry(q).or_default() += n;
             }
             union_capped(&mut m.tags, x.tags, "a topic's tag set is full")?;
-            for (ip, groups) in x.producers {
+            m.producers_folded_sends += x.producers_folded_sends;
+            m.queue_selection_folded_sends += x.queue_selection_folded_sends;
+            for (ip, p) in x.producers {
                 let g = m.producers.entry(ip).or_default();
-                union_capped(g, groups, "a client's producer group set is full")?;
+                g.sends += p.sends;
+                union_capped(
+                    &mut g.groups,
+                    p.groups,
+                    "a client's producer group set is full",
+                )?;
+            }
+            // Each pass kept its lowest addresses, so the lowest of the union are one pass's.
+            while m.producers.len() > MAX_TOPIC_PRODUCER_IPS {
+                if let Some((_, p)) = m.producers.pop_last() {
+                    m.producers_folded_sends += p.sends;
+                }
             }
             m.send_errors += x.send_errors;
         }
@@ -203,17 +216,16 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
             st.sent_to.entry(k).or_default().extend(v);
         }
     }
-    // One pass stores each producer's first picks until 4 Mi are stored in all: the merged
-    // producers kept their first ones; exact while the cap was never reached.
-    st.sequence_total = st
+    // Each pass kept the audits of its lowest producers, which hold all of the lowest
+    // overall: past the cap the highest are folded as one pass folds them.
+    st.producer_audits = st
         .producers
         .values()
         .flat_map(|g| g.values())
-        .flat_map(|t| t.values())
-        .map(|a| a.sequence.len())
+        .map(|t| t.len())
         .sum();
-    if st.sequence_total > MAX_SEQUENCE_TOTAL {
-        return Err(Unmergeable("the stored picks are full"));
+    while st.producer_audits > MAX_PRODUCERS {
+        st.fold_highest_producer();
     }
     // Which kinds one pass would have itemized past the cap is unknown.
     if st.errors.len() > MAX_ERROR_KINDS {
@@ -230,17 +242,17 @@ pub fn merge(mut parts: Vec<ShardResult>) -> Result<(Stats, Totals), Unmergeable
     Ok((st, t))
 }
 
-/// Whether a pass stopped storing picks because 4 Mi were stored in all (then which ones
-/// one pass would have stored is unknown), or could not name a broker any more.
-fn full_of_picks(st: &Stats) -> bool {
-    st.sequence_total >= MAX_SEQUENCE_TOTAL || st.brokers.len() >= u16::MAX as usize
+/// Whether a pass could not name a broker any more (then which picks one pass would have
+/// stored is unknown).
+fn full_of_brokers(st: &Stats) -> bool {
+    st.brokers.len() >= u16::MAX as usize
 }
 
 /// One producer's picks on one topic from two passes, as one pass records them: counts
 /// added, stored picks merged in the order one pass sees them — by the packet being read
 /// when the frame came out, then by (one-pass) stream number, as the dissector flushes
-/// streams in that order. Each pass kept its own first 4,096, so the first 4,096 of the
-/// merge are the producer's first 4,096.
+/// streams in that order. Each pass kept its own first 1,024, so the first 1,024 of the
+/// merge are the producer's first 1,024.
 fn merge_audit(m: &mut ProducerAudit, o: ProducerAudit) -> Result<(), Unmergeable> {
     if m.packets.len() != m.sequence.len() || o.packets.len() != o.sequence.len() {
         return Err(Unmergeable("a producer's picks carry no packet numbers"));
@@ -309,7 +321,7 @@ mod tests {
     #[test]
     fn merged_picks_are_the_first_ones_in_one_pass_order() {
         // Pass 1 stored 3,001 picks (even packets, then one at 6000), pass 2 3,001 of its
-        // 5,000 (odd packets, then one at 6000): the merge keeps the first 4,096 of them in
+        // 5,000 (odd packets, then one at 6000): the merge keeps the first 1,024 of them in
         // packet order.
         let mut m = audit((0..3000).map(|i| (2 * i, 9, (i % 7) as u16)));
         m.sequence.push((0, 100));

@@ -91,9 +91,49 @@ pub struct TopicStats {
     /// answer told it.
     pub queues: BTreeMap<(SocketAddr, i32), u64>,
     pub tags: BTreeSet<String>,
-    /// Producer groups by client IP.
-    pub producers: BTreeMap<IpAddr, BTreeSet<String>>,
+    /// Producer groups by client IP: the [`MAX_TOPIC_PRODUCER_IPS`] lowest client addresses
+    /// (see [`keep_lowest`]); the sends of the others are counted in `producers_folded_sends`.
+    pub producers: BTreeMap<IpAddr, TopicProducer>,
+    /// Send requests from client addresses past the [`MAX_TOPIC_PRODUCER_IPS`] kept.
+    pub producers_folded_sends: u64,
+    /// Queue picks (sends with a queueId) of producers whose audit was not kept (past the
+    /// [`MAX_PRODUCERS`] lowest (client IP, group, topic) of `Stats::producers`).
+    pub queue_selection_folded_sends: u64,
     pub send_errors: u64,
+}
+
+/// One client address's sends to one topic: how many, and its producer groups.
+#[derive(Clone, Debug, Default)]
+pub struct TopicProducer {
+    pub sends: u64,
+    pub groups: BTreeSet<String>,
+}
+
+/// Client addresses whose producer groups are kept per topic.
+pub const MAX_TOPIC_PRODUCER_IPS: usize = 1_000;
+/// Producers — (client IP, producerGroup, topic) — whose queue-selection audit is kept: the
+/// lowest ones in that order. Memory does not grow with the number of clients; a pass of
+/// several keeps its own lowest ones, which hold every one of the lowest overall (a pass
+/// sees a subset of the keys), so the merge is exactly one pass's result.
+pub const MAX_PRODUCERS: usize = 1_000;
+
+/// Detail for the `cap` lowest keys seen, whatever their order of arrival: `key` is kept
+/// when there is room or when it is below the highest kept one, which is then evicted and
+/// returned (to be folded into a count). `Err(())`: `key` is past the cap (fold it). The
+/// kept keys are always the `cap` lowest seen, so a key folded once is folded for good and
+/// passes side by side keep every key one pass keeps.
+pub(crate) fn keep_lowest<K: Ord + Clone, V: Default>(
+    map: &mut BTreeMap<K, V>,
+    key: &K,
+    cap: usize,
+) -> Result<Option<(K, V)>, ()> {
+    if map.contains_key(key) || map.len() < cap {
+        return Ok(None);
+    }
+    match map.last_key_value() {
+        Some((last, _)) if key < last => Ok(map.pop_last()),
+        _ => Err(()),
+    }
 }
 
 /// One producer's sends to one topic, for the queue-selection audit.
@@ -110,9 +150,9 @@ pub struct ProducerAudit {
     pub counts: BTreeMap<(SocketAddr, i32), u64>,
 }
 
-/// Picks kept per producer and topic, and in all: the audit looks at the first ones.
-const MAX_SEQUENCE: usize = 4_096;
-const MAX_SEQUENCE_TOTAL: usize = 4 << 20;
+/// Picks kept per producer and topic: the audit looks at the first ones (at most
+/// [`MAX_PRODUCERS`] × 1,024 picks in all, 4 bytes each, 20 in a pass of several).
+const MAX_SEQUENCE: usize = 1_024;
 /// Picks shown in the output.
 const SHOWN_PICKS: usize = 64;
 
@@ -267,8 +307,12 @@ pub struct Stats {
     pub interval_ns: Option<i64>,
     pub codes: BTreeMap<i32, CodeStats>,
     pub topics: BTreeMap<String, TopicStats>,
-    /// Client IP → producer group → topic → picks.
+    /// The queue-selection audits of the [`MAX_PRODUCERS`] lowest (client IP, producer
+    /// group, topic); the others' picks are counted in their topic's
+    /// `queue_selection_folded_sends`.
     pub producers: BTreeMap<IpAddr, BTreeMap<String, BTreeMap<String, ProducerAudit>>>,
+    /// How many audits `producers` holds.
+    producer_audits: usize,
     /// Connections still open (and, after [`Stats::finish_roles`] or a merge, the ended ones
     /// kept in `ended_conns` too).
     pub conns: BTreeMap<u64, ConnStats>,
@@ -299,7 +343,6 @@ pub struct Stats {
     /// Broker addresses picks refer to, and their indexes.
     brokers: Vec<SocketAddr>,
     broker_index: BTreeMap<SocketAddr, u16>,
-    sequence_total: usize,
     max_routes: usize,
     /// One pass of several: remember when each stored pick was seen (see [`merge`]).
     keep_pick_packets: bool,
@@ -595,13 +638,37 @@ impl Stats {
                     t.tags.insert(tag.to_string());
                 }
             }
-            let groups = t.producers.entry(client.ip()).or_default();
-            if groups.len() < 1000 && !groups.contains(group) {
-                groups.insert(group.to_string());
+            let ip = client.ip();
+            match keep_lowest(&mut t.producers, &ip, MAX_TOPIC_PRODUCER_IPS) {
+                Ok(evicted) => {
+                    if let Some((_, p)) = evicted {
+                        t.producers_folded_sends += p.sends;
+                    }
+                    let p = t.producers.entry(ip).or_default();
+                    p.sends += 1;
+                    if p.groups.len() < 1000 && !p.groups.contains(group) {
+                        p.groups.insert(group.to_string());
+                    }
+                }
+                Err(()) => t.producers_folded_sends += 1,
             }
         }
         // One pick per request (a batch goes to one queue).
         if let Some(q) = queue {
+            let known = self
+                .producers
+                .get(&client.ip())
+                .and_then(|g| g.get(group))
+                .is_some_and(|t| t.contains_key(topic));
+            if !known {
+                if !self.admit_producer(client.ip(), group, topic) {
+                    if let Some(t) = self.topics.get_mut(topic) {
+                        t.queue_selection_folded_sends += 1;
+                    }
+                    return count;
+                }
+                self.producer_audits += 1;
+            }
             let by_group = self.producers.entry(client.ip()).or_default();
             let by_topic = match by_group.get_mut(group) {
                 Some(t) => t,
@@ -611,7 +678,7 @@ impl Stats {
                 Some(a) => a,
                 None => by_topic.entry(topic.to_string()).or_default(),
             };
-            let room = self.sequence_total < MAX_SEQUENCE_TOTAL && a.sequence.len() < MAX_SEQUENCE;
+            let room = a.sequence.len() < MAX_SEQUENCE;
             let idx = match self.broker_index.get(&server) {
                 Some(&i) => Some(i),
                 None if self.brokers.len() < u16::MAX as usize => {
@@ -627,12 +694,59 @@ impl Stats {
                 if self.keep_pick_packets {
                     a.packets.push((self.at_packet, stream));
                 }
-                self.sequence_total += 1;
             }
             a.picks += 1;
             *a.counts.entry((server, q)).or_default() += 1;
         }
         count
+    }
+
+    /// Whether a new producer's audit may be kept: room, or it is below the highest kept
+    /// (client IP, group, topic), which is then evicted, its picks folded into its topic's
+    /// count ([`keep_lowest`]'s rule over the nested map).
+    fn admit_producer(&mut self, ip: IpAddr, group: &str, topic: &str) -> bool {
+        if self.producer_audits < MAX_PRODUCERS {
+            return true;
+        }
+        let above = self
+            .producers
+            .last_key_value()
+            .and_then(|(i, g)| g.last_key_value().map(|(g, t)| (i, g, t)))
+            .and_then(|(i, g, t)| {
+                t.last_key_value()
+                    .map(|(t, _)| (*i, g.as_str(), t.as_str()))
+            })
+            .is_some_and(|highest| highest > (ip, group, topic));
+        if !above {
+            return false;
+        }
+        self.fold_highest_producer();
+        true
+    }
+
+    /// Removes the highest (client IP, group, topic) audit, its picks folded into its
+    /// topic's `queue_selection_folded_sends`.
+    fn fold_highest_producer(&mut self) {
+        let Some(mut by_ip) = self.producers.last_entry() else {
+            return;
+        };
+        let Some(mut by_group) = by_ip.get_mut().last_entry() else {
+            by_ip.remove();
+            return;
+        };
+        let popped = by_group.get_mut().pop_last();
+        if by_group.get().is_empty() {
+            by_group.remove();
+        }
+        if by_ip.get().is_empty() {
+            by_ip.remove();
+        }
+        if let Some((topic, a)) = popped {
+            self.producer_audits = self.producer_audits.saturating_sub(1);
+            if let Some(t) = self.topics.get_mut(&topic) {
+                t.queue_selection_folded_sends += a.picks;
+            }
+        }
     }
 
     fn note_slow(&mut self, r: &FrameRecord, code: i32, l: i64) {
@@ -731,6 +845,31 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_lowest_keeps_the_lowest_whatever_the_order() {
+        // 50 keys, each seen three times, in three orders: the 10 lowest are kept and the
+        // rest folded, however they came.
+        for step in [1u32, 7, 49] {
+            let mut kept: BTreeMap<u32, u64> = BTreeMap::new();
+            let mut folded = 0u64;
+            for i in 0..150u32 {
+                let k = (i * step) % 50;
+                match keep_lowest(&mut kept, &k, 10) {
+                    Ok(evicted) => {
+                        folded += evicted.map_or(0, |(_, n)| n);
+                        *kept.entry(k).or_default() += 1;
+                    }
+                    Err(()) => folded += 1,
+                }
+            }
+            assert_eq!(
+                kept.keys().copied().collect::<Vec<_>>(),
+                (0..10).collect::<Vec<_>>()
+            );
+            assert_eq!(kept.values().sum::<u64>() + folded, 150, "step {step}");
+        }
+    }
 
     #[test]
     fn tag_of_takes_the_first_tags_entry() {

@@ -227,7 +227,7 @@ fn vip_of(addr: &str) -> Option<String> {
 pub struct Audit {
     /// The first picks (at most the 64 shown), as (broker, queueId).
     pub sequence: Vec<(String, i32)>,
-    /// Picks stored for the audit (the first 4,096 of each producer and topic).
+    /// Picks stored for the audit (the first 1,024 of each producer and topic).
     pub sequence_stored: usize,
     pub queue_list: Vec<(String, i32)>,
     pub from_route: bool,
@@ -364,7 +364,7 @@ impl Stats {
                     producers.push(json!({
                         "producer": format!("{group}@{ip}"),
                         "picks": p.picks,
-                        // The first picks (the audit used up to 4,096 of them).
+                        // The first picks (the audit used up to 1,024 of them).
                         "sequence": a.as_ref().map(|a| a.sequence.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
                         "sequence_stored": a.as_ref().map(|a| a.sequence_stored),
                         "queue_list": a.as_ref().map(|a| a.queue_list.iter().map(|(b, q)| format!("{b}:{q}")).collect::<Vec<_>>()),
@@ -378,11 +378,11 @@ impl Stats {
                         "spread": a.as_ref().and_then(|a| a.spread()),
                     }));
                 }
-                let producer_count: usize = s.producers.values().map(BTreeSet::len).sum();
+                let producer_count: usize = s.producers.values().map(|p| p.groups.len()).sum();
                 let producer_names: Vec<String> = s
                     .producers
                     .iter()
-                    .flat_map(|(ip, gs)| gs.iter().map(move |g| format!("{g}@{ip}")))
+                    .flat_map(|(ip, p)| p.groups.iter().map(move |g| format!("{g}@{ip}")))
                     .take(self.top)
                     .collect();
                 json!({
@@ -394,8 +394,10 @@ impl Stats {
                     "tags": s.tags,
                     "producers": producer_names,
                     "producers_more": producer_count - producer_names.len(),
+                    "producers_folded_sends": s.producers_folded_sends,
                     "queue_selection": producers,
                     "queue_selection_more": all.len() - shown.len(),
+                    "queue_selection_folded_sends": s.queue_selection_folded_sends,
                 })
             })
             .collect();

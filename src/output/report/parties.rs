@@ -135,6 +135,15 @@ pub(super) fn topics(o: &mut String, d: &Value) {
                 );
             }
         }
+        // Producers not listed, and the sends of those whose audit was not kept.
+        let more = t["queue_selection_more"].as_u64().unwrap_or(0);
+        let folded = t["queue_selection_folded_sends"].as_u64().unwrap_or(0);
+        if more > 0 || folded > 0 {
+            let _ = writeln!(
+                o,
+                "<p class=\"note\">{more} more producers audited, not listed; {folded} sends of producers not audited (past the 1,000 kept)</p>"
+            );
+        }
     }
     if topics.len() > DRAWN_TOPICS {
         let _ = writeln!(
