@@ -460,3 +460,32 @@ fn pcapng_binary_timestamp_resolution_is_read_as_tshark_reads_it() {
         "{damage:?}"
     );
 }
+
+/// A gzip header followed by bytes that never inflate holds no capture: "not a capture",
+/// exit 2 for every command, as random bytes are (it was "capture holds no packets", exit
+/// 0: the breaker's finding). A stream damaged after some of the capture came out is still
+/// a located problem after the packets before it (the test above).
+#[test]
+fn gzip_that_never_inflates_is_not_a_capture() {
+    let mut d = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0xff];
+    d.extend((0..3000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x07));
+    let (n, res) = read_gz(&d);
+    assert_eq!(n, 0);
+    let e = res.unwrap_err();
+    assert!(e.damaged_end().is_none(), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.pcap.gz");
+    std::fs::write(&p, &d).unwrap();
+    for cmd in ["read", "stats", "verify"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rmqdump"))
+            .args([cmd, p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains("not a capture: damaged gzip stream"),
+            "{cmd}: {err}"
+        );
+    }
+}

@@ -100,9 +100,12 @@ impl std::error::Error for CaptureError {}
 impl CaptureError {
     /// A damaged or truncated end of a capture file (everything before it was read): a
     /// located `capture` problem, not an error that stops the command. None for "not a
-    /// capture" and I/O errors.
+    /// capture", a gzip stream damaged before its first inflated byte, and I/O errors.
     pub fn damaged_end(&self) -> Option<u64> {
         match self {
+            // Nothing came out of the gzip stream: no capture was ever seen, so this is
+            // "not a capture", an error (exit 2), as random bytes are.
+            CaptureError::Gzip { damage, .. } if damage.uncompressed_offset == 0 => None,
             CaptureError::Truncated { packets, .. }
             | CaptureError::Corrupt { packets, .. }
             | CaptureError::Gzip { packets, .. } => Some(*packets),

@@ -47,6 +47,9 @@ pub fn capture_error(file: &str, e: CaptureError, diag: &mut dyn Write) -> io::R
             "{file}: {e}; give a pcap or pcapng file (optionally gzip-compressed), as written by tcpdump -w or Wireshark"
         ))),
         CaptureError::Io(_) => Err(io::Error::other(format!("{file}: {e}"))),
+        e if e.damaged_end().is_none() => Err(io::Error::other(format!(
+            "{file}: not a capture: {e}; give a pcap or pcapng file (optionally gzip-compressed)"
+        ))),
         other => {
             let _ = writeln!(diag, "rmqdump: {file}: {other}");
             Ok(true)
