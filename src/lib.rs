@@ -71,6 +71,45 @@ pub fn dissect_timed<R: Read + Send, F: FnMut(Event, i64)>(
     (d.totals.clone(), err)
 }
 
+/// One item of the merged input ([`capture::merge`]) to its file's dissector: a packet, a
+/// damaged stretch, or the file's end (renumbered over the merged input). A damaged or
+/// truncated end comes back (it is also a located `capture` problem through `push`).
+pub(crate) fn feed_merged(
+    d: &mut Dissector,
+    it: capture::merge::Merged<'_>,
+    push: &mut dyn FnMut(Event),
+) -> Option<CaptureError> {
+    use capture::merge::Merged;
+    let mut push = |e: Event| push(e);
+    match it {
+        Merged::Packet { packet: p, .. } => {
+            d.handle_packet(p.number, p.ts, p.link, p.data, &mut push);
+            None
+        }
+        Merged::Damage {
+            after_packet,
+            damage,
+            ..
+        } => {
+            d.handle_capture_damage(
+                &capture::Damage {
+                    after_packet,
+                    ..damage
+                },
+                &mut push,
+            );
+            None
+        }
+        Merged::End {
+            last_packet,
+            result,
+            ..
+        } => result.err().and_then(|e| {
+            d.handle_capture_end(output::follow::renumber(e, last_packet), &mut push)
+        }),
+    }
+}
+
 /// [`dissect`] of several captures merged by packet time as `read` and `stats` merge
 /// them: packets numbered as `mergecap` numbers the merged input, one dissector per file,
 /// streams numbered over all files in order of their first packet, every file finished at
@@ -118,34 +157,8 @@ pub fn dissect_files<R: Read + Send, F: FnMut(usize, Event)>(
             | Merged::End { file, .. } => *file,
         };
         let d = &mut ds[file];
-        let mut push = |e: Event| events.push(e);
-        match it {
-            Merged::Packet { packet: p, .. } => {
-                d.handle_packet(p.number, p.ts, p.link, p.data, &mut push)
-            }
-            Merged::Damage {
-                after_packet,
-                damage,
-                ..
-            } => d.handle_capture_damage(
-                &capture::Damage {
-                    after_packet,
-                    ..damage
-                },
-                &mut push,
-            ),
-            Merged::End {
-                last_packet,
-                result,
-                ..
-            } => {
-                if let Err(e) = result
-                    && let Some(e) =
-                        d.handle_capture_end(output::follow::renumber(e, last_packet), &mut push)
-                {
-                    errors.push((file, e));
-                }
-            }
+        if let Some(e) = feed_merged(d, it, &mut |e| events.push(e)) {
+            errors.push((file, e));
         }
         deliver(file, d, &mut ids[file], &mut events);
     });
@@ -299,41 +312,16 @@ fn stats_pass_stoppable<R: Read + Send>(
             Merged::Damage { .. } => at,
             Merged::End { .. } => u64::MAX,
         };
+        let ended = matches!(it, Merged::End { .. });
         let d = &mut ds[file];
-        let mut push = |e: Event| events.push(e);
-        match it {
-            Merged::Packet { packet: p, .. } => {
-                d.handle_packet(p.number, p.ts, p.link, p.data, &mut push)
-            }
-            Merged::Damage {
-                after_packet,
-                damage,
-                ..
-            } => d.handle_capture_damage(
-                &capture::Damage {
-                    after_packet,
-                    ..damage
-                },
-                &mut push,
-            ),
-            Merged::End {
-                last_packet,
-                result,
-                ..
-            } => {
-                // A damaged or truncated end of the file is a located `capture` problem.
-                if let Err(e) = result
-                    && let Some(e) =
-                        d.handle_capture_end(output::follow::renumber(e, last_packet), &mut push)
-                {
-                    errors.push((file, e));
-                }
-                // Several files end together, at the merged input's last packet (below).
-                // A stopped pass is discarded: nothing to finish.
-                if one && !stop.load(Ordering::Relaxed) {
-                    d.finish(&mut push);
-                }
-            }
+        // A damaged or truncated end of the file is a located `capture` problem.
+        if let Some(e) = feed_merged(d, it, &mut |e| events.push(e)) {
+            errors.push((file, e));
+        }
+        // Several files end together, at the merged input's last packet (below).
+        // A stopped pass is discarded: nothing to finish.
+        if ended && one && !stop.load(Ordering::Relaxed) {
+            d.finish(&mut |e| events.push(e));
         }
         if stop_on_drop && d.totals.dropped_by_limits > 0 {
             stop.store(true, Ordering::Relaxed);

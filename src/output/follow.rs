@@ -27,8 +27,8 @@ use super::jsonl::write_frame;
 use super::pcap_writer::PacketRanges;
 use super::{FrameWriter, OutputOptions, decode_record, frame_problems, problem_line};
 use crate::analysis::{Dissector, Event, FrameRecord, Options, Problem, ProblemKind};
+use crate::capture::CaptureError;
 use crate::capture::merge::{Merged, for_each_merged};
-use crate::capture::{CaptureError, Damage};
 use crate::remoting::command::Kind;
 
 /// Frames held behind a request that waits for its response (`--key` by offsetMsgId);
@@ -127,35 +127,12 @@ pub fn read<R: Read + Send, W: Write, E: Write>(
             | Merged::Damage { file, .. }
             | Merged::End { file, .. } => *file,
         };
+        if let Merged::Packet { packet, .. } = &it {
+            run.packet(packet.ts);
+        }
         let d = &mut dissectors[file];
-        let mut push = |e: Event| events.push(e);
-        match it {
-            Merged::Packet { packet: p, .. } => {
-                run.packet(p.ts);
-                d.handle_packet(p.number, p.ts, p.link, p.data, &mut push);
-            }
-            Merged::Damage {
-                after_packet,
-                damage,
-                ..
-            } => d.handle_capture_damage(
-                &Damage {
-                    after_packet,
-                    ..damage
-                },
-                &mut push,
-            ),
-            Merged::End {
-                last_packet,
-                result,
-                ..
-            } => {
-                if let Err(e) = result
-                    && let Some(e) = d.handle_capture_end(renumber(e, last_packet), &mut push)
-                {
-                    run.res.capture_errors.push((file, e));
-                }
-            }
+        if let Some(e) = crate::feed_merged(d, it, &mut |e| events.push(e)) {
+            run.res.capture_errors.push((file, e));
         }
         let ids = &mut streams[file];
         deliver(
